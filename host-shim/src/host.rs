@@ -1,0 +1,43 @@
+//! The daemon's side of the interface: what a module may ask of it.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use abi_stable::std_types::{RResult, RVec};
+use alignak_module_abi::logging::{self, LogLevel, LogRecord};
+use alignak_module_abi::{guard, ExternalCommand, Host, PushError, PushErrorKind};
+
+use crate::delivery::Delivery;
+
+pub struct ReceiverHost {
+    delivery: Arc<Delivery>,
+}
+
+impl ReceiverHost {
+    pub fn new(delivery: Arc<Delivery>) -> ReceiverHost {
+        ReceiverHost { delivery }
+    }
+}
+
+impl Host for ReceiverHost {
+    fn push_commands(&self, batch: RVec<ExternalCommand>) -> RResult<(), PushError> {
+        guard(
+            "push_commands",
+            || self.delivery.accept(batch),
+            |message| PushError {
+                kind: PushErrorKind::Panic,
+                message: message.into(),
+                retry_after_secs: 5,
+            },
+        )
+    }
+
+    fn log(&self, record: LogRecord) {
+        // A logger that panics must not take the module's thread down with it.
+        let _ = catch_unwind(AssertUnwindSafe(|| logging::replay(&record)));
+    }
+
+    fn max_log_level(&self) -> LogLevel {
+        log::max_level().into()
+    }
+}

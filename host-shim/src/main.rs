@@ -1,0 +1,344 @@
+//! `alignak-receiver`: reads Alignak configuration files, loads the receiver's modules as
+//! dynamic libraries, and delivers the external commands they push to the monitoring core.
+
+mod config;
+mod delivery;
+mod host;
+mod loader;
+mod sink;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use abi_stable::sabi_trait::TD_Opaque;
+use alignak_module_abi::{
+    ConfigParam, DaemonIdentity, HostBox, Host_TO, ModuleBox, ModuleConfig, ModuleLibRef,
+};
+use clap::Parser;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::config::{objects, receiver, ModuleSpec, ReceiverConfig};
+use crate::delivery::Delivery;
+use crate::sink::{CommandFile, LogOnly, Sink};
+
+/// How long a stop may spend delivering what is still queued.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the delivery counters are logged.
+const STATS_PERIOD: Duration = Duration::from_secs(60);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "alignak-receiver",
+    version,
+    about = "Alignak receiver: loads its modules (web-services) and delivers their external commands to the monitoring core"
+)]
+struct Cli {
+    /// The main configuration file (Alignak object syntax; cfg_file= and cfg_dir= are followed).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: PathBuf,
+
+    /// The receiver_name of the receiver block to run (default: the only one).
+    #[arg(short = 'n', long = "name", value_name = "RECEIVER_NAME")]
+    name: Option<String>,
+
+    /// Check the configuration files and every module parameter, print what is wrong, and exit.
+    #[arg(short = 'v', long = "check")]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logger();
+    let (receiver, warnings) = match read_configuration(&cli) {
+        Ok(read) => read,
+        Err(errors) => {
+            for error in &errors {
+                log::error!("{error}");
+            }
+            if cli.check {
+                println!("{} configuration error(s)", errors.len());
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in &warnings {
+        log::warn!("{warning}");
+    }
+    if cli.check {
+        return check(&receiver);
+    }
+    match run(&receiver) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(RunError::Setup(error)) => {
+            log::error!("{error}");
+            ExitCode::FAILURE
+        }
+        // Already logged when it happened, before the stop.
+        Err(RunError::Start) => ExitCode::FAILURE,
+    }
+}
+
+fn init_logger() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+}
+
+fn read_configuration(cli: &Cli) -> Result<(ReceiverConfig, Vec<String>), Vec<String>> {
+    let files = objects::read(&cli.config).map_err(|e| vec![e.to_string()])?;
+    receiver::resolve(&files, &cli.config, cli.name.as_deref())
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+}
+
+fn module_config(spec: &ModuleSpec, receiver: &ReceiverConfig) -> ModuleConfig {
+    let working_dir = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| ".".into());
+    ModuleConfig {
+        alias: spec.alias.as_str().into(),
+        python_name: spec.python_name.as_str().into(),
+        params: spec
+            .params
+            .iter()
+            .map(|a| ConfigParam {
+                key: a.key.as_str().into(),
+                value: a.value.as_str().into(),
+                file: a.at.file.display().to_string().into(),
+                line: a.at.line,
+            })
+            .collect(),
+        daemon: DaemonIdentity {
+            daemon_type: "receiver".into(),
+            name: receiver.name.as_str().into(),
+            address: receiver.address.as_str().into(),
+            port: receiver.port,
+        },
+        working_dir: working_dir.into(),
+    }
+}
+
+/// `--check`: every file, the receiver, each module library and each module parameter.
+fn check(receiver: &ReceiverConfig) -> ExitCode {
+    let mut problems = Vec::new();
+    for spec in &receiver.modules {
+        let library = match loader::load(
+            &spec.alias,
+            &spec.python_name,
+            receiver.modules_dir.as_deref(),
+        ) {
+            Ok((library, _)) => library,
+            Err(err) => {
+                problems.push(err.to_string());
+                continue;
+            }
+        };
+        match (library.check_config())(&module_config(spec, receiver)).into_result() {
+            Ok(found) => problems.extend(found.iter().map(ToString::to_string)),
+            Err(err) => problems.push(format!("module '{}': {err}", spec.alias)),
+        }
+    }
+    for problem in &problems {
+        println!("{problem}");
+    }
+    if problems.is_empty() {
+        let aliases: Vec<&str> = receiver.modules.iter().map(|m| m.alias.as_str()).collect();
+        println!(
+            "configuration is valid: receiver '{}' with module(s): {}",
+            receiver.name,
+            aliases.join(", ")
+        );
+        ExitCode::SUCCESS
+    } else {
+        println!("{} configuration error(s)", problems.len());
+        ExitCode::FAILURE
+    }
+}
+
+struct LoadedModule {
+    alias: String,
+    instance: ModuleBox,
+    started: bool,
+    // Keeps the library's root module alive as long as the instance.
+    _library: ModuleLibRef,
+}
+
+enum RunError {
+    /// The daemon could not set itself up; nothing was started.
+    Setup(String),
+    /// A module failed to start; the error was logged and everything started was stopped.
+    Start,
+}
+
+fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
+    // Registered first, so that a signal during start-up is not the default (fatal) action.
+    let mut signals = Signals::new([SIGTERM, SIGINT])
+        .map_err(|e| RunError::Setup(format!("cannot install signal handlers: {e}")))?;
+
+    let delivery = Arc::new(Delivery::new(receiver.max_spool_size));
+    let sink: Box<dyn Sink> = match &receiver.command_file {
+        Some(path) => Box::new(CommandFile::new(path.clone(), receiver.create_command_file)),
+        None => Box::new(LogOnly),
+    };
+    let delivery_thread = {
+        let delivery = Arc::clone(&delivery);
+        std::thread::Builder::new()
+            .name("delivery".into())
+            .spawn(move || delivery.run(sink, DRAIN_TIMEOUT))
+            .map_err(|e| RunError::Setup(format!("cannot start the delivery thread: {e}")))?
+    };
+
+    log::info!("receiver '{}' starting", receiver.name);
+    let mut modules = Vec::new();
+    let started = start_modules(receiver, &delivery, &mut modules);
+    if let Err(error) = &started {
+        log::error!("{error}");
+    } else {
+        log::info!(
+            "receiver '{}' is running; SIGTERM or SIGINT stops it",
+            receiver.name
+        );
+        let stats = spawn_stats(Arc::clone(&delivery));
+        if let Some(signal) = signals.forever().next() {
+            log::info!("signal {signal} received: stopping");
+        }
+        drop(stats);
+    }
+
+    for module in modules.iter_mut().rev().filter(|m| m.started) {
+        if let Err(err) = module.instance.stop().into_result() {
+            log::error!("module '{}': stop failed: {err}", module.alias);
+        }
+    }
+    delivery.close();
+    let left = delivery_thread.join().unwrap_or_else(|_| {
+        log::error!("the delivery thread panicked");
+        delivery.counters().pending as usize
+    });
+    let counters = delivery.counters();
+    if left > 0 {
+        log::error!(
+            "{left} accepted command(s) could not be delivered before the stop and are lost"
+        );
+    }
+    log::info!(
+        "receiver '{}' stopped: {} command(s) accepted, {} delivered",
+        receiver.name,
+        counters.accepted,
+        counters.delivered
+    );
+    started.map_err(|_| RunError::Start)
+}
+
+fn start_modules(
+    receiver: &ReceiverConfig,
+    delivery: &Arc<Delivery>,
+    modules: &mut Vec<LoadedModule>,
+) -> Result<(), String> {
+    for spec in &receiver.modules {
+        let (library, path) = loader::load(
+            &spec.alias,
+            &spec.python_name,
+            receiver.modules_dir.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
+        let in_library = |what: &str, err: &dyn std::fmt::Display| {
+            format!(
+                "module '{}' ({}): {what}: {err}",
+                spec.alias,
+                path.display()
+            )
+        };
+        let properties = (library.properties())()
+            .into_result()
+            .map_err(|e| in_library("properties", &e))?;
+        if !properties.daemons.iter().any(|d| d.as_str() == "receiver") {
+            log::warn!(
+                "module '{}' is made for {:?}, not for a receiver",
+                spec.alias,
+                properties.daemons
+            );
+        }
+        let host: HostBox =
+            Host_TO::from_value(host::ReceiverHost::new(Arc::clone(delivery)), TD_Opaque);
+        let mut instance = (library.get_instance())(module_config(spec, receiver), host)
+            .into_result()
+            .map_err(|e| in_library("cannot create the instance", &e))?;
+        instance
+            .init()
+            .into_result()
+            .map_err(|e| in_library("init failed", &e))?;
+        modules.push(LoadedModule {
+            alias: spec.alias.clone(),
+            instance,
+            started: false,
+            _library: library,
+        });
+        let module = modules.last_mut().ok_or("module list is empty")?;
+        module
+            .instance
+            .start()
+            .into_result()
+            .map_err(|e| in_library("start failed", &e))?;
+        module.started = true;
+        log::info!(
+            "module '{}' ({}, type {}) started from {}",
+            spec.alias,
+            spec.python_name,
+            properties.module_type,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Logs the delivery counters every minute until dropped.
+struct StatsThread {
+    stop: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for StatsThread {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.stop;
+        if let Ok(mut stop) = lock.lock() {
+            *stop = true;
+        }
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn spawn_stats(delivery: Arc<Delivery>) -> StatsThread {
+    let stop = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let thread_stop = Arc::clone(&stop);
+    let thread = std::thread::Builder::new()
+        .name("stats".into())
+        .spawn(move || {
+            let (lock, wake) = &*thread_stop;
+            let Ok(mut stop) = lock.lock() else { return };
+            loop {
+                let Ok((guard, _)) = wake.wait_timeout_while(stop, STATS_PERIOD, |s| !*s) else {
+                    return;
+                };
+                stop = guard;
+                if *stop {
+                    return;
+                }
+                let c = delivery.counters();
+                log::info!(
+                    "commands: {} accepted, {} delivered, {} pending, {} sink errors",
+                    c.accepted,
+                    c.delivered,
+                    c.pending,
+                    c.sink_errors
+                );
+            }
+        })
+        .ok();
+    StatsThread { stop, thread }
+}

@@ -1,0 +1,139 @@
+//! A Nagios-style external command file: a FIFO read by the core (Nagios 4, Naemon, Icinga,
+//! Alignak's named-pipe module), or a regular file that is appended to.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::PathBuf;
+
+use super::{DeliveryError, Sink};
+
+/// Writes to a FIFO of at most this many bytes are atomic (POSIX `PIPE_BUF` on Linux), so
+/// lines are grouped into writes no larger, and never interleave with another writer's.
+const PIPE_BUF: usize = 4096;
+/// Bytes per write to a regular file.
+const FILE_WRITE: usize = 64 * 1024;
+
+pub struct CommandFile {
+    path: PathBuf,
+    create: bool,
+    open: Option<Open>,
+}
+
+struct Open {
+    file: File,
+    is_fifo: bool,
+}
+
+impl CommandFile {
+    /// `create`: make the file (and its directory) when it does not exist; otherwise a
+    /// missing file means the core is not running, and delivery waits for it.
+    pub fn new(path: PathBuf, create: bool) -> CommandFile {
+        CommandFile {
+            path,
+            create,
+            open: None,
+        }
+    }
+
+    fn open(&mut self) -> io::Result<&mut Open> {
+        if self.open.is_none() {
+            let is_fifo = match std::fs::metadata(&self.path) {
+                Ok(metadata) => metadata.file_type().is_fifo(),
+                Err(err) if err.kind() == io::ErrorKind::NotFound && self.create => {
+                    if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                    false
+                }
+                Err(err) => return Err(err),
+            };
+            let file = if is_fifo {
+                // Non-blocking open: without a reader it fails at once (ENXIO) instead of
+                // blocking the delivery thread until the core starts.
+                let file = OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&self.path)?;
+                set_blocking(&file)?;
+                file
+            } else {
+                OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&self.path)?
+            };
+            self.open = Some(Open { file, is_fifo });
+        }
+        // Just set when it was empty.
+        self.open
+            .as_mut()
+            .ok_or_else(|| io::Error::other("command file not open"))
+    }
+}
+
+/// Writes on the FIFO block while the pipe is full: the delivery thread waits for the core,
+/// which is what it should do; only the open must not wait.
+fn set_blocking(file: &File) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with flag values from libc.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn describe_open_error(err: &io::Error) -> String {
+    if err.raw_os_error() == Some(libc::ENXIO) {
+        "no process is reading the FIFO (is the monitoring core running?)".to_string()
+    } else if err.kind() == io::ErrorKind::NotFound {
+        "it does not exist (is the monitoring core running? set create_command_file 1 to append to a regular file)".to_string()
+    } else {
+        err.to_string()
+    }
+}
+
+impl Sink for CommandFile {
+    fn deliver(&mut self, lines: &[String]) -> Result<(), DeliveryError> {
+        let path = self.path.display().to_string();
+        let open = self.open().map_err(|e| DeliveryError {
+            delivered: 0,
+            reason: format!("cannot open {path}: {}", describe_open_error(&e)),
+        })?;
+        let mut delivered = 0;
+        let limit = if open.is_fifo { PIPE_BUF } else { FILE_WRITE };
+        let mut chunk = Vec::with_capacity(limit);
+        while delivered < lines.len() {
+            // Whole lines up to `limit` bytes; a longer line goes alone.
+            chunk.clear();
+            let mut count = 0;
+            for line in &lines[delivered..] {
+                let size = line.len() + 1;
+                if count > 0 && chunk.len() + size > limit {
+                    break;
+                }
+                chunk.extend_from_slice(line.as_bytes());
+                chunk.push(b'\n');
+                count += 1;
+            }
+            if let Err(err) = open.file.write_all(&chunk) {
+                // A reader that went away (EPIPE) or a full disk: reopen on the next try.
+                self.open = None;
+                return Err(DeliveryError {
+                    delivered,
+                    reason: format!("cannot write to {path}: {err}"),
+                });
+            }
+            delivered += count;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("command file {}", self.path.display())
+    }
+}

@@ -1,0 +1,624 @@
+//! The module's parameters (`define module { ... }` in `mod-ws.cfg`), parsed once into a typed
+//! struct with the original module's defaults.
+//!
+//! Every bad value is reported as `file:line: key: reason`, all of them at once, so a
+//! configuration can be fixed in one pass.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use alignak_module_abi::{parse_bool, ConfigParam, ConfigProblem};
+
+/// How `template._realm` is transformed before realm lookup (1.7.0+ `realm_case`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealmCase {
+    Unchanged,
+    Upper,
+    Lower,
+    Capitalize,
+}
+
+#[derive(Debug, Clone)]
+pub struct WsConfig {
+    pub alias: String,
+    pub log_level: log::LevelFilter,
+
+    // HTTP server.
+    pub host: IpAddr,
+    pub port: u16,
+    pub max_body_size: usize,
+    pub max_connections: usize,
+    pub legacy_status_codes: bool,
+
+    // TLS.
+    pub use_ssl: bool,
+    pub ca_cert: Option<PathBuf>,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+
+    // Authentication.
+    pub authorization: bool,
+    pub users_file: Option<PathBuf>,
+    pub session_timeout_secs: u64,
+    pub token_timeout_secs: u64,
+
+    // External commands.
+    pub set_timestamp: bool,
+    pub validate_commands: bool,
+
+    // Alignak backend / embedded store.
+    pub alignak_backend: Option<String>,
+    pub backend_username: String,
+    pub backend_password: String,
+    pub backend_token: String,
+    pub allow_generate_token: bool,
+    pub alignak_backend_polling_period: u64,
+    pub client_processes: u32,
+    pub embedded_store: PathBuf,
+
+    // /host behaviour.
+    pub allow_host_creation: bool,
+    pub ignore_unknown_host: bool,
+    pub allow_service_creation: bool,
+    pub ignore_unknown_service: bool,
+    pub realm_case: RealmCase,
+    pub give_feedback: u8,
+    pub feedback_host: Vec<String>,
+    pub feedback_service: Vec<String>,
+    pub give_result: bool,
+    pub backend_livestate_update: bool,
+    pub backend_old_lcr: bool,
+    pub backend_timeshift: i64,
+    pub backend_get_lcr: bool,
+
+    // Arbiter polling (/alignak_map).
+    pub alignak_host: Option<String>,
+    pub alignak_port: u16,
+    pub alignak_polling_period: u64,
+    pub alignak_daemons_polling_period: u64,
+
+    // Metrics.
+    pub metrics_public: bool,
+    pub statsd_enabled: bool,
+    pub statsd_host: String,
+    pub statsd_port: u16,
+    pub statsd_prefix: String,
+    pub graphite_enabled: bool,
+}
+
+/// Something worth one log line at start-up, that is not an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A parameter of the original module that this version accepts but does not act on yet.
+    NotUsedYet { key: String, why: &'static str },
+    /// A parameter nobody knows: probably a typo.
+    Unknown {
+        key: String,
+        file: String,
+        line: u32,
+    },
+}
+
+/// Keys that identify the module block; the host has used them already.
+const IDENTIFICATION_KEYS: &[&str] = &[
+    "module_alias",
+    "name",
+    "module_types",
+    "type",
+    "python_name",
+    "imported_from",
+    "use",
+    "register",
+];
+
+/// Keys of the original module that this version accepts without acting on them, and why.
+const NOT_USED_YET: &[(&str, &str)] = &[
+    ("log_access", "access logging goes to the daemon's log"),
+    ("log_error", "errors go to the daemon's log"),
+    (
+        "server_dh",
+        "not needed: TLS key exchange does not use DH parameter files",
+    ),
+    (
+        "hard_ssl_name_check",
+        "not needed by the server side of TLS",
+    ),
+    ("statsd_host", "StatsD export is not available yet"),
+    ("statsd_port", "StatsD export is not available yet"),
+    ("statsd_prefix", "StatsD export is not available yet"),
+    ("statsd_enabled", "StatsD export is not available yet"),
+    ("graphite_enabled", "Graphite export is not available yet"),
+    (
+        "client_processes",
+        "backend pages are fetched one after the other",
+    ),
+    (
+        "allowgeneratetoken",
+        "the module never asks the backend for a new token",
+    ),
+];
+
+/// Every key this version acts on.
+const KNOWN_KEYS: &[&str] = &[
+    "log_level",
+    "host",
+    "port",
+    "max_body_size",
+    "max_connections",
+    "legacy_status_codes",
+    "use_ssl",
+    "ca_cert",
+    "server_cert",
+    "server_key",
+    "authorization",
+    "users_file",
+    "session_timeout",
+    "token_timeout",
+    "set_timestamp",
+    "validate_commands",
+    "alignak_backend",
+    "username",
+    "password",
+    "token",
+    "alignak_backend_polling_period",
+    "embedded_store",
+    "allow_host_creation",
+    "ignore_unknown_host",
+    "allow_service_creation",
+    "ignore_unknown_service",
+    "realm_case",
+    "give_feedback",
+    "feedback_host",
+    "feedback_service",
+    "give_result",
+    "alignak_backend_livestate_update",
+    "alignak_backend_old_lcr",
+    "alignak_backend_timeshift",
+    "alignak_backend_get_lcr",
+    "alignak_host",
+    "alignak_port",
+    "alignak_polling_period",
+    "alignak_daemons_polling_period",
+    "metrics_public",
+];
+
+/// Reads typed values out of the parameter list, collecting every problem.
+struct Reader<'a> {
+    params: &'a [ConfigParam],
+    problems: Vec<ConfigProblem>,
+}
+
+impl<'a> Reader<'a> {
+    fn raw(&self, key: &str) -> Option<&'a ConfigParam> {
+        self.params.iter().rev().find(|p| p.key.as_str() == key)
+    }
+
+    fn problem(&mut self, param: &ConfigParam, reason: String) {
+        self.problems.push(ConfigProblem {
+            file: param.file.clone(),
+            line: param.line,
+            key: param.key.clone(),
+            reason: reason.into(),
+        });
+    }
+
+    /// The trimmed value, `None` when the key is absent or empty (an empty value in an Alignak
+    /// file means "use the default").
+    fn text(&self, key: &str) -> Option<(&'a ConfigParam, &'a str)> {
+        let param = self.raw(key)?;
+        let value = param.value.as_str().trim();
+        (!value.is_empty()).then_some((param, value))
+    }
+
+    fn string(&self, key: &str, default: &str) -> String {
+        self.text(key)
+            .map_or_else(|| default.to_string(), |(_, v)| v.to_string())
+    }
+
+    fn optional_string(&self, key: &str) -> Option<String> {
+        self.text(key).map(|(_, v)| v.to_string())
+    }
+
+    fn bool(&mut self, key: &str, default: bool) -> bool {
+        let Some((param, value)) = self.text(key) else {
+            return default;
+        };
+        match parse_bool(value) {
+            Some(b) => b,
+            None => {
+                self.problem(
+                    param,
+                    format!("not a boolean: '{value}' (accepted: 1/0, true/false, yes/no, on/off)"),
+                );
+                default
+            }
+        }
+    }
+
+    fn number<T: std::str::FromStr + Copy + PartialOrd + std::fmt::Display>(
+        &mut self,
+        key: &str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> T {
+        let Some((param, value)) = self.text(key) else {
+            return default;
+        };
+        match value.parse::<T>() {
+            Ok(n) if n >= min && n <= max => n,
+            _ => {
+                self.problem(
+                    param,
+                    format!("not a whole number from {min} to {max}: '{value}'"),
+                );
+                default
+            }
+        }
+    }
+
+    fn choice<T: Copy>(&mut self, key: &str, default: T, choices: &[(&str, T)]) -> T {
+        let Some((param, value)) = self.text(key) else {
+            return default;
+        };
+        let lower = value.to_ascii_lowercase();
+        match choices.iter().find(|(name, _)| *name == lower) {
+            Some((_, v)) => *v,
+            None => {
+                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+                self.problem(
+                    param,
+                    format!("'{value}' is not one of: {}", names.join(", ")),
+                );
+                default
+            }
+        }
+    }
+
+    fn path(&self, key: &str, default: &str) -> PathBuf {
+        PathBuf::from(self.string(key, default))
+    }
+
+    fn optional_path(&self, key: &str) -> Option<PathBuf> {
+        self.optional_string(key).map(PathBuf::from)
+    }
+
+    /// A comma-separated list; items are trimmed (the original did not trim, which made
+    /// `name, alias` silently miss `alias`).
+    fn list(&self, key: &str) -> Vec<String> {
+        self.text(key)
+            .map(|(_, v)| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn parse_log_level(value: &str) -> Option<log::LevelFilter> {
+    match value.trim().to_ascii_uppercase().as_str() {
+        "CRITICAL" | "ERROR" => Some(log::LevelFilter::Error),
+        "WARNING" | "WARN" => Some(log::LevelFilter::Warn),
+        "INFO" => Some(log::LevelFilter::Info),
+        "DEBUG" => Some(log::LevelFilter::Debug),
+        "TRACE" => Some(log::LevelFilter::Trace),
+        "OFF" | "NONE" => Some(log::LevelFilter::Off),
+        _ => None,
+    }
+}
+
+const MIB: usize = 1024 * 1024;
+const DAY: u64 = 24 * 3600;
+
+impl WsConfig {
+    /// Parses the module's parameters. Returns the configuration and the notices worth a log
+    /// line, or every problem found.
+    pub fn from_params(
+        alias: &str,
+        params: &[ConfigParam],
+    ) -> Result<(WsConfig, Vec<Notice>), Vec<ConfigProblem>> {
+        let mut r = Reader {
+            params,
+            problems: Vec::new(),
+        };
+
+        let log_level = match r.text("log_level") {
+            None => log::LevelFilter::Info,
+            Some((param, value)) => parse_log_level(value).unwrap_or_else(|| {
+                r.problem(
+                    param,
+                    format!("'{value}' is not a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"),
+                );
+                log::LevelFilter::Info
+            }),
+        };
+
+        let host = match r.text("host") {
+            None => IpAddr::from([0, 0, 0, 0]),
+            Some((param, value)) => value.parse().unwrap_or_else(|_| {
+                r.problem(
+                    param,
+                    format!(
+                        "'{value}' is not an IP address to listen on (e.g. 0.0.0.0, 127.0.0.1, ::)"
+                    ),
+                );
+                IpAddr::from([0, 0, 0, 0])
+            }),
+        };
+
+        let realm_case = r.choice(
+            "realm_case",
+            RealmCase::Unchanged,
+            &[
+                ("upper", RealmCase::Upper),
+                ("lower", RealmCase::Lower),
+                ("capitalize", RealmCase::Capitalize),
+            ],
+        );
+
+        let alignak_host = match r.raw("alignak_host") {
+            // Explicitly empty: arbiter polling is off, as in the original.
+            Some(p) if p.value.trim().is_empty() => None,
+            _ => Some(r.string("alignak_host", "127.0.0.1")),
+        };
+
+        let config = WsConfig {
+            alias: alias.to_string(),
+            log_level,
+            host,
+            port: r.number("port", 8888u16, 0, u16::MAX),
+            max_body_size: r.number("max_body_size", MIB, 1, 1024 * MIB),
+            max_connections: r.number("max_connections", 1024usize, 1, 1_000_000),
+            legacy_status_codes: r.bool("legacy_status_codes", false),
+            use_ssl: r.bool("use_ssl", false),
+            ca_cert: r.optional_path("ca_cert"),
+            server_cert: r.path("server_cert", "/usr/local/etc/alignak/certs/server.crt"),
+            server_key: r.path("server_key", "/usr/local/etc/alignak/certs/server.key"),
+            authorization: r.bool("authorization", true),
+            users_file: r.optional_path("users_file"),
+            session_timeout_secs: r.number("session_timeout", 3600u64, 1, 365 * DAY),
+            token_timeout_secs: r.number("token_timeout", 30 * DAY, 1, 10 * 365 * DAY),
+            set_timestamp: r.bool("set_timestamp", true),
+            validate_commands: r.bool("validate_commands", true),
+            alignak_backend: r.optional_string("alignak_backend"),
+            backend_username: r.string("username", ""),
+            backend_password: r.string("password", ""),
+            backend_token: r.string("token", ""),
+            allow_generate_token: r.bool("allowgeneratetoken", false),
+            alignak_backend_polling_period: r.number(
+                "alignak_backend_polling_period",
+                10u64,
+                0,
+                DAY,
+            ),
+            client_processes: r.number("client_processes", 1u32, 1, 64),
+            embedded_store: r.path("embedded_store", "var/lib/alignak/ws.sqlite"),
+            allow_host_creation: r.bool("allow_host_creation", false),
+            ignore_unknown_host: r.bool("ignore_unknown_host", false),
+            allow_service_creation: r.bool("allow_service_creation", false),
+            ignore_unknown_service: r.bool("ignore_unknown_service", true),
+            realm_case,
+            give_feedback: r.number("give_feedback", 1u8, 0, 2),
+            feedback_host: r.list("feedback_host"),
+            feedback_service: r.list("feedback_service"),
+            give_result: r.bool("give_result", false),
+            backend_livestate_update: r.bool("alignak_backend_livestate_update", false),
+            backend_old_lcr: r.bool("alignak_backend_old_lcr", true),
+            backend_timeshift: r.number(
+                "alignak_backend_timeshift",
+                0i64,
+                -(DAY as i64),
+                DAY as i64,
+            ),
+            backend_get_lcr: r.bool("alignak_backend_get_lcr", false),
+            alignak_host,
+            alignak_port: r.number("alignak_port", 7770u16, 1, u16::MAX),
+            alignak_polling_period: r.number("alignak_polling_period", 5u64, 1, DAY),
+            alignak_daemons_polling_period: r.number(
+                "alignak_daemons_polling_period",
+                10u64,
+                1,
+                DAY,
+            ),
+            metrics_public: r.bool("metrics_public", false),
+            statsd_enabled: r.bool("statsd_enabled", false),
+            statsd_host: r.string("statsd_host", "localhost"),
+            statsd_port: r.number("statsd_port", 8125u16, 1, u16::MAX),
+            statsd_prefix: r.string("statsd_prefix", "alignak"),
+            graphite_enabled: r.bool("graphite_enabled", false),
+        };
+
+        if config.use_ssl {
+            // TLS is the subject of a later version: refusing beats serving plain HTTP to
+            // clients that were told they get TLS (the original silently fell back).
+            if let Some(param) = r.raw("use_ssl") {
+                r.problem(
+                    param,
+                    "TLS is not available in this version; set use_ssl 0 or put a TLS proxy in front"
+                        .to_string(),
+                );
+            }
+        }
+
+        if !r.problems.is_empty() {
+            return Err(r.problems);
+        }
+
+        let mut notices = Vec::new();
+        for param in params {
+            let key = param.key.as_str();
+            if IDENTIFICATION_KEYS.contains(&key) || KNOWN_KEYS.contains(&key) {
+                continue;
+            }
+            if let Some((_, why)) = NOT_USED_YET.iter().find(|(k, _)| *k == key) {
+                let notice = Notice::NotUsedYet {
+                    key: key.to_string(),
+                    why,
+                };
+                if !notices.contains(&notice) {
+                    notices.push(notice);
+                }
+            } else {
+                notices.push(Notice::Unknown {
+                    key: key.to_string(),
+                    file: param.file.to_string(),
+                    line: param.line,
+                });
+            }
+        }
+        Ok((config, notices))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<ConfigParam> {
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| ConfigParam {
+                key: (*k).into(),
+                value: (*v).into(),
+                file: "mod-ws.cfg".into(),
+                line: i as u32 + 1,
+            })
+            .collect()
+    }
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<(WsConfig, Vec<Notice>), Vec<ConfigProblem>> {
+        WsConfig::from_params("web-services", &params(pairs))
+    }
+
+    #[test]
+    fn defaults_are_the_originals() {
+        let (c, notices) = parse(&[]).unwrap();
+        assert!(notices.is_empty());
+        assert_eq!(c.host.to_string(), "0.0.0.0");
+        assert_eq!(c.port, 8888);
+        assert!(c.authorization);
+        assert!(c.set_timestamp);
+        assert!(!c.allow_host_creation);
+        assert!(!c.allow_service_creation);
+        assert!(c.ignore_unknown_service);
+        assert!(!c.ignore_unknown_host);
+        assert_eq!(c.give_feedback, 1);
+        assert!(!c.give_result);
+        assert_eq!(c.alignak_host.as_deref(), Some("127.0.0.1"));
+        assert_eq!(c.alignak_port, 7770);
+        assert_eq!(c.alignak_polling_period, 5);
+        assert_eq!(c.alignak_daemons_polling_period, 10);
+        assert_eq!(c.alignak_backend_polling_period, 10);
+        assert_eq!(c.max_body_size, 1024 * 1024);
+        assert!(c.validate_commands);
+        assert!(!c.legacy_status_codes);
+        assert_eq!(c.session_timeout_secs, 3600);
+        assert_eq!(c.token_timeout_secs, 30 * 24 * 3600);
+        assert_eq!(c.alignak_backend, None);
+        assert_eq!(c.log_level, log::LevelFilter::Info);
+    }
+
+    #[test]
+    fn booleans_accept_the_usual_spellings() {
+        for (text, expected) in [
+            ("1", true),
+            ("0", false),
+            ("true", true),
+            ("False", false),
+            ("yes", true),
+            ("NO", false),
+            ("on", true),
+            ("off", false),
+        ] {
+            let (c, _) = parse(&[("authorization", text)]).unwrap();
+            assert_eq!(c.authorization, expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_with_file_line_and_key() {
+        let problems = parse(&[
+            ("port", "http"),
+            ("authorization", "maybe"),
+            ("give_feedback", "3"),
+            ("host", "localhost:80"),
+            ("realm_case", "title"),
+            ("log_level", "LOUD"),
+        ])
+        .unwrap_err();
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 6, "{lines:?}");
+        assert!(
+            lines[0].starts_with("mod-ws.cfg:6: log_level: "),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l
+                    .starts_with("mod-ws.cfg:1: port: not a whole number from 0 to 65535: 'http'")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("mod-ws.cfg:2: authorization: not a boolean: 'maybe'")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("mod-ws.cfg:3: give_feedback:")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("mod-ws.cfg:4: host:")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("realm_case: 'title' is not one of: upper, lower, capitalize")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn empty_values_mean_the_default_but_empty_alignak_host_disables_polling() {
+        let (c, _) = parse(&[("port", ""), ("alignak_host", "")]).unwrap();
+        assert_eq!(c.port, 8888);
+        assert_eq!(c.alignak_host, None);
+    }
+
+    #[test]
+    fn unused_and_unknown_keys_are_noticed_once() {
+        let (_, notices) = parse(&[
+            ("log_access", "/tmp/a"),
+            ("log_access", "/tmp/b"),
+            ("prot", "80"),
+            ("module_alias", "web-services"),
+        ])
+        .unwrap();
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(matches!(&notices[0], Notice::NotUsedYet { key, .. } if key == "log_access"));
+        assert!(matches!(&notices[1], Notice::Unknown { key, line: 3, .. } if key == "prot"));
+    }
+
+    #[test]
+    fn feedback_lists_are_trimmed() {
+        let (c, _) = parse(&[("feedback_host", "alias, notes ,")]).unwrap();
+        assert_eq!(c.feedback_host, vec!["alias", "notes"]);
+    }
+
+    #[test]
+    fn tls_is_refused_until_it_exists() {
+        let problems = parse(&[("use_ssl", "1")]).unwrap_err();
+        assert!(problems[0]
+            .to_string()
+            .contains("use_ssl: TLS is not available"));
+    }
+}

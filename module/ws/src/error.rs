@@ -1,0 +1,157 @@
+//! The API's errors, and the one place they become HTTP answers.
+//!
+//! Every error answer is JSON: `{"_status": "ERR", "_issues": [...]}`, plus `_error` with the
+//! same text where the original answered with `_error`, so its clients keep working.
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{header, Response, StatusCode};
+use serde_json::{json, Map, Value};
+
+use crate::response::json_response;
+
+/// Which envelope key the original used for this answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKey {
+    /// `_error` (a string) and `_issues`.
+    Error,
+    /// `_issues` only.
+    Issues,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed or a value is invalid.
+    #[error("{message}")]
+    Invalid { message: String, key: ErrorKey },
+
+    /// 405: the endpoint exists, the method is not one of `allow`.
+    #[error("{message}")]
+    MethodNotAllowed {
+        message: String,
+        allow: &'static str,
+        key: ErrorKey,
+    },
+
+    /// 404: no such endpoint.
+    #[error("Not found: there is no endpoint '{0}'.")]
+    UnknownPath(String),
+
+    /// 401: no or invalid credentials.
+    #[error("Authentication required: log in with POST /login or send HTTP Basic credentials.")]
+    Unauthorized,
+
+    /// 413: the body is over `max_body_size`.
+    #[error("The request body is larger than the {limit} bytes allowed (max_body_size).")]
+    BodyTooLarge { limit: usize },
+
+    /// 415: the body is not declared as JSON.
+    #[error("The request body must be JSON, sent with 'Content-Type: application/json'.")]
+    NotJson,
+
+    /// 400: declared JSON, but not parseable.
+    #[error("The request body is not valid JSON: {0}")]
+    MalformedJson(String),
+
+    /// 422: a batch of which some items were refused; `result` lists each item's answer.
+    #[error("{}", issues.join(" "))]
+    PartlyRejected { issues: Vec<String>, result: Value },
+
+    /// 503: the commands cannot be taken now; try again after `retry_after` seconds.
+    #[error("{message}")]
+    Unavailable { message: String, retry_after: u32 },
+
+    /// 501: an endpoint of the API that this version does not serve yet.
+    #[error("'{0}' is not available in this version of the module.")]
+    NotImplemented(&'static str),
+
+    /// 500: a bug; the detail is logged, not sent.
+    #[error("Internal error: the request could not be processed.")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 with the original's `_error` key.
+    pub fn invalid_legacy(message: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            message: message.into(),
+            key: ErrorKey::Error,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid { .. } | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnknownPath(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PartlyRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Errors the original answered with HTTP 200 and `_status: ERR` (`legacy_status_codes 1`
+    /// brings that back); the others were HTTP errors there too.
+    fn was_200_in_the_original(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Invalid { .. }
+                | ApiError::MethodNotAllowed { .. }
+                | ApiError::PartlyRejected { .. }
+                | ApiError::Unavailable { .. }
+        )
+    }
+
+    fn key(&self) -> ErrorKey {
+        match self {
+            ApiError::Invalid { key, .. } | ApiError::MethodNotAllowed { key, .. } => *key,
+            ApiError::PartlyRejected { .. } => ErrorKey::Issues,
+            _ => ErrorKey::Error,
+        }
+    }
+
+    pub fn into_response(self, legacy_status_codes: bool) -> Response<Full<Bytes>> {
+        if let ApiError::Internal(detail) = &self {
+            log::error!("internal error: {detail}");
+        }
+        let mut body = Map::new();
+        body.insert("_status".into(), json!("ERR"));
+        let text = self.to_string();
+        if let ApiError::PartlyRejected { result, issues } = &self {
+            body.insert("_result".into(), result.clone());
+            body.insert("_issues".into(), json!(issues));
+        } else {
+            if self.key() == ErrorKey::Error {
+                body.insert("_error".into(), json!(text));
+            }
+            body.insert("_issues".into(), json!([text]));
+        }
+        let status = if legacy_status_codes && self.was_200_in_the_original() {
+            StatusCode::OK
+        } else {
+            self.status()
+        };
+        let mut response = json_response(status, &Value::Object(body));
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::MethodNotAllowed { allow, .. } => {
+                headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
+            }
+            ApiError::Unauthorized => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Basic realm=\"Alignak\""),
+                );
+            }
+            ApiError::Unavailable { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
+        response
+    }
+}

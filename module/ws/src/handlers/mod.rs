@@ -1,0 +1,6 @@
+//! One module per endpoint family; each turns a parsed request into an answer or an
+//! `ApiError`.
+
+pub mod command;
+pub mod index;
+pub mod login;

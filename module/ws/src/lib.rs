@@ -1,0 +1,248 @@
+//! The Alignak web-services module, as a dynamic library loaded by `alignak-receiver`.
+//!
+//! It serves the web-services HTTP API on its own tokio runtime and hands the external
+//! commands it builds to its daemon through the stable interface of `alignak-module-abi`.
+
+pub mod app;
+pub mod body;
+pub mod command;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod queue;
+pub mod response;
+pub mod router;
+pub mod server;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use abi_stable::export_root_module;
+use abi_stable::prefix_type::PrefixTypeTrait;
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::{RResult, RVec};
+use alignak_module_abi::{
+    guard_module, logging, ConfigProblem, Counter, HostBox, Module, ModuleBox, ModuleConfig,
+    ModuleError, ModuleErrorKind, ModuleLib, ModuleLibRef, ModuleProperties, Module_TO,
+};
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::config::{Notice, WsConfig};
+use crate::queue::{CommandQueue, Pusher};
+
+#[export_root_module]
+pub fn get_library() -> ModuleLibRef {
+    ModuleLib {
+        properties,
+        check_config,
+        get_instance,
+    }
+    .leak_into_prefix()
+}
+
+extern "C" fn properties() -> RResult<ModuleProperties, ModuleError> {
+    guard_module("properties", || {
+        Ok(ModuleProperties {
+            module_type: "web-services".into(),
+            daemons: vec!["receiver".into()].into(),
+            external: true,
+            phases: vec!["running".into()].into(),
+        })
+    })
+}
+
+extern "C" fn check_config(config: &ModuleConfig) -> RResult<RVec<ConfigProblem>, ModuleError> {
+    guard_module("check_config", || {
+        Ok(
+            match WsConfig::from_params(config.alias.as_str(), &config.params) {
+                Ok(_) => RVec::new(),
+                Err(problems) => problems.into(),
+            },
+        )
+    })
+}
+
+extern "C" fn get_instance(config: ModuleConfig, host: HostBox) -> RResult<ModuleBox, ModuleError> {
+    guard_module("get_instance", || {
+        let (ws_config, notices) = WsConfig::from_params(config.alias.as_str(), &config.params)
+            .map_err(|problems| {
+                let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                ModuleError::new(ModuleErrorKind::Config, lines.join("\n"))
+            })?;
+        let host = Arc::new(host);
+        logging::install_forwarding_logger(Arc::clone(&host), ws_config.log_level);
+        log::info!(
+            "Give an instance of alignak_module_ws for alias: {}",
+            ws_config.alias
+        );
+        for notice in notices {
+            match notice {
+                Notice::NotUsedYet { key, why } => {
+                    log::info!("parameter '{key}' is accepted but not used: {why}")
+                }
+                Notice::Unknown { key, file, line } => {
+                    log::warn!("{file}:{line}: unknown parameter '{key}' is ignored")
+                }
+            }
+        }
+        let module = WsModule {
+            config: ws_config,
+            host,
+            running: None,
+        };
+        Ok(Module_TO::from_value(module, TD_Opaque))
+    })
+}
+
+struct Running {
+    runtime: tokio::runtime::Runtime,
+    shutdown: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+    queue: CommandQueue,
+    pusher: Pusher,
+}
+
+struct WsModule {
+    config: WsConfig,
+    host: Arc<HostBox>,
+    running: Option<Running>,
+}
+
+impl WsModule {
+    fn log_configuration(&self) {
+        let c = &self.config;
+        log::info!("Alignak host creation allowed: {}", c.allow_host_creation);
+        log::info!(
+            "Alignak service creation allowed: {}",
+            c.allow_service_creation
+        );
+        log::info!(
+            "Alignak external commands, set timestamp: {}",
+            c.set_timestamp
+        );
+        log::info!(
+            "Alignak external commands, validated: {}",
+            c.validate_commands
+        );
+        if c.alignak_backend.is_none() {
+            log::info!(
+                "Alignak Backend is not configured. Some module features will not be available."
+            );
+        }
+        if !c.authorization {
+            log::warn!("Authorization is disabled: anyone who can reach the port can send commands. Set authorization 1.");
+        }
+        log::warn!(
+            "SSL is not enabled, this is not recommended. You should consider enabling SSL!"
+        );
+    }
+
+    fn start_server(&mut self) -> Result<(), ModuleError> {
+        let init_error = |what: String| ModuleError::new(ModuleErrorKind::Init, what);
+        let address = std::net::SocketAddr::new(self.config.host, self.config.port);
+        // Bound here, synchronously, so that a port in use fails the start with its reason.
+        let listener = std::net::TcpListener::bind(address)
+            .map_err(|e| init_error(format!("cannot listen on {address}: {e}")))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| init_error(format!("cannot listen on {address}: {e}")))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| init_error(format!("cannot listen on {address}: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("ws-http")
+            .enable_all()
+            .build()
+            .map_err(|e| init_error(format!("cannot start the HTTP runtime: {e}")))?;
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)
+                .map_err(|e| init_error(format!("cannot listen on {address}: {e}")))?
+        };
+        let (queue, pusher) = CommandQueue::start(Arc::clone(&self.host))
+            .map_err(|e| init_error(format!("cannot start the command queue: {e}")))?;
+        let app = Arc::new(App::new(self.config.clone(), queue.clone()));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let server = runtime.spawn(server::run(
+            listener,
+            app,
+            shutdown_rx,
+            self.config.max_connections,
+        ));
+        log::info!(
+            "configuration, listening on: {}",
+            server::display_address(local)
+        );
+        self.running = Some(Running {
+            runtime,
+            shutdown,
+            server,
+            queue,
+            pusher,
+        });
+        Ok(())
+    }
+
+    fn stop_server(&mut self) {
+        let Some(running) = self.running.take() else {
+            return;
+        };
+        let _ = running.shutdown.send(true);
+        if let Err(err) = running.runtime.block_on(running.server) {
+            log::error!("the HTTP server task failed: {err}");
+        }
+        // The server and its connections are gone, and with them every queue handle but
+        // this one: dropping it lets the pusher finish what it holds and end.
+        drop(running.queue);
+        running.runtime.shutdown_timeout(server::DRAIN_TIMEOUT);
+        running.pusher.join();
+        log::info!("web services stopped");
+    }
+}
+
+impl Module for WsModule {
+    fn init(&mut self) -> RResult<(), ModuleError> {
+        guard_module("init", || {
+            self.log_configuration();
+            Ok(())
+        })
+    }
+
+    fn start(&mut self) -> RResult<(), ModuleError> {
+        guard_module("start", || {
+            if self.running.is_some() {
+                return Ok(());
+            }
+            self.start_server()
+        })
+    }
+
+    fn stop(&mut self) -> RResult<(), ModuleError> {
+        guard_module("stop", || {
+            self.stop_server();
+            Ok(())
+        })
+    }
+
+    fn counters(&self) -> RVec<Counter> {
+        let snapshot = || {
+            let mut counters = RVec::new();
+            if let Some(running) = &self.running {
+                let q = running.queue.counters();
+                for (name, value) in [
+                    ("commands_accepted", q.accepted.load(Ordering::Relaxed)),
+                    ("commands_refused", q.refused.load(Ordering::Relaxed)),
+                    ("command_pushes", q.pushes.load(Ordering::Relaxed)),
+                ] {
+                    counters.push(Counter {
+                        name: name.into(),
+                        value,
+                    });
+                }
+            }
+            counters
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(snapshot)).unwrap_or_default()
+    }
+}

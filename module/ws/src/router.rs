@@ -1,0 +1,173 @@
+//! From a request to the endpoint that answers it: path (also under `/ws`), authorization,
+//! method; then the handler, and the one conversion of its result into an HTTP answer.
+
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request};
+
+use crate::app::App;
+use crate::error::{ApiError, ErrorKey};
+use crate::handlers;
+use crate::response::HttpResponse;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Index,
+    Api,
+    ApiFull,
+    AreYouAlive,
+    Login,
+    Logout,
+    Command,
+    Host(Option<String>),
+    Hostgroup(Option<String>),
+    Event,
+    AlignakLogs,
+    AlignakMap,
+}
+
+impl Endpoint {
+    /// The endpoint for a path, with or without the `/ws` prefix of the Alignak 2 era module.
+    pub fn from_path(path: &str) -> Option<Endpoint> {
+        let path = match path.strip_prefix("/ws") {
+            Some("") => "/",
+            Some(rest) if rest.starts_with('/') => rest,
+            _ => path,
+        };
+        let path = if path.len() > 1 {
+            path.strip_suffix('/').unwrap_or(path)
+        } else {
+            path
+        };
+        let mut segments = path.trim_start_matches('/').splitn(2, '/');
+        let first = segments.next().unwrap_or_default();
+        let rest = segments.next();
+        let endpoint = match (first, rest) {
+            ("" | "index", None) => Endpoint::Index,
+            ("api", None) => Endpoint::Api,
+            ("api_full", None) => Endpoint::ApiFull,
+            ("are_you_alive", None) => Endpoint::AreYouAlive,
+            ("login", None) => Endpoint::Login,
+            ("logout", None) => Endpoint::Logout,
+            ("command", None) => Endpoint::Command,
+            ("event", None) => Endpoint::Event,
+            ("alignak_logs", None) => Endpoint::AlignakLogs,
+            ("alignak_map", None) => Endpoint::AlignakMap,
+            ("host", name) => Endpoint::Host(single_segment(name)?),
+            ("hostgroup", name) => Endpoint::Hostgroup(single_segment(name)?),
+            _ => return None,
+        };
+        Some(endpoint)
+    }
+
+    /// `/login` and `/logout` are open; everything else needs credentials when
+    /// `authorization` is on.
+    fn needs_credentials(&self) -> bool {
+        !matches!(self, Endpoint::Login | Endpoint::Logout)
+    }
+}
+
+/// `None` -> no name; one segment -> that name; more segments -> not a route (the original
+/// answered 404 for `/host/a/b`).
+fn single_segment(rest: Option<&str>) -> Option<Option<String>> {
+    match rest {
+        None => Some(None),
+        Some(name) if name.contains('/') => None,
+        Some(name) => Some(Some(name.to_string())),
+    }
+}
+
+const GET_ONLY: &str = "GET, HEAD";
+
+fn get_only(method: &Method) -> Result<(), ApiError> {
+    if method == Method::GET || method == Method::HEAD {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed {
+            message: "You must only GET on this endpoint.".into(),
+            allow: GET_ONLY,
+            key: ErrorKey::Error,
+        })
+    }
+}
+
+pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> HttpResponse {
+    app.count_request();
+    let legacy = app.config.legacy_status_codes;
+    match route(&app, request).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(legacy),
+    }
+}
+
+async fn route(app: &App, request: Request<Incoming>) -> Result<HttpResponse, ApiError> {
+    let path = request.uri().path().to_string();
+    let endpoint = Endpoint::from_path(&path).ok_or_else(|| ApiError::UnknownPath(path.clone()))?;
+    if app.config.authorization && endpoint.needs_credentials() {
+        // Credentials are checked by a later version; until then, with authorization on,
+        // nothing protected is served rather than everything.
+        return Err(ApiError::Unauthorized);
+    }
+    let method = request.method().clone();
+    match endpoint {
+        Endpoint::Index | Endpoint::Api => {
+            get_only(&method)?;
+            Ok(handlers::index::endpoint_names())
+        }
+        Endpoint::ApiFull => {
+            get_only(&method)?;
+            Ok(handlers::index::api_full())
+        }
+        Endpoint::AreYouAlive => {
+            get_only(&method)?;
+            Ok(handlers::index::are_you_alive())
+        }
+        Endpoint::Command => {
+            if method != Method::POST {
+                return Err(ApiError::MethodNotAllowed {
+                    message: "You must only POST on this endpoint.".into(),
+                    allow: "POST",
+                    key: ErrorKey::Error,
+                });
+            }
+            handlers::command::post(app, request).await
+        }
+        Endpoint::Logout => Ok(handlers::login::logout()),
+        Endpoint::Login => handlers::login::login(&method),
+        Endpoint::Host(_) => Err(ApiError::NotImplemented("/host")),
+        Endpoint::Hostgroup(_) => Err(ApiError::NotImplemented("/hostgroup")),
+        Endpoint::Event => Err(ApiError::NotImplemented("/event")),
+        Endpoint::AlignakLogs => Err(ApiError::NotImplemented("/alignak_logs")),
+        Endpoint::AlignakMap => Err(ApiError::NotImplemented("/alignak_map")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_route_with_and_without_the_ws_prefix() {
+        for (path, expected) in [
+            ("/", Some(Endpoint::Index)),
+            ("/index", Some(Endpoint::Index)),
+            ("/ws", Some(Endpoint::Index)),
+            ("/ws/", Some(Endpoint::Index)),
+            ("/ws/command", Some(Endpoint::Command)),
+            ("/command/", Some(Endpoint::Command)),
+            ("/host", Some(Endpoint::Host(None))),
+            ("/ws/host/h1", Some(Endpoint::Host(Some("h1".into())))),
+            (
+                "/hostgroup/all",
+                Some(Endpoint::Hostgroup(Some("all".into()))),
+            ),
+            ("/host/a/b", None),
+            ("/commands", None),
+            ("/wsx/command", None),
+            ("/command/x", None),
+        ] {
+            assert_eq!(Endpoint::from_path(path), expected, "{path}");
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The HTTP server: accepts connections up to `max_connections`, serves each with hyper, and
+//! on shutdown stops accepting and lets in-flight requests finish within a bound.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+use crate::app::App;
+use crate::router;
+
+/// How long in-flight requests may take to finish once shutdown starts.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that has not sent its request headers by then is dropped (slow-loris).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub async fn run(
+    listener: TcpListener,
+    app: Arc<App>,
+    mut shutdown: watch::Receiver<bool>,
+    max_connections: usize,
+) {
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(max_connections));
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    log::warn!("accepting a connection failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = Arc::clone(&app);
+        let service = service_fn(move |request| {
+            let app = Arc::clone(&app);
+            async move { Ok::<_, Infallible>(router::handle(app, request).await) }
+        });
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                log::debug!("connection from {peer}: {err}");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => log::debug!("every connection is closed"),
+        _ = tokio::time::sleep(DRAIN_TIMEOUT) => {
+            log::warn!("some requests were still running {DRAIN_TIMEOUT:?} after shutdown began; closing them");
+        }
+    }
+}
+
+/// The address to print for a client: `0.0.0.0` is not something to connect to.
+pub fn display_address(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}

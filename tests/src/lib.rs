@@ -1,0 +1,462 @@
+//! End-to-end test harness: builds the real `alignak-receiver` and the module libraries once,
+//! writes an Alignak configuration into a temporary directory, starts the daemon on an
+//! ephemeral port, and talks HTTP to it.
+//!
+//! The HTTP client is a few lines over `TcpStream` on purpose: the tests send exactly the
+//! bytes they mean (no content type added, no body re-encoded), including malformed ones.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Where the built artifacts are.
+pub struct Build {
+    /// `target/<profile>`: the daemon and the module libraries side by side.
+    pub profile_dir: PathBuf,
+}
+
+impl Build {
+    pub fn receiver(&self) -> PathBuf {
+        self.profile_dir.join("alignak-receiver")
+    }
+
+    pub fn library(&self, name: &str) -> PathBuf {
+        self.profile_dir.join(format!(
+            "{}{name}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ))
+    }
+}
+
+/// Builds the daemon, the module and the test fixtures (once per test process), with the
+/// profile the tests themselves were built with. `cargo test` does not build another
+/// package's binary or cdylib for an integration test, so the harness asks for them.
+pub fn build() -> &'static Build {
+    static BUILD: OnceLock<Build> = OnceLock::new();
+    BUILD.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> -> target/<profile>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable in target/<profile>/deps")
+            .to_path_buf();
+        let target_dir = profile_dir
+            .parent()
+            .expect("target directory")
+            .to_path_buf();
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root")
+            .to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command
+            .current_dir(&workspace)
+            .args(["build", "--quiet"])
+            .args(["-p", "alignak-receiver", "-p", "alignak-module-ws"])
+            .args(["-p", "panicking-module", "-p", "foreign-module"])
+            .arg("--target-dir")
+            .arg(&target_dir);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            command.arg("--release");
+        }
+        let status = command.status().expect("run cargo build");
+        assert!(
+            status.success(),
+            "cargo build of the daemon and modules failed"
+        );
+        Build { profile_dir }
+    })
+}
+
+/// Where the receiver delivers its commands.
+#[derive(Debug, Clone)]
+pub enum CommandSink {
+    /// `command_file <dir>/commands.cmd` with `create_command_file 1`.
+    RegularFile,
+    /// `command_file <dir>/commands.fifo`, a FIFO made by the harness.
+    Fifo,
+    /// No `command_file`: commands go to the log.
+    LogOnly,
+}
+
+/// A configuration to start a receiver with.
+pub struct Setup {
+    pub module_params: Vec<(String, String)>,
+    pub receiver_params: Vec<(String, String)>,
+    pub sink: CommandSink,
+    /// `python_name` of the module block.
+    pub python_name: String,
+    /// `modules_dir` of the receiver block (default: next to the executable).
+    pub modules_dir: Option<PathBuf>,
+    pub extra_files: Vec<(String, String)>,
+    pub rust_log: String,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            module_params: vec![
+                ("host".into(), "127.0.0.1".into()),
+                ("port".into(), "0".into()),
+                ("authorization".into(), "0".into()),
+            ],
+            receiver_params: Vec::new(),
+            sink: CommandSink::RegularFile,
+            python_name: "alignak_module_ws".into(),
+            modules_dir: None,
+            extra_files: Vec::new(),
+            rust_log: "info".into(),
+        }
+    }
+}
+
+impl Setup {
+    pub fn new() -> Setup {
+        Setup::default()
+    }
+
+    /// Sets (or replaces) a parameter of the `define module` block.
+    pub fn module_param(mut self, key: &str, value: &str) -> Setup {
+        self.module_params.retain(|(k, _)| k != key);
+        self.module_params.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets a parameter of the `define receiver` block.
+    pub fn receiver_param(mut self, key: &str, value: &str) -> Setup {
+        self.receiver_params.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn sink(mut self, sink: CommandSink) -> Setup {
+        self.sink = sink;
+        self
+    }
+
+    pub fn python_name(mut self, name: &str) -> Setup {
+        self.python_name = name.into();
+        self
+    }
+
+    pub fn modules_dir(mut self, dir: &Path) -> Setup {
+        self.modules_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    pub fn rust_log(mut self, filter: &str) -> Setup {
+        self.rust_log = filter.into();
+        self
+    }
+
+    /// Writes the configuration into a new temporary directory and starts the daemon there,
+    /// without waiting for it to listen.
+    pub fn spawn(self) -> Receiver {
+        let build = build();
+        let dir = tempfile::Builder::new()
+            .prefix("alignak-e2e-")
+            .tempdir()
+            .expect("temp dir");
+        let command_file = match self.sink {
+            CommandSink::RegularFile => Some(dir.path().join("commands.cmd")),
+            CommandSink::Fifo => {
+                let path = dir.path().join("commands.fifo");
+                let c_path = std::ffi::CString::new(path.to_str().expect("utf-8 path"))
+                    .expect("no NUL in path");
+                // SAFETY: mkfifo with a valid C string.
+                let rc = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+                assert_eq!(rc, 0, "mkfifo failed");
+                Some(path)
+            }
+            CommandSink::LogOnly => None,
+        };
+        let mut receiver = String::from(
+            "define receiver {\n    receiver_name receiver-test\n    address 127.0.0.1\n    modules web-services\n",
+        );
+        if let Some(path) = &command_file {
+            receiver.push_str(&format!("    command_file {}\n", path.display()));
+            if matches!(self.sink, CommandSink::RegularFile) {
+                receiver.push_str("    create_command_file 1\n");
+            }
+        }
+        if let Some(dir) = &self.modules_dir {
+            receiver.push_str(&format!("    modules_dir {}\n", dir.display()));
+        }
+        for (k, v) in &self.receiver_params {
+            receiver.push_str(&format!("    {k} {v}\n"));
+        }
+        receiver.push_str("}\n");
+        let mut module = format!(
+            "define module {{\n    module_alias web-services\n    python_name {}\n",
+            self.python_name
+        );
+        for (k, v) in &self.module_params {
+            module.push_str(&format!("    {k} {v}\n"));
+        }
+        module.push_str("}\n");
+        fs::create_dir_all(dir.path().join("arbiter")).expect("mkdir");
+        fs::write(dir.path().join("arbiter/receiver.cfg"), receiver).expect("write cfg");
+        fs::write(dir.path().join("arbiter/mod-ws.cfg"), module).expect("write cfg");
+        fs::write(dir.path().join("alignak.cfg"), "cfg_dir=arbiter\n").expect("write cfg");
+        for (name, text) in &self.extra_files {
+            fs::write(dir.path().join(name), text).expect("write extra file");
+        }
+        let log_path = dir.path().join("receiver.log");
+        let log = fs::File::create(&log_path).expect("log file");
+        let child = Command::new(build.receiver())
+            .arg("-c")
+            .arg(dir.path().join("alignak.cfg"))
+            .current_dir(dir.path())
+            .env("RUST_LOG", &self.rust_log)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("start alignak-receiver");
+        Receiver {
+            child: Some(child),
+            dir,
+            log_path,
+            command_file,
+            address: None,
+        }
+    }
+
+    /// Starts the daemon and waits until its module listens.
+    pub fn start(self) -> Receiver {
+        let mut receiver = self.spawn();
+        receiver.wait_listening();
+        receiver
+    }
+}
+
+/// A running (or exited) `alignak-receiver`.
+pub struct Receiver {
+    child: Option<Child>,
+    pub dir: TempDir,
+    pub log_path: PathBuf,
+    pub command_file: Option<PathBuf>,
+    address: Option<String>,
+}
+
+const LISTENING: &str = "listening on: http://";
+
+impl Receiver {
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map_or(0, |c| c.id() as i32)
+    }
+
+    fn wait_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.log();
+            if let Some(start) = log.find(LISTENING) {
+                let rest = &log[start + LISTENING.len()..];
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                self.address = Some(rest[..end].to_string());
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("alignak-receiver exited with {status} before listening:\n{log}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "alignak-receiver did not start listening:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `host:port` the module listens on.
+    pub fn address(&self) -> &str {
+        self.address.as_deref().expect("the receiver is listening")
+    }
+
+    /// Waits for the daemon to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let child = self.child.as_mut().expect("running child");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                panic!(
+                    "alignak-receiver did not exit within {timeout:?}:\n{}",
+                    fs::read_to_string(&self.log_path).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a signal to the daemon.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(self.pid(), signal) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    /// SIGTERM, then waits for the exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        self.wait_exit(Duration::from_secs(30))
+    }
+
+    /// The lines the command file received so far (regular file sink).
+    pub fn commands(&self) -> Vec<String> {
+        let path = self.command_file.as_ref().expect("a command file sink");
+        fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// Waits until the command file holds at least `count` lines, and returns them all.
+    pub fn wait_commands(&self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let lines = self.commands();
+            if lines.len() >= count {
+                return lines;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the command file has {} line(s), expected {count}: {lines:?}\n{}",
+                lines.len(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// A raw HTTP/1.1 request; `headers` are sent as given, plus Host, Content-Length and
+    /// Connection: close.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        http_request(self.address(), method, path, headers, body)
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, &[], b"")
+    }
+
+    pub fn post_json(&self, path: &str, body: &str) -> Reply {
+        self.request(
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if child.try_wait().ok().flatten().is_none() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON; panics (failing the test) when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {} {}", self.status, self.body))
+    }
+}
+
+pub fn http_request(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut stream = TcpStream::connect(address).expect("connect to the module");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || matches!(method, "POST" | "PATCH" | "PUT") {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    // The server may answer (413) and close before reading everything: that is fine.
+    let _ = stream.write_all(&bytes);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    parse_reply(&raw)
+}
+
+fn parse_reply(raw: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
+    let mut lines = head.lines();
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line: {status_line:?}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}

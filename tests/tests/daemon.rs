@@ -1,0 +1,334 @@
+//! The daemon itself: configuration checks, module loading failures, signals, and delivery to
+//! a FIFO that has no reader yet.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::time::{Duration, Instant};
+
+use alignak_e2e::{build, CommandSink, Setup};
+use serde_json::json;
+
+fn run_receiver(args: &[&str], dir: &std::path::Path) -> (i32, String) {
+    let output = std::process::Command::new(build().receiver())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run alignak-receiver");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn check_accepts_the_shipped_configuration() {
+    let etc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../etc/alignak.cfg");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out) = run_receiver(&["-c", etc.to_str().unwrap(), "--check"], dir.path());
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "configuration is valid: receiver 'receiver-master' with module(s): web-services"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_reports_every_error_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("alignak.cfg");
+    fs::write(
+        &main,
+        "cfg_file=receiver.cfg\n\
+         define module {\n\
+         \x20   module_alias web-services\n\
+         \x20   python_name alignak_module_ws\n\
+         \x20   port eighty\n\
+         \x20   authorization perhaps\n\
+         \x20   give_feedback 7\n\
+         }\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("receiver.cfg"),
+        "define receiver {\n    receiver_name r\n    modules web-services\n}\n",
+    )
+    .unwrap();
+    let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir.path());
+    assert_ne!(code, 0, "{out}");
+    let file = main.display().to_string();
+    assert!(
+        out.contains(&format!(
+            "{file}:5: port: not a whole number from 0 to 65535: 'eighty'"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{file}:6: authorization: not a boolean: 'perhaps'"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{file}:7: give_feedback: not a whole number from 0 to 2: '7'"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("3 configuration error(s)"), "{out}");
+
+    // A syntax error is located too, and the same file without --check fails to start.
+    fs::write(
+        dir.path().join("receiver.cfg"),
+        "define receiver {\n    receiver_name r\n",
+    )
+    .unwrap();
+    let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir.path());
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("receiver.cfg:1: 'define receiver' is not closed with '}'"),
+        "{out}"
+    );
+    let (code, out) = run_receiver(&["-c", main.to_str().unwrap()], dir.path());
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("receiver.cfg:1: 'define receiver' is not closed"),
+        "{out}"
+    );
+
+    // A module alias that no block defines.
+    fs::write(
+        dir.path().join("receiver.cfg"),
+        "define receiver {\n    receiver_name r\n    modules web-service\n}\n",
+    )
+    .unwrap();
+    let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir.path());
+    assert_ne!(code, 0);
+    assert!(
+        out.contains(
+            "receiver.cfg:3: modules: no 'define module' block has module_alias 'web-service'"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_bad_module_parameter_stops_the_start_with_its_location() {
+    let mut receiver = Setup::new().module_param("max_body_size", "big").spawn();
+    let status = receiver.wait_exit(Duration::from_secs(20));
+    assert!(!status.success());
+    let log = receiver.log();
+    assert!(
+        log.contains(
+            "arbiter/mod-ws.cfg:7: max_body_size: not a whole number from 1 to 1073741824: 'big'"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
+fn tls_is_refused_rather_than_silently_plain() {
+    let mut receiver = Setup::new().module_param("use_ssl", "1").spawn();
+    assert!(!receiver.wait_exit(Duration::from_secs(20)).success());
+    assert!(
+        receiver
+            .log()
+            .contains("use_ssl: TLS is not available in this version"),
+        "{}",
+        receiver.log()
+    );
+}
+
+#[test]
+fn a_missing_library_is_reported_by_name_and_path() {
+    let empty = tempfile::tempdir().unwrap();
+    let mut receiver = Setup::new().modules_dir(empty.path()).spawn();
+    let status = receiver.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1));
+    let log = receiver.log();
+    let expected = format!(
+        "module 'web-services': library {}/libalignak_module_ws.so not found (python_name alignak_module_ws; modules_dir is {})",
+        empty.path().display(),
+        empty.path().display()
+    );
+    assert!(log.contains(&expected), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn a_file_that_is_not_a_library_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("libalignak_module_ws.so"),
+        "not an ELF file",
+    )
+    .unwrap();
+    let mut receiver = Setup::new().modules_dir(dir.path()).spawn();
+    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    let log = receiver.log();
+    assert!(
+        log.contains("module 'web-services': cannot load library"),
+        "{log}"
+    );
+    assert!(log.contains("libalignak_module_ws.so"), "{log}");
+}
+
+#[test]
+fn a_shared_library_that_is_not_a_module_is_reported() {
+    // A real shared object with no module interface: the C library's math library.
+    let libm = [
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/usr/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib64/libm.so.6",
+        "/usr/lib64/libm.so.6",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .expect("libm.so.6 on this system");
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(libm, dir.path().join("libalignak_module_ws.so")).unwrap();
+    let mut receiver = Setup::new().modules_dir(dir.path()).spawn();
+    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    let log = receiver.log();
+    assert!(
+        log.contains("is not an Alignak module library (it exports no module interface)"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_library_built_against_another_interface_is_refused() {
+    let mut receiver = Setup::new().python_name("foreign_module").spawn();
+    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    let log = receiver.log();
+    assert!(
+        log.contains("libforeign_module.so was built against an incompatible module interface"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_module_that_panics_is_reported_and_the_daemon_exits_cleanly() {
+    for (place, expected) in [
+        (
+            "init",
+            "init failed: init panicked: the fixture panics in init",
+        ),
+        (
+            "get_instance",
+            "cannot create the instance: get_instance panicked: the fixture panics in get_instance",
+        ),
+        (
+            "start",
+            "start failed: start panicked: the fixture panics in start",
+        ),
+    ] {
+        let mut receiver = Setup::new()
+            .python_name("panicking_module")
+            .module_param("panic_in", place)
+            .spawn();
+        let status = receiver.wait_exit(Duration::from_secs(20));
+        let log = receiver.log();
+        // Exit code 1 from main, not a signal (abort) or 101 (unwound to main).
+        assert_eq!(status.code(), Some(1), "{place}: {log}");
+        assert!(log.contains("module 'web-services' ("), "{log}");
+        assert!(log.contains(expected), "{place}: {log}");
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_stop_the_daemon_with_exit_0_after_delivering() {
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let mut receiver = Setup::new().start();
+        let reply = receiver.post_json("/command", r#"{"command":"disable_notifications"}"#);
+        assert_eq!(reply.status, 200);
+        receiver.signal(signal);
+        let status = receiver.wait_exit(Duration::from_secs(30));
+        assert_eq!(status.code(), Some(0), "{}", receiver.log());
+        let lines = receiver.commands();
+        assert_eq!(lines.len(), 1);
+        assert!(lines[0].ends_with("] DISABLE_NOTIFICATIONS"));
+        let log = receiver.log();
+        assert!(log.contains("1 command(s) accepted, 1 delivered"), "{log}");
+    }
+}
+
+#[test]
+fn the_port_in_use_is_reported() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let mut receiver = Setup::new().module_param("port", &port).spawn();
+    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    let log = receiver.log();
+    assert!(
+        log.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{log}"
+    );
+}
+
+#[test]
+fn module_log_records_reach_the_daemons_log() {
+    let receiver = Setup::new().start();
+    let log = receiver.log();
+    // Written by the module library's `log` calls, printed by the daemon's logger.
+    assert!(
+        log.contains(
+            "alignak_module_ws] Give an instance of alignak_module_ws for alias: web-services"
+        ),
+        "{log}"
+    );
+    assert!(log.contains("Alignak Backend is not configured"), "{log}");
+}
+
+#[test]
+fn without_command_file_commands_go_to_the_log() {
+    let mut receiver = Setup::new().sink(CommandSink::LogOnly).start();
+    let reply = receiver.post_json("/command", r#"{"command":"disable_notifications"}"#);
+    assert_eq!(reply.status, 200);
+    assert_eq!(receiver.terminate().code(), Some(0));
+    let log = receiver.log();
+    assert!(log.contains("external command: ["), "{log}");
+    assert!(log.contains("] DISABLE_NOTIFICATIONS"), "{log}");
+}
+
+#[test]
+fn a_fifo_without_reader_delays_delivery_but_not_answers() {
+    let receiver = Setup::new().sink(CommandSink::Fifo).start();
+    let fifo = receiver.command_file.clone().unwrap();
+    // No reader: every request is still answered at once.
+    let started = Instant::now();
+    for n in 0..20 {
+        let body = json!({"command": "disable_host_check", "host": format!("h{n}")});
+        let reply = receiver.post_json("/command", &body.to_string());
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    assert!(receiver.get("/are_you_alive").status == 200);
+    let answered_in = started.elapsed();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        receiver.log().contains("no process is reading the FIFO"),
+        "{}",
+        receiver.log()
+    );
+
+    // A reader appears: it gets every command, in order.
+    let reader = BufReader::new(fs::File::open(&fifo).unwrap());
+    let mut lines = Vec::new();
+    for line in reader.lines() {
+        lines.push(line.unwrap());
+        if lines.len() == 20 {
+            break;
+        }
+    }
+    for (n, line) in lines.iter().enumerate() {
+        assert!(
+            line.ends_with(&format!("] DISABLE_HOST_CHECK;h{n}")),
+            "{line}"
+        );
+    }
+    // Loose sanity bound, not a benchmark: answers did not wait for the reader.
+    assert!(answered_in < Duration::from_secs(10), "{answered_in:?}");
+}
