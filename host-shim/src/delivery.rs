@@ -1,189 +1,103 @@
-//! Commands taken from modules, waiting for delivery, and the thread that delivers them in
-//! order to the sink, retrying with back-off while the sink is unavailable.
-//!
-//! The queue is in memory and bounded by `max_spool_size` bytes: beyond it new batches are
-//! refused whole (the module answers 503), so memory never grows without bound.
+//! The delivery thread: reads the spool from its cursor and hands the records to the sink, in
+//! order, retrying with back-off while the sink is unavailable; the cursor moves only past
+//! what the sink took.
 
-use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use abi_stable::std_types::RVec;
-use alignak_module_abi::{ExternalCommand, PushError, PushErrorKind};
+use crate::sink::Sink;
+use crate::spool::{Record, Spool};
 
-use crate::sink::{command_file_line, Sink};
-
-/// Commands handed to the sink in one call.
+/// Records handed to the sink in one call.
 const DELIVERY_BATCH: usize = 1024;
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const MAX_RETRY: Duration = Duration::from_secs(5);
+/// How long an idle delivery thread sleeps between looks at the spool.
+const IDLE_WAIT: Duration = Duration::from_secs(1);
 
-#[derive(Default)]
-struct State {
-    pending: VecDeque<String>,
-    pending_bytes: u64,
-    closed: bool,
-    accepted: u64,
-    delivered: u64,
-    sink_errors: u64,
-}
-
-pub struct Delivery {
-    state: Mutex<State>,
-    wake: Condvar,
-    max_bytes: u64,
-}
-
-/// A snapshot for the logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeliveryCounters {
-    pub accepted: u64,
-    pub delivered: u64,
-    pub pending: u64,
-    pub sink_errors: u64,
-}
-
-impl Delivery {
-    pub fn new(max_bytes: u64) -> Delivery {
-        Delivery {
-            state: Mutex::new(State::default()),
-            wake: Condvar::new(),
-            max_bytes,
+/// Delivers until the spool is closed and empty, or `drain_timeout` after it was closed.
+/// Returns how many records were left in the spool (kept for the next start).
+pub fn run(spool: Arc<Spool>, mut sink: Box<dyn Sink>, drain_timeout: Duration) -> u64 {
+    log::info!("external commands go to {}", sink.describe());
+    let mut reader = match spool.reader() {
+        Ok(reader) => reader,
+        Err(err) => {
+            log::error!("cannot read the spool, nothing will be delivered: {err}");
+            return spool.counters().pending;
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves consistent data (every update is one step).
-        self.state
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-
-    /// Takes a whole batch, or none of it.
-    pub fn accept(&self, batch: RVec<ExternalCommand>) -> Result<(), PushError> {
-        let lines: Vec<String> = batch.iter().map(command_file_line).collect();
-        let bytes: u64 = lines.iter().map(|l| l.len() as u64 + 1).sum();
-        let mut state = self.lock();
-        if state.closed {
-            return Err(PushError {
-                kind: PushErrorKind::Unavailable,
-                message: "the receiver is stopping".into(),
-                retry_after_secs: 5,
-            });
-        }
-        if state.pending_bytes + bytes > self.max_bytes {
-            return Err(PushError {
-                kind: PushErrorKind::Full,
-                message: format!(
-                    "{} commands, {} bytes, are waiting; max_spool_size is {} bytes",
-                    state.pending.len(),
-                    state.pending_bytes,
-                    self.max_bytes
-                )
-                .into(),
-                retry_after_secs: 5,
-            });
-        }
-        state.pending_bytes += bytes;
-        state.accepted += lines.len() as u64;
-        state.pending.extend(lines);
-        drop(state);
-        self.wake.notify_all();
-        Ok(())
-    }
-
-    pub fn counters(&self) -> DeliveryCounters {
-        let state = self.lock();
-        DeliveryCounters {
-            accepted: state.accepted,
-            delivered: state.delivered,
-            pending: state.pending.len() as u64,
-            sink_errors: state.sink_errors,
-        }
-    }
-
-    /// Refuses new batches from now on; the delivery thread then ends once everything pending
-    /// is delivered, or at `deadline`.
-    pub fn close(&self) {
-        self.lock().closed = true;
-        self.wake.notify_all();
-    }
-
-    /// The delivery loop; returns after `close`, when the queue is empty or `drain_deadline`
-    /// after closing has passed. Returns how many commands were left undelivered.
-    pub fn run(&self, mut sink: Box<dyn Sink>, drain_timeout: Duration) -> usize {
-        log::info!("external commands go to {}", sink.describe());
-        let mut retry = FIRST_RETRY;
-        let mut failing_since: Option<Instant> = None;
-        let mut closed_at: Option<Instant> = None;
-        loop {
-            let batch: Vec<String> = {
-                let mut state = self.lock();
-                while state.pending.is_empty() && !state.closed {
-                    state = self
-                        .wake
-                        .wait(state)
-                        .unwrap_or_else(|poison| poison.into_inner());
-                }
-                if state.closed {
-                    let closed = *closed_at.get_or_insert_with(Instant::now);
-                    if state.pending.is_empty() || closed.elapsed() >= drain_timeout {
-                        return state.pending.len();
-                    }
-                }
-                state.pending.iter().take(DELIVERY_BATCH).cloned().collect()
-            };
-            let (delivered, failure) = match sink.deliver(&batch) {
-                Ok(()) => (batch.len(), None),
-                Err(err) => (err.delivered, Some(err.reason)),
-            };
-            {
-                let mut state = self.lock();
-                for line in state.pending.drain(..delivered).collect::<Vec<_>>() {
-                    state.pending_bytes -= line.len() as u64 + 1;
-                }
-                state.delivered += delivered as u64;
-                if failure.is_some() {
-                    state.sink_errors += 1;
+    };
+    let mut in_flight: Vec<Record> = Vec::new();
+    let mut retry = FIRST_RETRY;
+    let mut failing_since: Option<Instant> = None;
+    let mut closed_at: Option<Instant> = None;
+    loop {
+        if in_flight.is_empty() {
+            let readable = spool.wait_readable(reader.next_seq(), IDLE_WAIT);
+            if spool.is_closed() {
+                let closed = *closed_at.get_or_insert_with(Instant::now);
+                if readable == 0 || closed.elapsed() >= drain_timeout {
+                    return spool.counters().pending;
                 }
             }
-            match failure {
-                None => {
-                    if let Some(since) = failing_since.take() {
-                        log::info!(
-                            "delivery to {} works again after {:.1} s",
-                            sink.describe(),
-                            since.elapsed().as_secs_f64()
-                        );
-                    }
-                    retry = FIRST_RETRY;
-                }
-                Some(reason) => {
-                    if failing_since.is_none() {
-                        log::warn!("delivery failed, will retry: {reason}");
-                        failing_since = Some(Instant::now());
-                    } else {
-                        log::debug!("delivery failed again: {reason}");
-                    }
-                    self.sleep_unless_closed(retry);
-                    retry = (retry * 2).min(MAX_RETRY);
+            if readable == 0 {
+                continue;
+            }
+            match reader.read_batch(&spool, DELIVERY_BATCH) {
+                Ok(batch) => in_flight = batch,
+                Err(err) => {
+                    log::error!("cannot read the spool: {err}");
+                    std::thread::sleep(MAX_RETRY);
+                    continue;
                 }
             }
+            spool.note_oldest_pending(in_flight.first().map(|r| r.created));
+        } else if spool.is_closed() {
+            let closed = *closed_at.get_or_insert_with(Instant::now);
+            if closed.elapsed() >= drain_timeout {
+                return spool.counters().pending;
+            }
         }
-    }
 
-    /// Back-off that a shutdown shortens, so a stop does not wait out a long retry delay.
-    fn sleep_unless_closed(&self, delay: Duration) {
-        let state = self.lock();
-        if state.closed {
-            drop(state);
-            std::thread::sleep(delay.min(FIRST_RETRY));
-            return;
+        let (delivered, failure) = match sink.deliver(&in_flight) {
+            Ok(()) => (in_flight.len(), None),
+            Err(err) => (err.delivered.min(in_flight.len()), Some(err.reason)),
+        };
+        let bytes = in_flight[..delivered].iter().map(Record::size).sum();
+        if let Err(err) = spool.mark_delivered(delivered as u64, bytes) {
+            // The records reached the sink; a stale cursor only means they may be delivered
+            // again after a restart (at least once).
+            log::error!("cannot persist the delivery cursor: {err}");
         }
-        let _ = self
-            .wake
-            .wait_timeout_while(state, delay, |s| !s.closed)
-            .map_err(|_| ());
+        in_flight.drain(..delivered);
+        spool.note_oldest_pending(in_flight.first().map(|r| r.created));
+        match failure {
+            None => {
+                if let Some(since) = failing_since.take() {
+                    log::info!(
+                        "delivery to {} works again after {:.1} s",
+                        sink.describe(),
+                        since.elapsed().as_secs_f64()
+                    );
+                }
+                retry = FIRST_RETRY;
+            }
+            Some(reason) => {
+                spool.note_sink_error();
+                if failing_since.is_none() {
+                    log::warn!("delivery failed, will retry: {reason}");
+                    failing_since = Some(Instant::now());
+                } else {
+                    log::debug!("delivery failed again: {reason}");
+                }
+                // A stop shortens the wait: the drain deadline is what bounds it then.
+                if spool.is_closed() {
+                    std::thread::sleep(FIRST_RETRY);
+                } else {
+                    spool.wait_closed(retry);
+                }
+                retry = (retry * 2).min(MAX_RETRY);
+            }
+        }
     }
 }
 
@@ -191,26 +105,28 @@ impl Delivery {
 mod tests {
     use super::*;
     use crate::sink::DeliveryError;
-    use std::sync::{Arc, Mutex as StdMutex};
+    use alignak_module_abi::ExternalCommand;
+    use std::sync::Mutex;
 
     struct Flaky {
-        got: Arc<StdMutex<Vec<String>>>,
+        got: Arc<Mutex<Vec<String>>>,
         failures_left: usize,
     }
 
     impl Sink for Flaky {
-        fn deliver(&mut self, lines: &[String]) -> Result<(), DeliveryError> {
+        fn deliver(&mut self, records: &[Record]) -> Result<(), DeliveryError> {
+            let lines = records.iter().map(|r| r.line.clone());
             if self.failures_left > 0 {
                 self.failures_left -= 1;
                 // Half of it got through before the failure.
-                let half = lines.len() / 2;
-                self.got.lock().unwrap().extend_from_slice(&lines[..half]);
+                let half = records.len() / 2;
+                self.got.lock().unwrap().extend(lines.take(half));
                 return Err(DeliveryError {
                     delivered: half,
                     reason: "test failure".into(),
                 });
             }
-            self.got.lock().unwrap().extend_from_slice(lines);
+            self.got.lock().unwrap().extend(lines);
             Ok(())
         }
         fn describe(&self) -> String {
@@ -218,54 +134,32 @@ mod tests {
         }
     }
 
-    fn batch(lines: &[&str]) -> RVec<ExternalCommand> {
-        lines
-            .iter()
-            .map(|l| ExternalCommand {
-                cmd_line: format!("[1] {l}").into(),
-                creation_timestamp: 1.0,
-            })
-            .collect()
-    }
-
     #[test]
     fn delivers_in_order_exactly_once_across_partial_failures() {
-        let delivery = Arc::new(Delivery::new(1 << 20));
-        let got = Arc::new(StdMutex::new(Vec::new()));
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Arc::new(Spool::open(dir.path(), u64::MAX).unwrap());
+        let names: Vec<String> = (0..100).map(|i| format!("[1] C{i}")).collect();
+        let batch: Vec<ExternalCommand> = names
+            .iter()
+            .map(|n| ExternalCommand {
+                cmd_line: n.as_str().into(),
+                creation_timestamp: 1.0,
+            })
+            .collect();
+        spool.append(&batch[..50]).unwrap();
+        spool.append(&batch[50..]).unwrap();
+        spool.close();
+        let got = Arc::new(Mutex::new(Vec::new()));
         let sink = Flaky {
             got: Arc::clone(&got),
             failures_left: 3,
         };
-        let names: Vec<String> = (0..100).map(|i| format!("C{i}")).collect();
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        delivery.accept(batch(&refs[..50])).unwrap();
-        delivery.accept(batch(&refs[50..])).unwrap();
-        delivery.close();
-        let runner = Arc::clone(&delivery);
-        let left = std::thread::spawn(move || runner.run(Box::new(sink), Duration::from_secs(10)))
-            .join()
-            .unwrap();
+        let left = run(Arc::clone(&spool), Box::new(sink), Duration::from_secs(30));
         assert_eq!(left, 0);
-        let expected: Vec<String> = names.iter().map(|n| format!("[1] {n}")).collect();
-        assert_eq!(*got.lock().unwrap(), expected);
-        let counters = delivery.counters();
-        assert_eq!(counters.accepted, 100);
+        assert_eq!(*got.lock().unwrap(), names);
+        let counters = spool.counters();
         assert_eq!(counters.delivered, 100);
         assert_eq!(counters.pending, 0);
         assert_eq!(counters.sink_errors, 3);
-    }
-
-    #[test]
-    fn a_full_queue_refuses_whole_batches_and_a_closed_one_everything() {
-        let delivery = Delivery::new(30);
-        delivery.accept(batch(&["AAAAAAAAAA"])).unwrap();
-        let err = delivery
-            .accept(batch(&["BBBBBBBBBB", "CCCCCCCCCC"]))
-            .unwrap_err();
-        assert_eq!(err.kind, PushErrorKind::Full);
-        assert_eq!(delivery.counters().pending, 1);
-        delivery.close();
-        let err = delivery.accept(batch(&["D"])).unwrap_err();
-        assert_eq!(err.kind, PushErrorKind::Unavailable);
     }
 }

@@ -7,15 +7,30 @@ use abi_stable::std_types::{RResult, RVec};
 use alignak_module_abi::logging::{self, LogLevel, LogRecord};
 use alignak_module_abi::{guard, ExternalCommand, Host, PushError, PushErrorKind};
 
-use crate::delivery::Delivery;
+use crate::spool::{Spool, SpoolError};
 
 pub struct ReceiverHost {
-    delivery: Arc<Delivery>,
+    spool: Arc<Spool>,
 }
 
 impl ReceiverHost {
-    pub fn new(delivery: Arc<Delivery>) -> ReceiverHost {
-        ReceiverHost { delivery }
+    pub fn new(spool: Arc<Spool>) -> ReceiverHost {
+        ReceiverHost { spool }
+    }
+}
+
+fn refusal(err: SpoolError) -> PushError {
+    let kind = match err {
+        SpoolError::Full { .. } => PushErrorKind::Full,
+        SpoolError::Closed | SpoolError::Io { .. } => PushErrorKind::Unavailable,
+    };
+    if let SpoolError::Io { .. } = err {
+        log::error!("{err}");
+    }
+    PushError {
+        kind,
+        message: err.to_string().into(),
+        retry_after_secs: 5,
     }
 }
 
@@ -23,7 +38,7 @@ impl Host for ReceiverHost {
     fn push_commands(&self, batch: RVec<ExternalCommand>) -> RResult<(), PushError> {
         guard(
             "push_commands",
-            || self.delivery.accept(batch),
+            || self.spool.append(&batch).map_err(refusal),
             |message| PushError {
                 kind: PushErrorKind::Panic,
                 message: message.into(),

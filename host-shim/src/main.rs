@@ -6,6 +6,7 @@ mod delivery;
 mod host;
 mod loader;
 mod sink;
+mod spool;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,8 +22,8 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::config::{objects, receiver, ModuleSpec, ReceiverConfig};
-use crate::delivery::Delivery;
-use crate::sink::{CommandFile, LogOnly, Sink};
+use crate::sink::{AlignakArbiter, CommandFile, LogOnly, Sink};
+use crate::spool::Spool;
 
 /// How long a stop may spend delivering what is still queued.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -177,22 +178,26 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
     let mut signals = Signals::new([SIGTERM, SIGINT])
         .map_err(|e| RunError::Setup(format!("cannot install signal handlers: {e}")))?;
 
-    let delivery = Arc::new(Delivery::new(receiver.max_spool_size));
-    let sink: Box<dyn Sink> = match &receiver.command_file {
-        Some(path) => Box::new(CommandFile::new(path.clone(), receiver.create_command_file)),
-        None => Box::new(LogOnly),
+    let spool = Arc::new(
+        Spool::open(&receiver.spool_dir, receiver.max_spool_size)
+            .map_err(|e| RunError::Setup(e.to_string()))?,
+    );
+    let sink: Box<dyn Sink> = match (&receiver.command_file, &receiver.alignak_arbiter) {
+        (Some(path), _) => Box::new(CommandFile::new(path.clone(), receiver.create_command_file)),
+        (None, Some(url)) => Box::new(AlignakArbiter::new(url)),
+        (None, None) => Box::new(LogOnly::new(receiver.spool_dir.join("journal"))),
     };
     let delivery_thread = {
-        let delivery = Arc::clone(&delivery);
+        let spool = Arc::clone(&spool);
         std::thread::Builder::new()
             .name("delivery".into())
-            .spawn(move || delivery.run(sink, DRAIN_TIMEOUT))
+            .spawn(move || delivery::run(spool, sink, DRAIN_TIMEOUT))
             .map_err(|e| RunError::Setup(format!("cannot start the delivery thread: {e}")))?
     };
 
     log::info!("receiver '{}' starting", receiver.name);
     let mut modules = Vec::new();
-    let started = start_modules(receiver, &delivery, &mut modules);
+    let started = start_modules(receiver, &spool, &mut modules);
     if let Err(error) = &started {
         log::error!("{error}");
     } else {
@@ -200,7 +205,7 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
             "receiver '{}' is running; SIGTERM or SIGINT stops it",
             receiver.name
         );
-        let stats = spawn_stats(Arc::clone(&delivery));
+        let stats = spawn_stats(Arc::clone(&spool));
         if let Some(signal) = signals.forever().next() {
             log::info!("signal {signal} received: stopping");
         }
@@ -212,15 +217,16 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
             log::error!("module '{}': stop failed: {err}", module.alias);
         }
     }
-    delivery.close();
+    spool.close();
     let left = delivery_thread.join().unwrap_or_else(|_| {
         log::error!("the delivery thread panicked");
-        delivery.counters().pending as usize
+        spool.counters().pending
     });
-    let counters = delivery.counters();
+    let counters = spool.counters();
     if left > 0 {
-        log::error!(
-            "{left} accepted command(s) could not be delivered before the stop and are lost"
+        log::warn!(
+            "{left} command(s) could not be delivered before the stop: they stay in the spool {} and are delivered at the next start",
+            receiver.spool_dir.display()
         );
     }
     log::info!(
@@ -234,7 +240,7 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
 
 fn start_modules(
     receiver: &ReceiverConfig,
-    delivery: &Arc<Delivery>,
+    spool: &Arc<Spool>,
     modules: &mut Vec<LoadedModule>,
 ) -> Result<(), String> {
     for spec in &receiver.modules {
@@ -262,7 +268,7 @@ fn start_modules(
             );
         }
         let host: HostBox =
-            Host_TO::from_value(host::ReceiverHost::new(Arc::clone(delivery)), TD_Opaque);
+            Host_TO::from_value(host::ReceiverHost::new(Arc::clone(spool)), TD_Opaque);
         let mut instance = (library.get_instance())(module_config(spec, receiver), host)
             .into_result()
             .map_err(|e| in_library("cannot create the instance", &e))?;
@@ -294,6 +300,13 @@ fn start_modules(
     Ok(())
 }
 
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 /// Logs the delivery counters every minute until dropped.
 struct StatsThread {
     stop: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
@@ -313,7 +326,7 @@ impl Drop for StatsThread {
     }
 }
 
-fn spawn_stats(delivery: Arc<Delivery>) -> StatsThread {
+fn spawn_stats(spool: Arc<Spool>) -> StatsThread {
     let stop = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
     let thread_stop = Arc::clone(&stop);
     let thread = std::thread::Builder::new()
@@ -329,12 +342,17 @@ fn spawn_stats(delivery: Arc<Delivery>) -> StatsThread {
                 if *stop {
                     return;
                 }
-                let c = delivery.counters();
+                let c = spool.counters();
+                let oldest = c
+                    .oldest_pending
+                    .map(|t| format!(", oldest pending {:.0} s old", (now() - t).max(0.0)))
+                    .unwrap_or_default();
                 log::info!(
-                    "commands: {} accepted, {} delivered, {} pending, {} sink errors",
+                    "commands: {} accepted, {} delivered, {} pending ({} bytes), {} sink errors{oldest}",
                     c.accepted,
                     c.delivered,
                     c.pending,
+                    c.pending_bytes,
                     c.sink_errors
                 );
             }

@@ -161,7 +161,6 @@ impl Setup {
     /// Writes the configuration into a new temporary directory and starts the daemon there,
     /// without waiting for it to listen.
     pub fn spawn(self) -> Receiver {
-        let build = build();
         let dir = tempfile::Builder::new()
             .prefix("alignak-e2e-")
             .tempdir()
@@ -211,24 +210,17 @@ impl Setup {
             fs::write(dir.path().join(name), text).expect("write extra file");
         }
         let log_path = dir.path().join("receiver.log");
-        let log = fs::File::create(&log_path).expect("log file");
-        let child = Command::new(build.receiver())
-            .arg("-c")
-            .arg(dir.path().join("alignak.cfg"))
-            .current_dir(dir.path())
-            .env("RUST_LOG", &self.rust_log)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log)
-            .spawn()
-            .expect("start alignak-receiver");
-        Receiver {
-            child: Some(child),
+        let mut receiver = Receiver {
+            child: None,
             dir,
             log_path,
             command_file,
             address: None,
-        }
+            rust_log: self.rust_log,
+            log_offset: 0,
+        };
+        receiver.launch();
+        receiver
     }
 
     /// Starts the daemon and waits until its module listens.
@@ -246,13 +238,66 @@ pub struct Receiver {
     pub log_path: PathBuf,
     pub command_file: Option<PathBuf>,
     address: Option<String>,
+    rust_log: String,
+    /// Where the current run's log starts in the log file (runs are appended).
+    log_offset: usize,
 }
 
 const LISTENING: &str = "listening on: http://";
 
 impl Receiver {
+    /// Starts the daemon on the configuration in `dir`, appending to its log.
+    fn launch(&mut self) {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("log file");
+        self.log_offset = log.metadata().map(|m| m.len() as usize).unwrap_or(0);
+        self.address = None;
+        let child = Command::new(build().receiver())
+            .arg("-c")
+            .arg(self.dir.path().join("alignak.cfg"))
+            .current_dir(self.dir.path())
+            .env("RUST_LOG", &self.rust_log)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("start alignak-receiver");
+        self.child = Some(child);
+    }
+
+    /// The log of every run so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The log of the current run.
+    pub fn current_log(&self) -> String {
+        let log = self.log();
+        log.get(self.log_offset..).unwrap_or_default().to_string()
+    }
+
+    /// `kill -9`, and waits for the process to be gone.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the daemon again on the same configuration and directory (spool included),
+    /// and waits until it listens.
+    pub fn restart(&mut self) {
+        assert!(
+            self.child
+                .as_mut()
+                .is_none_or(|c| c.try_wait().ok().flatten().is_some()),
+            "restart of a running daemon"
+        );
+        self.launch();
+        self.wait_listening();
     }
 
     pub fn pid(&self) -> i32 {
@@ -262,7 +307,7 @@ impl Receiver {
     fn wait_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let log = self.log();
+            let log = self.current_log();
             if let Some(start) = log.find(LISTENING) {
                 let rest = &log[start + LISTENING.len()..];
                 let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
@@ -416,10 +461,31 @@ pub fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let mut stream = TcpStream::connect(address).expect("connect to the module");
+    try_http_request(address, method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} {path} to {address}: {e:?}"))
+}
+
+/// Why a request got no answer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RequestError {
+    /// Nothing was sent: the server was not there.
+    Connect(String),
+    /// Sent, but no complete answer came back: the server may or may not have processed it.
+    NoAnswer(String),
+}
+
+pub fn try_http_request(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Reply, RequestError> {
+    let mut stream =
+        TcpStream::connect(address).map_err(|e| RequestError::Connect(e.to_string()))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
+        .map_err(|e| RequestError::NoAnswer(e.to_string()))?;
     let mut request =
         format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -435,28 +501,39 @@ pub fn http_request(
     let _ = stream.write_all(&bytes);
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
-    parse_reply(&raw)
+    parse_reply(&raw, method == "HEAD")
 }
 
-fn parse_reply(raw: &[u8]) -> Reply {
+fn parse_reply(raw: &[u8], head_request: bool) -> Result<Reply, RequestError> {
     let text = String::from_utf8_lossy(raw);
     let (head, body) = text
         .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
+        .ok_or_else(|| RequestError::NoAnswer(format!("no HTTP answer: {text:?}")))?;
     let mut lines = head.lines();
     let status_line = lines.next().unwrap_or_default();
     let status = status_line
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line: {status_line:?}"));
-    let headers = lines
+        .ok_or_else(|| RequestError::NoAnswer(format!("bad status line: {status_line:?}")))?;
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
-    Reply {
+    let body = body.to_string();
+    // A connection cut in the middle of the body is no answer either.
+    let complete = head_request
+        || headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .is_none_or(|len| body.len() >= len);
+    if !complete {
+        return Err(RequestError::NoAnswer("answer cut short".into()));
+    }
+    Ok(Reply {
         status,
         headers,
-        body: body.to_string(),
-    }
+        body,
+    })
 }

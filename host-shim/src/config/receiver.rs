@@ -25,7 +25,11 @@ pub struct ReceiverConfig {
     /// it does not exist. Off by default: a FIFO is the core's to create, and a regular file in
     /// its place would stop the core from starting.
     pub create_command_file: bool,
-    /// Bytes of command lines waiting for delivery before new ones are refused.
+    /// `alignak_arbiter`: an Alignak 2.x arbiter's base URL, to POST commands to.
+    pub alignak_arbiter: Option<String>,
+    /// Where accepted commands are kept until delivered.
+    pub spool_dir: PathBuf,
+    /// Bytes of commands waiting for delivery before new ones are refused.
     pub max_spool_size: u64,
 }
 
@@ -37,7 +41,8 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-const DEFAULT_MAX_SPOOL_SIZE: u64 = 64 * 1024 * 1024;
+const DEFAULT_MAX_SPOOL_SIZE: u64 = 256 * 1024 * 1024;
+const DEFAULT_SPOOL_DIR: &str = "var/spool/alignak";
 
 /// Receiver attributes Alignak defines that this daemon has no use for; accepted silently so
 /// an existing `receiver-master.cfg` works as it is.
@@ -49,6 +54,8 @@ const ALIGNAK_RECEIVER_KEYS: &[&str] = &[
     "modules_dir",
     "command_file",
     "create_command_file",
+    "alignak_arbiter",
+    "spool_dir",
     "max_spool_size",
     "spare",
     "realm",
@@ -185,6 +192,27 @@ pub fn resolve(
             .filter(|a| !a.value.is_empty())
             .map(|a| PathBuf::from(&a.value))
     };
+    let alignak_arbiter = receiver
+        .get("alignak_arbiter")
+        .filter(|a| !a.value.is_empty());
+    if let Some(url) = alignak_arbiter {
+        if !(url.value.starts_with("http://") || url.value.starts_with("https://")) {
+            errors.push(ConfigError {
+                at: url.at.clone(),
+                reason: format!(
+                    "alignak_arbiter: '{}' is not an http:// or https:// URL (e.g. http://127.0.0.1:7770)",
+                    url.value
+                ),
+            });
+        }
+        if let Some(file) = receiver.get("command_file").filter(|a| !a.value.is_empty()) {
+            errors.push(ConfigError {
+                at: file.at.clone(),
+                reason: "command_file and alignak_arbiter are both set: commands go to one core, choose one".into(),
+            });
+        }
+    }
+    let alignak_arbiter = alignak_arbiter.map(|a| a.value.clone());
     for attribute in &receiver.attributes {
         if !ALIGNAK_RECEIVER_KEYS.contains(&attribute.key.as_str()) {
             warnings.push(format!(
@@ -269,6 +297,8 @@ pub fn resolve(
             modules_dir: path_of("modules_dir"),
             command_file: path_of("command_file"),
             create_command_file,
+            alignak_arbiter,
+            spool_dir: path_of("spool_dir").unwrap_or_else(|| PathBuf::from(DEFAULT_SPOOL_DIR)),
             max_spool_size,
         },
         warnings,

@@ -7,7 +7,8 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 
-use super::{DeliveryError, Sink};
+use super::{command_file_line, DeliveryError, Sink};
+use crate::spool::Record;
 
 /// Writes to a FIFO of at most this many bytes are atomic (POSIX `PIPE_BUF` on Linux), so
 /// lines are grouped into writes no larger, and never interleave with another writer's.
@@ -98,7 +99,8 @@ fn describe_open_error(err: &io::Error) -> String {
 }
 
 impl Sink for CommandFile {
-    fn deliver(&mut self, lines: &[String]) -> Result<(), DeliveryError> {
+    fn deliver(&mut self, records: &[Record]) -> Result<(), DeliveryError> {
+        let lines: Vec<String> = records.iter().map(command_file_line).collect();
         let path = self.path.display().to_string();
         let open = self.open().map_err(|e| DeliveryError {
             delivered: 0,

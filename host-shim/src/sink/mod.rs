@@ -1,12 +1,14 @@
 //! Where delivered commands go: the core's command file, or the log.
 
+mod arbiter;
 mod command_file;
 mod log_only;
 
+pub use arbiter::AlignakArbiter;
 pub use command_file::CommandFile;
 pub use log_only::LogOnly;
 
-use alignak_module_abi::ExternalCommand;
+use crate::spool::Record;
 
 /// A delivery attempt that stopped part-way: the first `delivered` lines reached the sink.
 #[derive(Debug, thiserror::Error)]
@@ -17,8 +19,8 @@ pub struct DeliveryError {
 }
 
 pub trait Sink: Send {
-    /// Delivers the lines in order; on failure says how many reached the sink.
-    fn deliver(&mut self, lines: &[String]) -> Result<(), DeliveryError>;
+    /// Delivers the records in order; on failure says how many reached the sink.
+    fn deliver(&mut self, records: &[Record]) -> Result<(), DeliveryError>;
     /// For log lines: what and where the sink is.
     fn describe(&self) -> String;
 }
@@ -26,11 +28,11 @@ pub trait Sink: Send {
 /// The line as a Nagios-style core reads it: `[<ts>] ` in front when the command has none,
 /// and line breaks written as the two characters `\n`, so no input can start a second
 /// command. (Nagios turns `\n` back into a line break in plugin output.)
-pub fn command_file_line(command: &ExternalCommand) -> String {
-    let line = command.cmd_line.as_str();
+pub fn command_file_line(record: &Record) -> String {
+    let line = record.line.as_str();
     let mut out = String::with_capacity(line.len() + 16);
     if !has_timestamp(line) {
-        out.push_str(&format!("[{}] ", command.creation_timestamp as u64));
+        out.push_str(&format!("[{}] ", record.created as u64));
     }
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
@@ -48,6 +50,16 @@ pub fn command_file_line(command: &ExternalCommand) -> String {
     out
 }
 
+/// The whole line with its `[<ts>] ` prefix, line breaks kept: for sinks that take one command
+/// per message (the Alignak arbiter), where a line break cannot start another command.
+pub fn timestamped_line(record: &Record) -> String {
+    if has_timestamp(&record.line) {
+        record.line.clone()
+    } else {
+        format!("[{}] {}", record.created as u64, record.line)
+    }
+}
+
 fn has_timestamp(line: &str) -> bool {
     line.strip_prefix('[')
         .and_then(|rest| rest.split_once("] "))
@@ -58,10 +70,10 @@ fn has_timestamp(line: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn command(line: &str) -> ExternalCommand {
-        ExternalCommand {
-            cmd_line: line.into(),
-            creation_timestamp: 1700000000.7,
+    fn command(line: &str) -> Record {
+        Record {
+            line: line.into(),
+            created: 1700000000.7,
         }
     }
 

@@ -1,0 +1,661 @@
+//! The durable spool: every command a module pushes is appended here and fsync'd before the
+//! push returns, then delivered from here in order; a persisted cursor says how far delivery
+//! got. A crash or `kill -9` at any moment loses nothing that was acknowledged: at the next
+//! start, delivery resumes from the cursor (at least once: the batch in flight at the crash
+//! may be delivered again).
+//!
+//! On disk, under `spool_dir`: segment files `seg-<first sequence number>.log` of framed
+//! records (`record.rs`), and `cursor`, the sequence number of the next record to deliver.
+//! Segments wholly before the cursor are removed.
+
+mod record;
+
+use std::collections::VecDeque;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use alignak_module_abi::ExternalCommand;
+
+pub use record::Record;
+use record::{read_record, Next};
+
+/// A segment is closed and a new one started past this size.
+const SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error(
+        "the spool is full: {pending} bytes of commands wait for delivery (max_spool_size {max})"
+    )]
+    Full { pending: u64, max: u64 },
+    #[error("the receiver is stopping")]
+    Closed,
+    #[error("cannot write the spool {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SpoolError + '_ {
+    move |source| SpoolError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+struct Segment {
+    first_seq: u64,
+    path: PathBuf,
+}
+
+struct Writer {
+    file: File,
+    len: u64,
+}
+
+struct State {
+    writer: Writer,
+    /// Segments in order; the last one is the one written to.
+    segments: VecDeque<Segment>,
+    /// Sequence number the next appended record gets (= records ever appended).
+    next_seq: u64,
+    /// Sequence number of the next record to deliver (persisted in `cursor`).
+    cursor: u64,
+    /// Bytes of records from `cursor` on.
+    pending_bytes: u64,
+    closed: bool,
+    accepted: u64,
+    delivered: u64,
+    sink_errors: u64,
+    /// Creation time of the oldest record not yet delivered, when known.
+    oldest_pending: Option<f64>,
+    last_delivery: Option<f64>,
+}
+
+pub struct Spool {
+    dir: PathBuf,
+    max_bytes: u64,
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+/// A snapshot, for logs and for the modules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpoolCounters {
+    pub accepted: u64,
+    pub delivered: u64,
+    pub pending: u64,
+    pub pending_bytes: u64,
+    pub sink_errors: u64,
+    pub oldest_pending: Option<f64>,
+    pub last_delivery: Option<f64>,
+}
+
+fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
+    dir.join(format!("seg-{first_seq:020}.log"))
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// What a scan of one segment found.
+struct Scan {
+    records: u64,
+    /// Sizes of the records, to count pending bytes from the cursor on.
+    sizes: Vec<u64>,
+    valid_len: u64,
+    torn: Option<String>,
+}
+
+fn scan_segment(path: &Path) -> io::Result<Scan> {
+    let mut input = BufReader::new(File::open(path)?);
+    let mut scan = Scan {
+        records: 0,
+        sizes: Vec::new(),
+        valid_len: 0,
+        torn: None,
+    };
+    loop {
+        match read_record(&mut input)? {
+            Next::Record(record) => {
+                scan.records += 1;
+                scan.valid_len += record.size();
+                scan.sizes.push(record.size());
+            }
+            Next::End => return Ok(scan),
+            Next::Torn(why) => {
+                scan.torn = Some(why);
+                return Ok(scan);
+            }
+        }
+    }
+}
+
+impl Spool {
+    /// Opens (or creates) the spool in `dir`: finds the segments, cuts a torn tail, reads the
+    /// cursor, and removes what was delivered already.
+    pub fn open(dir: &Path, max_bytes: u64) -> Result<Spool, SpoolError> {
+        fs::create_dir_all(dir).map_err(io_error(dir))?;
+        let mut firsts: Vec<u64> = fs::read_dir(dir)
+            .map_err(io_error(dir))?
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("seg-")?
+                    .strip_suffix(".log")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        firsts.sort_unstable();
+
+        let cursor_path = dir.join("cursor");
+        let saved_cursor = match fs::read_to_string(&cursor_path) {
+            Ok(text) => match text.trim().parse::<u64>() {
+                Ok(cursor) => Some(cursor),
+                Err(_) => {
+                    // Re-deliver everything kept rather than skip anything.
+                    log::error!(
+                        "{}: unreadable cursor '{}': delivering the whole spool again",
+                        cursor_path.display(),
+                        text.trim()
+                    );
+                    None
+                }
+            },
+            Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+            Err(err) => return Err(io_error(&cursor_path)(err)),
+        };
+        let mut cursor = saved_cursor.unwrap_or_else(|| firsts.first().copied().unwrap_or(0));
+        if let Some(&first) = firsts.first() {
+            if cursor < first {
+                log::error!(
+                    "spool {}: records {cursor} to {} are missing (segment files removed by hand?)",
+                    dir.display(),
+                    first - 1
+                );
+                cursor = first;
+            }
+        }
+
+        let mut segments = VecDeque::new();
+        let mut next_seq = cursor;
+        let mut pending_bytes = 0;
+        let mut pending = 0u64;
+        let count = firsts.len();
+        for (index, first_seq) in firsts.into_iter().enumerate() {
+            let path = segment_path(dir, first_seq);
+            let scan = scan_segment(&path).map_err(io_error(&path))?;
+            if let Some(why) = &scan.torn {
+                let len = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                log::warn!(
+                    "{}: {why} after {} record(s): cutting {} byte(s) of a torn write",
+                    path.display(),
+                    scan.records,
+                    len.saturating_sub(scan.valid_len)
+                );
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(io_error(&path))?;
+                file.set_len(scan.valid_len).map_err(io_error(&path))?;
+                file.sync_all().map_err(io_error(&path))?;
+                if index + 1 < count {
+                    log::error!(
+                        "{}: records after the torn one in this segment are lost; later segments are kept",
+                        path.display()
+                    );
+                }
+            }
+            let end = first_seq + scan.records;
+            if end <= cursor && index + 1 < count {
+                // Delivered already.
+                fs::remove_file(&path).map_err(io_error(&path))?;
+                continue;
+            }
+            for (i, size) in scan.sizes.iter().enumerate() {
+                if first_seq + i as u64 >= cursor {
+                    pending_bytes += size;
+                    pending += 1;
+                }
+            }
+            next_seq = next_seq.max(end);
+            segments.push_back(Segment { first_seq, path });
+        }
+        let cursor = cursor.min(next_seq);
+
+        // Write to the last segment while it has room, else to a new one.
+        let reuse = segments
+            .back()
+            .map(|s| fs::metadata(&s.path).map(|m| m.len()).unwrap_or(u64::MAX) < SEGMENT_SIZE)
+            .unwrap_or(false);
+        if !reuse {
+            let path = segment_path(dir, next_seq);
+            segments.push_back(Segment {
+                first_seq: next_seq,
+                path,
+            });
+        }
+        let current = segments.back().map(|s| s.path.clone()).unwrap_or_default();
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&current)
+            .map_err(io_error(&current))?;
+        let len = file.metadata().map_err(io_error(&current))?.len();
+        sync_dir(dir).map_err(io_error(dir))?;
+        if pending > 0 {
+            log::info!(
+                "spool {}: {pending} command(s) from before the start wait for delivery",
+                dir.display()
+            );
+        }
+        let spool = Spool {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            state: Mutex::new(State {
+                writer: Writer { file, len },
+                segments,
+                next_seq,
+                cursor,
+                pending_bytes,
+                closed: false,
+                accepted: 0,
+                delivered: 0,
+                sink_errors: 0,
+                oldest_pending: None,
+                last_delivery: None,
+            }),
+            wake: Condvar::new(),
+        };
+        spool.persist_cursor(cursor)?;
+        Ok(spool)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every update under the lock leaves the state consistent: a panic elsewhere does not
+        // make it unusable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Appends a whole batch and makes it durable (one write, one fsync), or takes none of it.
+    pub fn append(&self, batch: &[ExternalCommand]) -> Result<(), SpoolError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<Record> = batch.iter().map(Record::from_command).collect();
+        let bytes: u64 = records.iter().map(Record::size).sum();
+        let mut encoded = Vec::with_capacity(bytes as usize);
+        for record in &records {
+            record.encode_into(&mut encoded);
+        }
+        let mut state = self.lock();
+        if state.closed {
+            return Err(SpoolError::Closed);
+        }
+        if state.pending_bytes + bytes > self.max_bytes {
+            return Err(SpoolError::Full {
+                pending: state.pending_bytes,
+                max: self.max_bytes,
+            });
+        }
+        let path = state
+            .segments
+            .back()
+            .map(|s| s.path.clone())
+            .unwrap_or_default();
+        let written = state
+            .writer
+            .file
+            .write_all(&encoded)
+            .and_then(|()| state.writer.file.sync_data());
+        if let Err(err) = written {
+            // Take back a partial write, so the segment stays a clean sequence of records.
+            let len = state.writer.len;
+            if let Err(cut) = state.writer.file.set_len(len) {
+                log::error!("{}: cannot cut a failed write: {cut}", path.display());
+            }
+            return Err(SpoolError::Io { path, source: err });
+        }
+        state.writer.len += bytes;
+        state.next_seq += records.len() as u64;
+        state.pending_bytes += bytes;
+        state.accepted += records.len() as u64;
+        if state.writer.len >= SEGMENT_SIZE {
+            self.roll(&mut state)?;
+        }
+        drop(state);
+        self.wake.notify_all();
+        Ok(())
+    }
+
+    /// Starts a new segment for the next appends.
+    fn roll(&self, state: &mut State) -> Result<(), SpoolError> {
+        let path = segment_path(&self.dir, state.next_seq);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        sync_dir(&self.dir).map_err(io_error(&self.dir))?;
+        state.writer = Writer { file, len: 0 };
+        state.segments.push_back(Segment {
+            first_seq: state.next_seq,
+            path,
+        });
+        Ok(())
+    }
+
+    fn persist_cursor(&self, cursor: u64) -> Result<(), SpoolError> {
+        let path = self.dir.join("cursor");
+        let temporary = self.dir.join("cursor.tmp");
+        let mut file = File::create(&temporary).map_err(io_error(&temporary))?;
+        writeln!(file, "{cursor}")
+            .and_then(|()| file.sync_data())
+            .map_err(io_error(&temporary))?;
+        fs::rename(&temporary, &path).map_err(io_error(&path))
+    }
+
+    /// Records that the next `count` records (`bytes` on disk) reached the sink: persists the
+    /// cursor and removes the segments wholly delivered.
+    pub fn mark_delivered(&self, count: u64, bytes: u64) -> Result<(), SpoolError> {
+        if count == 0 {
+            return Ok(());
+        }
+        let cursor = {
+            let mut state = self.lock();
+            state.cursor += count;
+            state.pending_bytes = state.pending_bytes.saturating_sub(bytes);
+            state.delivered += count;
+            state.last_delivery = Some(now());
+            state.cursor
+        };
+        self.persist_cursor(cursor)?;
+        let mut state = self.lock();
+        while state.segments.len() > 1 && state.segments[1].first_seq <= cursor {
+            if let Some(done) = state.segments.pop_front() {
+                if let Err(err) = fs::remove_file(&done.path) {
+                    log::warn!(
+                        "{}: cannot remove a delivered segment: {err}",
+                        done.path.display()
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn note_sink_error(&self) {
+        self.lock().sink_errors += 1;
+    }
+
+    pub fn note_oldest_pending(&self, created: Option<f64>) {
+        self.lock().oldest_pending = created;
+    }
+
+    pub fn counters(&self) -> SpoolCounters {
+        let state = self.lock();
+        SpoolCounters {
+            accepted: state.accepted,
+            delivered: state.delivered,
+            pending: state.next_seq - state.cursor,
+            pending_bytes: state.pending_bytes,
+            sink_errors: state.sink_errors,
+            oldest_pending: if state.next_seq > state.cursor {
+                state.oldest_pending
+            } else {
+                None
+            },
+            last_delivery: state.last_delivery,
+        }
+    }
+
+    /// Refuses appends from now on and wakes the delivery thread to drain.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_all();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Sleeps `delay`, or less if the spool is closed meanwhile.
+    pub fn wait_closed(&self, delay: Duration) {
+        let state = self.lock();
+        let _ = self.wake.wait_timeout_while(state, delay, |s| !s.closed);
+    }
+
+    /// Waits until there are records past `from` to read, or the spool is closed, or
+    /// `timeout` passes. Returns how many records are readable from `from`.
+    pub fn wait_readable(&self, from: u64, timeout: Duration) -> u64 {
+        let state = self.lock();
+        let (state, _) = self
+            .wake
+            .wait_timeout_while(state, timeout, |s| s.next_seq <= from && !s.closed)
+            .unwrap_or_else(|poison| poison.into_inner());
+        state.next_seq.saturating_sub(from)
+    }
+
+    /// A reader positioned at the cursor, for the delivery thread.
+    pub fn reader(&self) -> Result<SpoolReader, SpoolError> {
+        let state = self.lock();
+        let cursor = state.cursor;
+        let index = state
+            .segments
+            .iter()
+            .rposition(|s| s.first_seq <= cursor)
+            .unwrap_or(0);
+        let segment = &state.segments[index];
+        let (first_seq, path) = (segment.first_seq, segment.path.clone());
+        drop(state);
+        let mut reader = SpoolReader {
+            input: BufReader::new(File::open(&path).map_err(io_error(&path))?),
+            path,
+            next_seq: first_seq,
+        };
+        while reader.next_seq < cursor {
+            reader.read_one(self)?;
+        }
+        Ok(reader)
+    }
+
+    /// The segment holding record `seq`, once the reader has read the one before.
+    fn segment_of(&self, seq: u64) -> Option<PathBuf> {
+        let state = self.lock();
+        state
+            .segments
+            .iter()
+            .find(|s| s.first_seq == seq)
+            .map(|s| s.path.clone())
+    }
+}
+
+/// Reads committed records in order, moving from segment to segment.
+pub struct SpoolReader {
+    input: BufReader<File>,
+    path: PathBuf,
+    next_seq: u64,
+}
+
+impl SpoolReader {
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Reads the record `next_seq`, which the caller knows is committed.
+    fn read_one(&mut self, spool: &Spool) -> Result<Record, SpoolError> {
+        // A new segment starts at this record: switch to it.
+        if let Some(path) = spool.segment_of(self.next_seq) {
+            if path != self.path {
+                let mut file = File::open(&path).map_err(io_error(&path))?;
+                file.seek(SeekFrom::Start(0)).map_err(io_error(&path))?;
+                self.input = BufReader::new(file);
+                self.path = path;
+            }
+        }
+        match read_record(&mut self.input).map_err(io_error(&self.path))? {
+            Next::Record(record) => {
+                self.next_seq += 1;
+                Ok(record)
+            }
+            Next::End | Next::Torn(_) => Err(SpoolError::Io {
+                path: self.path.clone(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("record {} is missing from the segment", self.next_seq),
+                ),
+            }),
+        }
+    }
+
+    /// Up to `max` committed records from the reader's position.
+    pub fn read_batch(&mut self, spool: &Spool, max: usize) -> Result<Vec<Record>, SpoolError> {
+        let readable = spool.wait_readable(self.next_seq, Duration::ZERO);
+        let count = readable.min(max as u64) as usize;
+        let mut batch = Vec::with_capacity(count);
+        for _ in 0..count {
+            batch.push(self.read_one(spool)?);
+        }
+        Ok(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands(prefix: &str, n: usize) -> Vec<ExternalCommand> {
+        (0..n)
+            .map(|i| ExternalCommand {
+                cmd_line: format!("[1] {prefix}{i}").into(),
+                creation_timestamp: 1.0,
+            })
+            .collect()
+    }
+
+    fn read_all(spool: &Spool) -> Vec<String> {
+        let mut reader = spool.reader().unwrap();
+        reader
+            .read_batch(spool, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.line)
+            .collect()
+    }
+
+    #[test]
+    fn appended_records_survive_a_reopen_and_the_cursor_skips_delivered_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+            spool.append(&commands("A", 3)).unwrap();
+            spool.append(&commands("B", 2)).unwrap();
+            let mut reader = spool.reader().unwrap();
+            let first = reader.read_batch(&spool, 2).unwrap();
+            let bytes = first.iter().map(Record::size).sum();
+            spool.mark_delivered(2, bytes).unwrap();
+            assert_eq!(spool.counters().pending, 3);
+        }
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        assert_eq!(read_all(&spool), ["[1] A2", "[1] B0", "[1] B1"]);
+        assert_eq!(spool.counters().pending, 3);
+        spool.append(&commands("C", 1)).unwrap();
+        assert_eq!(read_all(&spool), ["[1] A2", "[1] B0", "[1] B1", "[1] C0"]);
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_the_records_before_it_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+            spool.append(&commands("A", 3)).unwrap();
+        }
+        let segment = segment_path(dir.path(), 0);
+        let mut file = OpenOptions::new().append(true).open(&segment).unwrap();
+        // Half a record, as a crash in the middle of a write leaves it.
+        let mut partial = Vec::new();
+        Record {
+            created: 1.0,
+            line: "[1] TORN".into(),
+        }
+        .encode_into(&mut partial);
+        file.write_all(&partial[..partial.len() / 2]).unwrap();
+        drop(file);
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        assert_eq!(read_all(&spool), ["[1] A0", "[1] A1", "[1] A2"]);
+        spool.append(&commands("B", 1)).unwrap();
+        assert_eq!(read_all(&spool), ["[1] A0", "[1] A1", "[1] A2", "[1] B0"]);
+    }
+
+    #[test]
+    fn a_full_spool_refuses_whole_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = Record::from_command(&commands("A", 1)[0]).size();
+        let spool = Spool::open(dir.path(), one * 2).unwrap();
+        spool.append(&commands("A", 2)).unwrap();
+        assert!(matches!(
+            spool.append(&commands("B", 1)),
+            Err(SpoolError::Full { .. })
+        ));
+        assert_eq!(spool.counters().pending, 2);
+        spool.close();
+        assert!(matches!(
+            spool.append(&commands("C", 1)),
+            Err(SpoolError::Closed)
+        ));
+    }
+
+    #[test]
+    fn delivered_segments_are_removed_across_rolls() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path(), u64::MAX).unwrap();
+        let big = "x".repeat(1024 * 1024);
+        let batch: Vec<ExternalCommand> = (0..20)
+            .map(|i| ExternalCommand {
+                cmd_line: format!("[1] C{i};{big}").into(),
+                creation_timestamp: 1.0,
+            })
+            .collect();
+        spool.append(&batch).unwrap();
+        spool.append(&commands("D", 1)).unwrap();
+        let segments = || {
+            fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with("seg-")
+                })
+                .count()
+        };
+        assert_eq!(segments(), 2);
+        let mut reader = spool.reader().unwrap();
+        let all = reader.read_batch(&spool, usize::MAX).unwrap();
+        assert_eq!(all.len(), 21);
+        assert_eq!(all[20].line, "[1] D0");
+        let bytes = all.iter().map(Record::size).sum();
+        spool.mark_delivered(21, bytes).unwrap();
+        assert_eq!(segments(), 1);
+        drop(spool);
+        let spool = Spool::open(dir.path(), u64::MAX).unwrap();
+        assert!(read_all(&spool).is_empty());
+    }
+}
