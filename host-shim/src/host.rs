@@ -5,17 +5,25 @@ use std::sync::Arc;
 
 use abi_stable::std_types::{RResult, RVec};
 use alignak_module_abi::logging::{self, LogLevel, LogRecord};
-use alignak_module_abi::{guard, ExternalCommand, Host, PushError, PushErrorKind};
+use alignak_module_abi::{
+    guard, DaemonIdentity, DaemonStatus, ExternalCommand, Host, PushError, PushErrorKind,
+};
 
 use crate::spool::{Spool, SpoolError};
 
 pub struct ReceiverHost {
     spool: Arc<Spool>,
+    identity: DaemonIdentity,
+    sink: String,
 }
 
 impl ReceiverHost {
-    pub fn new(spool: Arc<Spool>) -> ReceiverHost {
-        ReceiverHost { spool }
+    pub fn new(spool: Arc<Spool>, identity: DaemonIdentity, sink: String) -> ReceiverHost {
+        ReceiverHost {
+            spool,
+            identity,
+            sink,
+        }
     }
 }
 
@@ -54,5 +62,23 @@ impl Host for ReceiverHost {
 
     fn max_log_level(&self) -> LogLevel {
         log::max_level().into()
+    }
+
+    fn status(&self) -> DaemonStatus {
+        let snapshot = || {
+            let c = self.spool.counters();
+            DaemonStatus {
+                identity: self.identity.clone(),
+                commands_accepted: c.accepted,
+                commands_delivered: c.delivered,
+                commands_pending: c.pending,
+                pending_bytes: c.pending_bytes,
+                sink_errors: c.sink_errors,
+                oldest_pending: c.oldest_pending.into(),
+                last_delivery: c.last_delivery.into(),
+                sink: self.sink.as_str().into(),
+            }
+        };
+        catch_unwind(AssertUnwindSafe(snapshot)).unwrap_or_default()
     }
 }

@@ -94,6 +94,15 @@ fn read_configuration(cli: &Cli) -> Result<(ReceiverConfig, Vec<String>), Vec<St
         .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }
 
+fn identity(receiver: &ReceiverConfig) -> DaemonIdentity {
+    DaemonIdentity {
+        daemon_type: "receiver".into(),
+        name: receiver.name.as_str().into(),
+        address: receiver.address.as_str().into(),
+        port: receiver.port,
+    }
+}
+
 fn module_config(spec: &ModuleSpec, receiver: &ReceiverConfig) -> ModuleConfig {
     let working_dir = std::env::current_dir()
         .map(|d| d.display().to_string())
@@ -111,12 +120,7 @@ fn module_config(spec: &ModuleSpec, receiver: &ReceiverConfig) -> ModuleConfig {
                 line: a.at.line,
             })
             .collect(),
-        daemon: DaemonIdentity {
-            daemon_type: "receiver".into(),
-            name: receiver.name.as_str().into(),
-            address: receiver.address.as_str().into(),
-            port: receiver.port,
-        },
+        daemon: identity(receiver),
         working_dir: working_dir.into(),
     }
 }
@@ -187,6 +191,7 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
         (None, Some(url)) => Box::new(AlignakArbiter::new(url)),
         (None, None) => Box::new(LogOnly::new(receiver.spool_dir.join("journal"))),
     };
+    let sink_description = sink.describe();
     let delivery_thread = {
         let spool = Arc::clone(&spool);
         std::thread::Builder::new()
@@ -197,7 +202,7 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
 
     log::info!("receiver '{}' starting", receiver.name);
     let mut modules = Vec::new();
-    let started = start_modules(receiver, &spool, &mut modules);
+    let started = start_modules(receiver, &spool, &sink_description, &mut modules);
     if let Err(error) = &started {
         log::error!("{error}");
     } else {
@@ -222,6 +227,9 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
         log::error!("the delivery thread panicked");
         spool.counters().pending
     });
+    if let Err(err) = spool.sync_cursor() {
+        log::error!("{err}");
+    }
     let counters = spool.counters();
     if left > 0 {
         log::warn!(
@@ -241,6 +249,7 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
 fn start_modules(
     receiver: &ReceiverConfig,
     spool: &Arc<Spool>,
+    sink: &str,
     modules: &mut Vec<LoadedModule>,
 ) -> Result<(), String> {
     for spec in &receiver.modules {
@@ -267,8 +276,10 @@ fn start_modules(
                 properties.daemons
             );
         }
-        let host: HostBox =
-            Host_TO::from_value(host::ReceiverHost::new(Arc::clone(spool)), TD_Opaque);
+        let host: HostBox = Host_TO::from_value(
+            host::ReceiverHost::new(Arc::clone(spool), identity(receiver), sink.to_string()),
+            TD_Opaque,
+        );
         let mut instance = (library.get_instance())(module_config(spec, receiver), host)
             .into_result()
             .map_err(|e| in_library("cannot create the instance", &e))?;

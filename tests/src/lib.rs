@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+pub mod alignak;
+pub mod nagios;
+
 /// Where the built artifacts are.
 pub struct Build {
     /// `target/<profile>`: the daemon and the module libraries side by side.
@@ -85,6 +88,8 @@ pub enum CommandSink {
     RegularFile,
     /// `command_file <dir>/commands.fifo`, a FIFO made by the harness.
     Fifo,
+    /// `command_file <path>`: a FIFO that exists already (a real core's).
+    ExistingFile(PathBuf),
     /// No `command_file`: commands go to the log.
     LogOnly,
 }
@@ -176,6 +181,7 @@ impl Setup {
                 assert_eq!(rc, 0, "mkfifo failed");
                 Some(path)
             }
+            CommandSink::ExistingFile(ref path) => Some(path.clone()),
             CommandSink::LogOnly => None,
         };
         let mut receiver = String::from(

@@ -7,15 +7,21 @@
 //! On disk, under `spool_dir`: segment files `seg-<first sequence number>.log` of framed
 //! records (`record.rs`), and `cursor`, the sequence number of the next record to deliver.
 //! Segments wholly before the cursor are removed.
+//!
+//! Appends are fsync'd: they are the promise. The cursor is rewritten in place after every
+//! delivered batch but fsync'd at most once a second: a process crash keeps it (the page cache
+//! survives the process), and after a power loss a cursor up to a second old only widens the
+//! window of commands delivered twice.
 
 mod record;
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alignak_module_abi::ExternalCommand;
 
@@ -24,6 +30,8 @@ use record::{read_record, Next};
 
 /// A segment is closed and a new one started past this size.
 const SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
+/// The cursor is fsync'd at most this often (see the module documentation).
+const CURSOR_SYNC_PERIOD: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
@@ -82,6 +90,42 @@ pub struct Spool {
     max_bytes: u64,
     state: Mutex<State>,
     wake: Condvar,
+    cursor_file: Mutex<CursorFile>,
+}
+
+/// The `cursor` file: one fixed-width decimal number, rewritten in place.
+struct CursorFile {
+    path: PathBuf,
+    file: File,
+    last_sync: Instant,
+}
+
+impl CursorFile {
+    fn open(path: PathBuf) -> io::Result<CursorFile> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)?;
+        Ok(CursorFile {
+            path,
+            file,
+            last_sync: Instant::now(),
+        })
+    }
+
+    /// Writes `cursor` in place (fixed width, so a rewrite never leaves stale digits), and
+    /// fsyncs when `force` or when the last fsync is a period old.
+    fn store(&mut self, cursor: u64, force: bool) -> io::Result<()> {
+        self.file
+            .write_all_at(format!("{cursor:020}\n").as_bytes(), 0)?;
+        if force || self.last_sync.elapsed() >= CURSOR_SYNC_PERIOD {
+            self.file.sync_data()?;
+            self.last_sync = Instant::now();
+        }
+        Ok(())
+    }
 }
 
 /// A snapshot, for logs and for the modules.
@@ -164,6 +208,7 @@ impl Spool {
 
         let cursor_path = dir.join("cursor");
         let saved_cursor = match fs::read_to_string(&cursor_path) {
+            Ok(text) if text.trim().is_empty() => None,
             Ok(text) => match text.trim().parse::<u64>() {
                 Ok(cursor) => Some(cursor),
                 Err(_) => {
@@ -263,9 +308,15 @@ impl Spool {
                 dir.display()
             );
         }
+        let mut cursor_file =
+            CursorFile::open(cursor_path.clone()).map_err(io_error(&cursor_path))?;
+        cursor_file
+            .store(cursor, true)
+            .map_err(io_error(&cursor_path))?;
         let spool = Spool {
             dir: dir.to_path_buf(),
             max_bytes,
+            cursor_file: Mutex::new(cursor_file),
             state: Mutex::new(State {
                 writer: Writer { file, len },
                 segments,
@@ -281,7 +332,6 @@ impl Spool {
             }),
             wake: Condvar::new(),
         };
-        spool.persist_cursor(cursor)?;
         Ok(spool)
     }
 
@@ -361,14 +411,19 @@ impl Spool {
         Ok(())
     }
 
-    fn persist_cursor(&self, cursor: u64) -> Result<(), SpoolError> {
-        let path = self.dir.join("cursor");
-        let temporary = self.dir.join("cursor.tmp");
-        let mut file = File::create(&temporary).map_err(io_error(&temporary))?;
-        writeln!(file, "{cursor}")
-            .and_then(|()| file.sync_data())
-            .map_err(io_error(&temporary))?;
-        fs::rename(&temporary, &path).map_err(io_error(&path))
+    fn persist_cursor(&self, cursor: u64, force: bool) -> Result<(), SpoolError> {
+        let mut file = self
+            .cursor_file
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let path = file.path.clone();
+        file.store(cursor, force).map_err(io_error(&path))
+    }
+
+    /// Makes the cursor durable now (at a clean stop).
+    pub fn sync_cursor(&self) -> Result<(), SpoolError> {
+        let cursor = self.lock().cursor;
+        self.persist_cursor(cursor, true)
     }
 
     /// Records that the next `count` records (`bytes` on disk) reached the sink: persists the
@@ -385,7 +440,7 @@ impl Spool {
             state.last_delivery = Some(now());
             state.cursor
         };
-        self.persist_cursor(cursor)?;
+        self.persist_cursor(cursor, false)?;
         let mut state = self.lock();
         while state.segments.len() > 1 && state.segments[1].first_seq <= cursor {
             if let Some(done) = state.segments.pop_front() {

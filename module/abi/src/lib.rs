@@ -22,7 +22,7 @@ use abi_stable::{
     library::RootModule,
     package_version_strings, sabi_trait,
     sabi_types::VersionStrings,
-    std_types::{RBox, RResult, RString, RVec},
+    std_types::{RBox, ROption, RResult, RString, RVec},
     StableAbi,
 };
 
@@ -204,6 +204,28 @@ impl fmt::Display for PushError {
     }
 }
 
+/// The daemon's own state, for the module's daemons map (`/alignak_map`).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Default)]
+pub struct DaemonStatus {
+    pub identity: DaemonIdentity,
+    /// Commands taken since the start.
+    pub commands_accepted: u64,
+    /// Commands delivered to the core since the start.
+    pub commands_delivered: u64,
+    /// Commands in the spool, waiting for delivery.
+    pub commands_pending: u64,
+    pub pending_bytes: u64,
+    /// Failed delivery attempts since the start.
+    pub sink_errors: u64,
+    /// Creation time (Unix seconds) of the oldest command waiting, if any.
+    pub oldest_pending: ROption<f64>,
+    /// When the last delivery succeeded (Unix seconds), if any.
+    pub last_delivery: ROption<f64>,
+    /// Where commands go, e.g. `command file /var/lib/nagios4/rw/nagios.cmd`.
+    pub sink: RString,
+}
+
 /// A counter the module reports, for the daemon's periodic statistics.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
@@ -225,8 +247,11 @@ pub trait Host: Send + Sync {
 
     /// The most verbose level the daemon's logger keeps, so the module does not format records
     /// that would be thrown away.
-    #[sabi(last_prefix_field)]
     fn max_log_level(&self) -> logging::LogLevel;
+
+    /// The daemon's identity and delivery state.
+    #[sabi(last_prefix_field)]
+    fn status(&self) -> DaemonStatus;
 }
 
 /// The host as a module holds it.

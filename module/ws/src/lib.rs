@@ -3,6 +3,7 @@
 //! It serves the web-services HTTP API on its own tokio runtime and hands the external
 //! commands it builds to its daemon through the stable interface of `alignak-module-abi`.
 
+pub mod alignak_map;
 pub mod app;
 pub mod body;
 pub mod command;
@@ -162,7 +163,14 @@ impl WsModule {
         };
         let (queue, pusher) = CommandQueue::start(Arc::clone(&self.host))
             .map_err(|e| init_error(format!("cannot start the command queue: {e}")))?;
-        let app = Arc::new(App::new(self.config.clone(), queue.clone()));
+        let arbiter = alignak_map::ArbiterPoller::start(&self.config)
+            .map_err(|e| init_error(format!("cannot start the arbiter poller: {e}")))?;
+        let app = Arc::new(App::new(
+            self.config.clone(),
+            queue.clone(),
+            Arc::clone(&self.host),
+            arbiter,
+        ));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = runtime.spawn(server::run(
             listener,

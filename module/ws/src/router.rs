@@ -139,7 +139,10 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<HttpResponse, Ap
         Endpoint::Hostgroup(_) => Err(ApiError::NotImplemented("/hostgroup")),
         Endpoint::Event => Err(ApiError::NotImplemented("/event")),
         Endpoint::AlignakLogs => Err(ApiError::NotImplemented("/alignak_logs")),
-        Endpoint::AlignakMap => Err(ApiError::NotImplemented("/alignak_map")),
+        Endpoint::AlignakMap => {
+            get_only(&method)?;
+            Ok(crate::response::ok(&app.daemons_map()))
+        }
     }
 }
 

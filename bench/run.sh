@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Benchmark: our receiver + web-services module against the original Python module, measured
+# the same way in the same run (wrk, 2 threads, 32 connections, 10 s after a 2 s warm-up, a
+# fresh server for every case, as ../shared/peers/python-baseline.md measured the original).
+#
+#   bench/run.sh            all cases, both servers, prints a table with the ratios
+#
+# Ours: release build, durability on (every answered command is fsync'd in the spool first),
+# command_file a regular file, authorization 0 (as the baseline). The original: its standalone
+# mode (../shared/peers/run-python-ws.sh), give_result 1, set_timestamp 0, no backend.
+# Needs: wrk (apt-get install wrk), python3 (the original's venv is made on first use).
+# Env: DURATION (10s), CONNS (32), THREADS (2), PEERS (../shared/peers), SKIP_PYTHON=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PEERS=${PEERS:-$ROOT/../shared/peers}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-2}
+OUR_PORT=${OUR_PORT:-18901}
+PY_PORT=${PY_PORT:-18902}
+WORK=$(mktemp -d /tmp/alignak-bench-XXXXXX)
+trap 'stop_ours; stop_python; rm -rf "$WORK"' EXIT
+
+command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }
+cargo build --release --quiet
+
+OUR_PID=
+start_ours() {
+  rm -rf "$WORK/ours"; mkdir -p "$WORK/ours"
+  cat > "$WORK/ours/alignak.cfg" <<CFG
+define receiver {
+    receiver_name bench
+    modules web-services
+    command_file $WORK/ours/commands.cmd
+    create_command_file 1
+    spool_dir $WORK/ours/spool
+}
+define module {
+    module_alias web-services
+    python_name alignak_module_ws
+    host 127.0.0.1
+    port $OUR_PORT
+    authorization 0
+    log_level WARNING
+}
+CFG
+  (cd "$WORK/ours" && RUST_LOG=warn exec "$ROOT/target/release/alignak-receiver" -c alignak.cfg > "$WORK/ours/receiver.log" 2>&1) &
+  OUR_PID=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$OUR_PORT/are_you_alive" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "our receiver did not start:" >&2; cat "$WORK/ours/receiver.log" >&2; exit 1
+}
+stop_ours() {
+  [ -n "${OUR_PID:-}" ] || return 0
+  PEAK_RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$OUR_PID/status" 2>/dev/null || echo 0)
+  kill -TERM "$OUR_PID" 2>/dev/null || true
+  wait "$OUR_PID" 2>/dev/null || true
+  OUR_PID=
+}
+
+PY_STARTED=
+start_python() {
+  "$PEERS/run-python-ws.sh" start "$PY_PORT" standalone > /dev/null
+  PY_STARTED=1
+}
+stop_python() {
+  [ -n "${PY_STARTED:-}" ] || return 0
+  "$PEERS/run-python-ws.sh" stop "$PY_PORT" standalone > /dev/null 2>&1 || true
+  PY_STARTED=
+  sleep 1
+}
+
+# wrk_case NAME SCRIPT URL -> prints "req/s p50 p99" (latencies in ms)
+wrk_case() {
+  local name=$1 script=$2 url=$3 args=()
+  [ -n "$script" ] && args=(-s "bench/$script")
+  wrk -t2 -c8 -d2s "${args[@]}" "$url" > /dev/null 2>&1 || true
+  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${args[@]}" "$url" > "$WORK/$name.txt" 2>&1 || true
+  local rps p50 p99 non2xx
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
+  non2xx=$(awk '/Non-2xx/ {print $5}' "$WORK/$name.txt")
+  echo "${rps:-0} $(to_ms "${p50:-0}") $(to_ms "${p99:-0}") ${non2xx:-0}"
+}
+to_ms() {  # wrk prints 1.23ms / 456.00us / 1.02s
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+    else printf "%s", v }'
+}
+
+declare -A RESULT
+CASES="post_command patch_host get_alive"
+script_of() { case $1 in post_command) echo post_command.lua;; patch_host) echo patch_host.lua;; *) echo "";; esac; }
+path_of() { case $1 in post_command) echo /ws/command;; patch_host) echo /ws/host/test_host;; *) echo /ws/are_you_alive;; esac; }
+
+PEAK=0
+for case in $CASES; do
+  start_ours
+  RESULT[ours_$case]=$(wrk_case "ours_$case" "$(script_of "$case")" "http://127.0.0.1:$OUR_PORT$(path_of "$case")")
+  stop_ours
+  [ "${PEAK_RSS_KB:-0}" -gt "$PEAK" ] && PEAK=$PEAK_RSS_KB
+  if [ -z "${SKIP_PYTHON:-}" ]; then
+    start_python
+    RESULT[python_$case]=$(wrk_case "python_$case" "$(script_of "$case")" "http://127.0.0.1:$PY_PORT$(path_of "$case")")
+    stop_python
+  fi
+done
+
+echo
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); wrk $THREADS threads, $CONNS connections, $DURATION"
+printf '%-14s | %12s %9s %9s %8s | %12s %9s %9s | %8s\n' case "ours req/s" "p50 ms" "p99 ms" "non-2xx" "python req/s" "p50 ms" "p99 ms" ratio
+for case in $CASES; do
+  read -r o_rps o_p50 o_p99 o_bad <<< "${RESULT[ours_$case]}"
+  read -r p_rps p_p50 p_p99 _ <<< "${RESULT[python_$case]:-0 - - -}"
+  ratio=$(awk -v o="$o_rps" -v p="$p_rps" 'BEGIN { if (p > 0) printf "%.1fx", o / p; else print "-" }')
+  printf '%-14s | %12s %9s %9s %8s | %12s %9s %9s | %8s\n' "$case" "$o_rps" "$o_p50" "$o_p99" "$o_bad" "$p_rps" "$p_p50" "$p_p99" "$ratio"
+done
+echo "our daemon's peak RSS: $((PEAK / 1024)) MiB"
+echo "non-2xx: answers that were not 2xx (PATCH /host answers 501 until the /host endpoint lands: its row is not a measurement)"

@@ -1,0 +1,353 @@
+//! A throwaway Nagios 4 (Debian's `nagios4-core`) in a temporary directory: its own
+//! configuration, command FIFO, status.dat and log, started as a daemon and stopped on drop.
+//! Passive-only objects: hosts `test_host` and `host2`, services `svc1` and `svc2` on
+//! `test_host`; `max_check_attempts 1`, so passive results are HARD at once; notifications,
+//! freshness and flap detection off; `status.dat` rewritten every second.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+const BINARY: &str = "nagios4";
+
+pub struct Nagios {
+    pub dir: TempDir,
+    pub command_fifo: PathBuf,
+    pub status_file: PathBuf,
+    pub log_file: PathBuf,
+    pid: i32,
+}
+
+/// One `type { key=value ... }` block of status.dat.
+#[derive(Debug, Clone)]
+pub struct StatusBlock {
+    pub kind: String,
+    pub fields: HashMap<String, String>,
+}
+
+impl StatusBlock {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields.get(key).map(String::as_str)
+    }
+}
+
+fn installed() -> bool {
+    Command::new(BINARY).arg("--version").output().is_ok()
+}
+
+fn user_and_group() -> (String, String) {
+    let run = |args: &[&str]| {
+        Command::new("id")
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|_| "root".into())
+    };
+    (run(&["-un"]), run(&["-gn"]))
+}
+
+impl Nagios {
+    /// Starts an instance. Without `nagios4` installed: `None` with a notice, so that
+    /// `cargo test` works on a machine without it; under CI (`CI` set) that is a failure,
+    /// since `.ci/run` installs it.
+    pub fn start() -> Option<Nagios> {
+        if !installed() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "nagios4 is not installed: .ci/run must apt-get install nagios4-core"
+            );
+            eprintln!("SKIPPED: nagios4 is not installed (apt-get install --no-install-recommends nagios4-core)");
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("alignak-nagios-")
+            .tempdir()
+            .expect("temp dir");
+        // Nagios needs absolute paths: its daemon mode changes to /.
+        let root = fs::canonicalize(dir.path()).expect("canonical path");
+        for sub in [
+            "etc",
+            "rw",
+            "var",
+            "var/archives",
+            "var/spool/checkresults",
+            "tmp",
+        ] {
+            fs::create_dir_all(root.join(sub)).expect("mkdir");
+        }
+        let (user, group) = user_and_group();
+        let path = |p: &str| root.join(p).display().to_string();
+        let config = format!(
+            "cfg_file={objects}\n\
+             resource_file={resource}\n\
+             nagios_user={user}\nnagios_group={group}\n\
+             lock_file={lock}\ntemp_file={tmp}\ntemp_path={tmpdir}\n\
+             object_cache_file={ocache}\nprecached_object_file={pcache}\n\
+             check_result_path={results}\nquery_socket={qh}\n\
+             check_external_commands=1\ncommand_file={fifo}\n\
+             status_file={status}\nstatus_update_interval=1\n\
+             log_file={log}\nlog_rotation_method=n\nlog_archive_path={archives}\nuse_syslog=0\n\
+             log_notifications=1\nlog_external_commands=1\nlog_passive_checks=1\n\
+             log_initial_states=0\nlog_current_states=0\n\
+             retain_state_information=0\nuse_retained_program_state=0\n\
+             use_retained_scheduling_info=0\nstate_retention_file={retention}\n\
+             accept_passive_service_checks=1\naccept_passive_host_checks=1\n\
+             passive_host_checks_are_soft=0\ntranslate_passive_host_checks=0\n\
+             execute_service_checks=1\nexecute_host_checks=1\n\
+             check_service_freshness=0\ncheck_host_freshness=0\n\
+             enable_notifications=1\nenable_flap_detection=0\nprocess_performance_data=0\n\
+             check_for_updates=0\nbare_update_check=0\nenable_environment_macros=0\n\
+             interval_length=60\ncheck_result_reaper_frequency=1\n\
+             date_format=iso8601\ndaemon_dumps_core=0\nallow_empty_hostgroup_assignment=1\n\
+             debug_level=0\ndebug_file={debug}\n",
+            objects = path("etc/objects.cfg"),
+            resource = path("etc/resource.cfg"),
+            lock = path("var/nagios.pid"),
+            tmp = path("var/nagios.tmp"),
+            tmpdir = path("tmp"),
+            ocache = path("var/objects.cache"),
+            pcache = path("var/objects.precache"),
+            results = path("var/spool/checkresults"),
+            qh = path("rw/nagios.qh"),
+            fifo = path("rw/nagios.cmd"),
+            status = path("var/status.dat"),
+            log = path("var/nagios.log"),
+            archives = path("var/archives"),
+            retention = path("var/retention.dat"),
+            debug = path("var/nagios.debug"),
+        );
+        fs::write(root.join("etc/nagios.cfg"), config).expect("write nagios.cfg");
+        fs::write(root.join("etc/resource.cfg"), "$USER1$=/bin\n").expect("write resource.cfg");
+        fs::write(root.join("etc/objects.cfg"), OBJECTS).expect("write objects.cfg");
+
+        let cfg = root.join("etc/nagios.cfg");
+        let verify = Command::new(BINARY)
+            .arg("-v")
+            .arg(&cfg)
+            .output()
+            .expect("nagios4 -v");
+        assert!(
+            verify.status.success(),
+            "nagios4 -v failed:\n{}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
+        let started = Command::new(BINARY)
+            .arg("-d")
+            .arg(&cfg)
+            .output()
+            .expect("nagios4 -d");
+        assert!(started.status.success(), "nagios4 -d failed: {started:?}");
+
+        let mut nagios = Nagios {
+            command_fifo: root.join("rw/nagios.cmd"),
+            status_file: root.join("var/status.dat"),
+            log_file: root.join("var/nagios.log"),
+            dir,
+            pid: 0,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if nagios.pid == 0 {
+                nagios.pid = fs::read_to_string(root.join("var/nagios.pid"))
+                    .ok()
+                    .and_then(|p| p.trim().parse().ok())
+                    .unwrap_or(0);
+            }
+            let fifo_ready = is_fifo(&nagios.command_fifo);
+            let status_ready = fs::metadata(&nagios.status_file).is_ok_and(|m| m.len() > 0);
+            if nagios.pid != 0 && fifo_ready && status_ready {
+                return Some(nagios);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Nagios did not start:\n{}",
+                nagios.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log_file).unwrap_or_default()
+    }
+
+    /// status.dat, parsed (it is replaced by a rename, so a read is never torn).
+    pub fn status(&self) -> Vec<StatusBlock> {
+        parse_status(&fs::read_to_string(&self.status_file).unwrap_or_default())
+    }
+
+    /// Waits until `check` holds on a status.dat snapshot; panics with the last one after
+    /// `timeout` (status.dat is rewritten every second).
+    pub fn wait_status(
+        &self,
+        timeout: Duration,
+        check: impl Fn(&[StatusBlock]) -> bool,
+    ) -> Vec<StatusBlock> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let status = self.status();
+            if check(&status) {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "status.dat never matched; last snapshot: {status:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until the log holds `count` lines containing `text`; returns the count seen.
+    pub fn wait_log_count(&self, text: &str, count: usize, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let seen = self.log().matches(text).count();
+            if seen >= count || Instant::now() >= deadline {
+                return seen;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn is_fifo(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
+impl Drop for Nagios {
+    fn drop(&mut self) {
+        if self.pid == 0 {
+            return;
+        }
+        // SAFETY: signals to the Nagios daemon this harness started.
+        unsafe { libc::kill(self.pid, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        // SAFETY: signal 0 only checks that the process exists.
+        while unsafe { libc::kill(self.pid, 0) } == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        unsafe { libc::kill(self.pid, libc::SIGKILL) };
+    }
+}
+
+/// Parses status.dat: `kind {` lines, `key=value` lines, `}`.
+pub fn parse_status(text: &str) -> Vec<StatusBlock> {
+    let mut blocks = Vec::new();
+    let mut current: Option<StatusBlock> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(kind) = line.strip_suffix('{') {
+            current = Some(StatusBlock {
+                kind: kind.trim().to_string(),
+                fields: HashMap::new(),
+            });
+        } else if line == "}" {
+            if let Some(block) = current.take() {
+                blocks.push(block);
+            }
+        } else if let (Some(block), Some((k, v))) = (current.as_mut(), line.split_once('=')) {
+            block.fields.insert(k.to_string(), v.to_string());
+        }
+    }
+    blocks
+}
+
+/// The block of `kind` whose fields match all of `keys`.
+pub fn find<'a>(
+    status: &'a [StatusBlock],
+    kind: &str,
+    keys: &[(&str, &str)],
+) -> Option<&'a StatusBlock> {
+    status
+        .iter()
+        .find(|b| b.kind == kind && keys.iter().all(|(k, v)| b.get(k) == Some(*v)))
+}
+
+const OBJECTS: &str = "\
+define timeperiod {
+    timeperiod_name 24x7
+    alias 24x7
+    sunday 00:00-24:00
+    monday 00:00-24:00
+    tuesday 00:00-24:00
+    wednesday 00:00-24:00
+    thursday 00:00-24:00
+    friday 00:00-24:00
+    saturday 00:00-24:00
+}
+define command {
+    command_name check_dummy
+    command_line $USER1$/echo ACTIVE DUMMY CHECK $HOSTNAME$ $SERVICEDESC$
+}
+define contact {
+    contact_name nagiosadmin
+    alias Nagios Admin
+    host_notifications_enabled 0
+    service_notifications_enabled 0
+    host_notification_period 24x7
+    service_notification_period 24x7
+    host_notification_options n
+    service_notification_options n
+    host_notification_commands check_dummy
+    service_notification_commands check_dummy
+}
+define host {
+    name passive-host
+    register 0
+    check_command check_dummy
+    max_check_attempts 1
+    check_interval 5
+    retry_interval 1
+    check_period 24x7
+    active_checks_enabled 0
+    passive_checks_enabled 1
+    check_freshness 0
+    flap_detection_enabled 0
+    notification_period 24x7
+    notification_interval 0
+    contacts nagiosadmin
+}
+define host {
+    use passive-host
+    host_name test_host
+    alias test_host
+    address 127.0.0.1
+}
+define host {
+    use passive-host
+    host_name host2
+    alias host2
+    address 127.0.0.2
+}
+define service {
+    name passive-service
+    register 0
+    check_command check_dummy
+    max_check_attempts 1
+    check_interval 5
+    retry_interval 1
+    check_period 24x7
+    active_checks_enabled 0
+    passive_checks_enabled 1
+    check_freshness 0
+    flap_detection_enabled 0
+    notification_period 24x7
+    notification_interval 0
+    contacts nagiosadmin
+}
+define service {
+    use passive-service
+    host_name test_host
+    service_description svc1
+}
+define service {
+    use passive-service
+    host_name test_host
+    service_description svc2
+}
+";

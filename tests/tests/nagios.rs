@@ -1,0 +1,144 @@
+//! End to end with a real Nagios 4: commands posted to our API reach Nagios through its
+//! command FIFO and change what Nagios reports in status.dat and its log.
+
+use std::time::Duration;
+
+use alignak_e2e::nagios::{find, Nagios};
+use alignak_e2e::{CommandSink, Receiver, Setup};
+use serde_json::json;
+
+fn receiver_for(nagios: &Nagios) -> Receiver {
+    Setup::new()
+        .sink(CommandSink::ExistingFile(nagios.command_fifo.clone()))
+        .start()
+}
+
+fn post(receiver: &Receiver, body: serde_json::Value) {
+    let reply = receiver.post_json("/command", &body.to_string());
+    assert_eq!(reply.status, 200, "{body}: {}", reply.body);
+}
+
+#[test]
+fn check_results_notifications_and_comments_reach_nagios() {
+    let Some(nagios) = Nagios::start() else {
+        return;
+    };
+    let receiver = receiver_for(&nagios);
+
+    post(
+        &receiver,
+        json!({"command": "process_host_check_result", "host": "test_host",
+                           "parameters": "1;DOWN from the API|rta=12.5ms;100;200"}),
+    );
+    post(
+        &receiver,
+        json!({"command": "process_service_check_result", "element": "test_host/svc1",
+                           "parameters": "2;CRIT from the API|load=5;1;2"}),
+    );
+    post(&receiver, json!({"command": "disable_notifications"}));
+    post(
+        &receiver,
+        json!({"command": "add_host_comment", "host": "test_host",
+                           "parameters": "1;alice;Disk Replaced by the API"}),
+    );
+
+    let status = nagios.wait_status(Duration::from_secs(20), |status| {
+        find(
+            status,
+            "hoststatus",
+            &[("host_name", "test_host"), ("current_state", "1")],
+        )
+        .is_some()
+            && find(
+                status,
+                "servicestatus",
+                &[("service_description", "svc1"), ("current_state", "2")],
+            )
+            .is_some()
+            && find(status, "programstatus", &[("enable_notifications", "0")]).is_some()
+            && find(status, "hostcomment", &[("host_name", "test_host")]).is_some()
+    });
+    let host = find(&status, "hoststatus", &[("host_name", "test_host")]).unwrap();
+    assert_eq!(host.get("plugin_output"), Some("DOWN from the API"));
+    assert_eq!(host.get("performance_data"), Some("rta=12.5ms;100;200"));
+    assert_eq!(host.get("state_type"), Some("1"), "HARD");
+    let service = find(
+        &status,
+        "servicestatus",
+        &[("host_name", "test_host"), ("service_description", "svc1")],
+    )
+    .unwrap();
+    assert_eq!(service.get("plugin_output"), Some("CRIT from the API"));
+    assert_eq!(service.get("performance_data"), Some("load=5;1;2"));
+    let comment = find(&status, "hostcomment", &[("host_name", "test_host")]).unwrap();
+    assert_eq!(comment.get("author"), Some("alice"));
+    assert_eq!(
+        comment.get("comment_data"),
+        Some("Disk Replaced by the API")
+    );
+
+    // Names keep their case on the way (the original upper-cased them).
+    let log = nagios.log();
+    assert!(
+        log.contains("EXTERNAL COMMAND: PROCESS_HOST_CHECK_RESULT;test_host;1;DOWN from the API"),
+        "{log}"
+    );
+    assert!(
+        log.contains("EXTERNAL COMMAND: DISABLE_NOTIFICATIONS;"),
+        "{log}"
+    );
+    assert!(!log.contains("Unrecognized external command"), "{log}");
+}
+
+#[test]
+fn ten_thousand_commands_through_the_api_all_reach_nagios() {
+    const CLIENTS: usize = 8;
+    const PER_CLIENT: usize = 1250;
+    let Some(nagios) = Nagios::start() else {
+        return;
+    };
+    let receiver = receiver_for(&nagios);
+    std::thread::scope(|scope| {
+        for client in 0..CLIENTS {
+            let receiver = &receiver;
+            scope.spawn(move || {
+                for n in 0..PER_CLIENT {
+                    let code = (client + n) % 3;
+                    post(
+                        receiver,
+                        json!({
+                            "command": "process_service_check_result",
+                            "element": format!("test_host/svc{}", 1 + n % 2),
+                            "parameters": format!("{code};result {client}-{n}"),
+                        }),
+                    );
+                }
+            });
+        }
+    });
+    let total = CLIENTS * PER_CLIENT;
+    let seen = nagios.wait_log_count(
+        "EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;test_host;svc",
+        total,
+        Duration::from_secs(60),
+    );
+    assert_eq!(seen, total, "Nagios logged {seen} of {total} commands");
+    let log = nagios.log();
+    assert!(!log.contains("Unrecognized external command"));
+    assert!(!log.contains("External command failed"));
+    // Each client sent one command after the other: Nagios got each client's in that order.
+    for client in 0..CLIENTS {
+        let marker = format!("result {client}-");
+        let order: Vec<usize> = log
+            .lines()
+            .filter(|l| l.contains("EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT"))
+            .filter_map(|l| l.split_once(&marker))
+            .filter_map(|(_, n)| n.trim().parse().ok())
+            .collect();
+        assert_eq!(
+            order,
+            (0..PER_CLIENT).collect::<Vec<_>>(),
+            "client {client}"
+        );
+    }
+}
