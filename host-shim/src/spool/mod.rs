@@ -61,13 +61,15 @@ struct Segment {
     path: PathBuf,
 }
 
+/// The segment being appended to. Its own lock, so that the fsync of an append does not hold
+/// up the delivery thread and the status readers, which only need `State`.
 struct Writer {
     file: File,
+    path: PathBuf,
     len: u64,
 }
 
 struct State {
-    writer: Writer,
     /// Segments in order; the last one is the one written to.
     segments: VecDeque<Segment>,
     /// Sequence number the next appended record gets (= records ever appended).
@@ -90,6 +92,7 @@ pub struct Spool {
     max_bytes: u64,
     state: Mutex<State>,
     wake: Condvar,
+    writer: Mutex<Writer>,
     cursor_file: Mutex<CursorFile>,
 }
 
@@ -317,8 +320,12 @@ impl Spool {
             dir: dir.to_path_buf(),
             max_bytes,
             cursor_file: Mutex::new(cursor_file),
+            writer: Mutex::new(Writer {
+                file,
+                path: current,
+                len,
+            }),
             state: Mutex::new(State {
-                writer: Writer { file, len },
                 segments,
                 next_seq,
                 cursor,
@@ -354,60 +361,69 @@ impl Spool {
         for record in &records {
             record.encode_into(&mut encoded);
         }
-        let mut state = self.lock();
-        if state.closed {
-            return Err(SpoolError::Closed);
+        // Appends are serialised by the writer lock, so records keep the order of the calls.
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        {
+            let mut state = self.lock();
+            if state.closed {
+                return Err(SpoolError::Closed);
+            }
+            if state.pending_bytes + bytes > self.max_bytes {
+                return Err(SpoolError::Full {
+                    pending: state.pending_bytes,
+                    max: self.max_bytes,
+                });
+            }
+            // Reserved now, so that concurrent appends cannot together pass the bound.
+            state.pending_bytes += bytes;
         }
-        if state.pending_bytes + bytes > self.max_bytes {
-            return Err(SpoolError::Full {
-                pending: state.pending_bytes,
-                max: self.max_bytes,
-            });
-        }
-        let path = state
-            .segments
-            .back()
-            .map(|s| s.path.clone())
-            .unwrap_or_default();
-        let written = state
-            .writer
+        let written = writer
             .file
             .write_all(&encoded)
-            .and_then(|()| state.writer.file.sync_data());
+            .and_then(|()| writer.file.sync_data());
         if let Err(err) = written {
             // Take back a partial write, so the segment stays a clean sequence of records.
-            let len = state.writer.len;
-            if let Err(cut) = state.writer.file.set_len(len) {
-                log::error!("{}: cannot cut a failed write: {cut}", path.display());
+            if let Err(cut) = writer.file.set_len(writer.len) {
+                log::error!(
+                    "{}: cannot cut a failed write: {cut}",
+                    writer.path.display()
+                );
             }
-            return Err(SpoolError::Io { path, source: err });
+            self.lock().pending_bytes -= bytes;
+            return Err(SpoolError::Io {
+                path: writer.path.clone(),
+                source: err,
+            });
         }
-        state.writer.len += bytes;
-        state.next_seq += records.len() as u64;
-        state.pending_bytes += bytes;
-        state.accepted += records.len() as u64;
-        if state.writer.len >= SEGMENT_SIZE {
-            self.roll(&mut state)?;
-        }
-        drop(state);
+        writer.len += bytes;
+        let next_seq = {
+            let mut state = self.lock();
+            state.next_seq += records.len() as u64;
+            state.accepted += records.len() as u64;
+            state.next_seq
+        };
         self.wake.notify_all();
+        if writer.len >= SEGMENT_SIZE {
+            self.roll(&mut writer, next_seq)?;
+        }
         Ok(())
     }
 
-    /// Starts a new segment for the next appends.
-    fn roll(&self, state: &mut State) -> Result<(), SpoolError> {
-        let path = segment_path(&self.dir, state.next_seq);
+    /// Starts a new segment, whose first record will be `first_seq`, for the next appends.
+    fn roll(&self, writer: &mut Writer, first_seq: u64) -> Result<(), SpoolError> {
+        let path = segment_path(&self.dir, first_seq);
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .map_err(io_error(&path))?;
         sync_dir(&self.dir).map_err(io_error(&self.dir))?;
-        state.writer = Writer { file, len: 0 };
-        state.segments.push_back(Segment {
-            first_seq: state.next_seq,
-            path,
-        });
+        *writer = Writer {
+            file,
+            path: path.clone(),
+            len: 0,
+        };
+        self.lock().segments.push_back(Segment { first_seq, path });
         Ok(())
     }
 
