@@ -3,16 +3,19 @@
 //! ephemeral port, and talks HTTP to it.
 //!
 //! The HTTP client is a few lines over `TcpStream` on purpose: the tests send exactly the
-//! bytes they mean (no content type added, no body re-encoded), including malformed ones.
+//! bytes they mean (no content type added, no body re-encoded), including malformed ones. Over
+//! TLS, the same bytes go through a rustls client.
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -71,6 +74,27 @@ pub fn build() -> &'static Build {
             .arg(&target_dir);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             command.arg("--release");
+        }
+        // `cargo test` gives this process the variables it sets for the tests crate. Build
+        // scripts that watch them (ring's does) would see them change between the outer build
+        // and this one, and rebuild each time: build as the outer `cargo` did.
+        for (name, _) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            if name.starts_with("CARGO_PKG_")
+                || [
+                    "CARGO_MANIFEST_DIR",
+                    "CARGO_MANIFEST_PATH",
+                    "CARGO_MANIFEST_LINKS",
+                    "CARGO_CRATE_NAME",
+                    "CARGO_BIN_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "OUT_DIR",
+                ]
+                .contains(&name)
+            {
+                command.env_remove(name);
+            }
         }
         let status = command.status().expect("run cargo build");
         assert!(
@@ -163,6 +187,13 @@ impl Setup {
         self
     }
 
+    /// A file to write into the daemon's directory (its working directory) before it starts;
+    /// `name` is relative to it.
+    pub fn file(mut self, name: &str, text: &str) -> Setup {
+        self.extra_files.push((name.into(), text.into()));
+        self
+    }
+
     /// Writes the configuration into a new temporary directory and starts the daemon there,
     /// without waiting for it to listen.
     pub fn spawn(self) -> Receiver {
@@ -213,7 +244,11 @@ impl Setup {
         fs::write(dir.path().join("arbiter/mod-ws.cfg"), module).expect("write cfg");
         fs::write(dir.path().join("alignak.cfg"), "cfg_dir=arbiter\n").expect("write cfg");
         for (name, text) in &self.extra_files {
-            fs::write(dir.path().join(name), text).expect("write extra file");
+            let path = dir.path().join(name);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).expect("mkdir for an extra file");
+            }
+            fs::write(path, text).expect("write extra file");
         }
         let log_path = dir.path().join("receiver.log");
         let mut receiver = Receiver {
@@ -224,6 +259,8 @@ impl Setup {
             address: None,
             rust_log: self.rust_log,
             log_offset: 0,
+            tls: false,
+            tls_client: None,
         };
         receiver.launch();
         receiver
@@ -247,9 +284,13 @@ pub struct Receiver {
     rust_log: String,
     /// Where the current run's log starts in the log file (runs are appended).
     log_offset: usize,
+    /// Whether the module said it listens on `https://`.
+    tls: bool,
+    /// The TLS client `request` uses, set by `with_tls_client`.
+    tls_client: Option<Arc<rustls::ClientConfig>>,
 }
 
-const LISTENING: &str = "listening on: http://";
+const LISTENING: &str = "listening on: ";
 
 impl Receiver {
     /// Starts the daemon on the configuration in `dir`, appending to its log.
@@ -317,7 +358,14 @@ impl Receiver {
             if let Some(start) = log.find(LISTENING) {
                 let rest = &log[start + LISTENING.len()..];
                 let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-                self.address = Some(rest[..end].to_string());
+                let url = &rest[..end];
+                let (tls, address) = match url.split_once("://") {
+                    Some(("https", address)) => (true, address),
+                    Some(("http", address)) => (false, address),
+                    _ => panic!("not an http(s) URL after '{LISTENING}': {url}"),
+                };
+                self.tls = tls;
+                self.address = Some(address.to_string());
                 return;
             }
             if let Some(status) = self
@@ -338,6 +386,17 @@ impl Receiver {
     /// `host:port` the module listens on.
     pub fn address(&self) -> &str {
         self.address.as_deref().expect("the receiver is listening")
+    }
+
+    /// Whether the module listens with TLS (`https://` in its log).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Makes `request` (and `get`, `post_json`) go through TLS with this client.
+    pub fn with_tls_client(mut self, client: Arc<rustls::ClientConfig>) -> Receiver {
+        self.tls_client = Some(client);
+        self
     }
 
     /// Waits for the daemon to exit by itself.
@@ -409,7 +468,32 @@ impl Receiver {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        http_request(self.address(), method, path, headers, body)
+        match &self.tls_client {
+            None => http_request(self.address(), method, path, headers, body),
+            Some(client) => https_request(
+                self.address(),
+                Arc::clone(client),
+                method,
+                path,
+                headers,
+                body,
+            )
+            .unwrap_or_else(|e| panic!("HTTPS {method} {path}: {e}")),
+        }
+    }
+
+    /// A raw HTTP/1.1 request from another loopback address (e.g. 127.0.0.2), as another
+    /// client would send it: the module counts failed authentications per address.
+    pub fn request_from(
+        &self,
+        source: IpAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let stream = connect_from(source, self.address());
+        exchange(stream, self.address(), method, path, headers, body)
     }
 
     pub fn get(&self, path: &str) -> Reply {
@@ -453,11 +537,35 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every `Set-Cookie` header.
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The value `Set-Cookie` gives the cookie `name`, if it does.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies().into_iter().find_map(|c| {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=')?;
+            (k.trim() == name).then(|| v.trim().to_string())
+        })
+    }
+
     /// The body as JSON; panics (failing the test) when it is not JSON.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {} {}", self.status, self.body))
     }
+}
+
+/// The value of an `Authorization` header for HTTP Basic.
+pub fn basic(user: &str, password: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
 }
 
 pub fn http_request(
@@ -487,11 +595,34 @@ pub fn try_http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<Reply, RequestError> {
-    let mut stream =
-        TcpStream::connect(address).map_err(|e| RequestError::Connect(e.to_string()))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| RequestError::NoAnswer(e.to_string()))?;
+    let stream = TcpStream::connect(address).map_err(|e| RequestError::Connect(e.to_string()))?;
+    try_exchange(stream, address, method, path, headers, body)
+}
+
+fn connect_from(source: IpAddr, address: &str) -> TcpStream {
+    let target: SocketAddr = address.parse().expect("an ip:port address");
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(target),
+        socket2::Type::STREAM,
+        None,
+    )
+    .expect("socket");
+    socket
+        .bind(&SocketAddr::new(source, 0).into())
+        .unwrap_or_else(|e| panic!("bind to {source}: {e}"));
+    socket
+        .connect(&target.into())
+        .expect("connect to the module");
+    socket.into()
+}
+
+fn request_bytes(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut request =
         format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -503,11 +634,106 @@ pub fn try_http_request(
     request.push_str("\r\n");
     let mut bytes = request.into_bytes();
     bytes.extend_from_slice(body);
+    bytes
+}
+
+fn exchange(
+    stream: TcpStream,
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    try_exchange(stream, address, method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} {path} to {address}: {e:?}"))
+}
+
+fn try_exchange(
+    mut stream: TcpStream,
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Reply, RequestError> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| RequestError::NoAnswer(e.to_string()))?;
     // The server may answer (413) and close before reading everything: that is fine.
-    let _ = stream.write_all(&bytes);
+    let _ = stream.write_all(&request_bytes(address, method, path, headers, body));
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
     parse_reply(&raw, method == "HEAD")
+}
+
+/// A TLS client trusting `ca` (DER), presenting `identity` (certificate chain and key, DER)
+/// when given.
+pub fn tls_client(
+    ca: &[u8],
+    identity: Option<(Vec<Vec<u8>>, Vec<u8>)>,
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(ca.to_vec()))
+        .expect("a CA certificate");
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots);
+    let config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => builder
+            .with_client_auth_cert(
+                chain.into_iter().map(CertificateDer::from).collect(),
+                PrivateKeyDer::try_from(key).expect("a private key"),
+            )
+            .expect("a client identity"),
+    };
+    Arc::new(config)
+}
+
+/// An HTTP/1.1 request over TLS. `Err` when the handshake fails or no HTTP answer comes back
+/// (the server refused the client, for instance).
+pub fn https_request(
+    address: &str,
+    client: Arc<rustls::ClientConfig>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Reply> {
+    let target: SocketAddr = address
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let tcp = TcpStream::connect(target)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let connection = rustls::ClientConnection::new(client, ServerName::from(target.ip()))
+        .map_err(std::io::Error::other)?;
+    let mut stream = rustls::StreamOwned::new(connection, tcp);
+    stream.write_all(&request_bytes(address, method, path, headers, body))?;
+    stream.flush()?;
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buffer[..n]),
+            // A peer that closes without close_notify after its answer: the answer counts.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => break,
+            Err(e) => return Err(e),
+        }
+    }
+    if !raw.starts_with(b"HTTP/") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("no HTTP answer: {:?}", String::from_utf8_lossy(&raw)),
+        ));
+    }
+    parse_reply(&raw, method == "HEAD")
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{e:?}")))
 }
 
 fn parse_reply(raw: &[u8], head_request: bool) -> Result<Reply, RequestError> {

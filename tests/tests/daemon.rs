@@ -128,15 +128,54 @@ fn a_bad_module_parameter_stops_the_start_with_its_location() {
 }
 
 #[test]
-fn tls_is_refused_rather_than_silently_plain() {
-    let mut receiver = Setup::new().module_param("use_ssl", "1").spawn();
-    assert!(!receiver.wait_exit(Duration::from_secs(20)).success());
+fn a_missing_tls_certificate_stops_the_start_naming_it() {
+    // TLS asked for and impossible: the start fails; it never falls back to plain HTTP.
+    let mut receiver = Setup::new()
+        .module_param("use_ssl", "1")
+        .module_param("server_cert", "certs/missing.crt")
+        .spawn();
+    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    let log = receiver.log();
+    let path = receiver
+        .dir
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join("certs/missing.crt");
     assert!(
-        receiver
-            .log()
-            .contains("use_ssl: TLS is not available in this version"),
-        "{}",
-        receiver.log()
+        log.contains(&format!(
+            "server_cert {}: cannot read it: No such file or directory",
+            path.display()
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("listening on"), "{log}");
+}
+
+#[test]
+fn check_finds_a_missing_tls_file_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("alignak.cfg");
+    fs::write(
+        &main,
+        "define receiver {\n    receiver_name r\n    modules web-services\n}\n\
+         define module {\n\
+         \x20   module_alias web-services\n\
+         \x20   python_name alignak_module_ws\n\
+         \x20   use_ssl 1\n\
+         \x20   server_cert certs/none.crt\n\
+         }\n",
+    )
+    .unwrap();
+    let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    let cert = dir.path().canonicalize().unwrap().join("certs/none.crt");
+    assert!(
+        out.contains(&format!(
+            "alignak.cfg:9: server_cert: {}: cannot read it: No such file or directory",
+            cert.display()
+        )),
+        "{out}"
     );
 }
 

@@ -1,19 +1,20 @@
 //! What every request handler shares.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use alignak_module_abi::HostBox;
 use serde_json::Value;
 
 use crate::alignak_map::ArbiterPoller;
+use crate::auth::Auth;
 use crate::config::WsConfig;
 use crate::queue::CommandQueue;
 
 pub struct App {
     pub config: WsConfig,
     pub commands: CommandQueue,
-    pub requests: AtomicU64,
+    /// `None` when `authorization` is off.
+    pub auth: Option<Auth>,
     host: Arc<HostBox>,
     arbiter: ArbiterPoller,
 }
@@ -22,13 +23,14 @@ impl App {
     pub fn new(
         config: WsConfig,
         commands: CommandQueue,
+        auth: Option<Auth>,
         host: Arc<HostBox>,
         arbiter: ArbiterPoller,
     ) -> App {
         App {
             config,
             commands,
-            requests: AtomicU64::new(0),
+            auth,
             host,
             arbiter,
         }
@@ -37,9 +39,5 @@ impl App {
     /// `/alignak_map`: the daemons the arbiter knows, and this receiver.
     pub fn daemons_map(&self) -> Value {
         self.arbiter.map(&self.host.status())
-    }
-
-    pub fn count_request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -1,7 +1,7 @@
 //! Reading a JSON request body within `max_body_size`.
 
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Bytes, Incoming};
 use hyper::{header, Request};
 use serde_json::Value;
 
@@ -30,6 +30,39 @@ fn declares_json(request: &Request<Incoming>) -> bool {
 /// (as the original's CherryPy answered); over `limit` bytes is 413, decided from
 /// `Content-Length` before reading when the client sent one.
 pub async fn read_json(request: Request<Incoming>, limit: usize) -> Result<Value, ApiError> {
+    check_declared_length(&request, limit)?;
+    if !declares_json(&request) {
+        return Err(ApiError::NotJson);
+    }
+    let bytes = read_bytes(request, limit).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    parse(&bytes)
+}
+
+/// Reads a body that may be absent: no body at all is `None`, whatever the content type
+/// (`curl -u user:password -X POST` sends none); a body must be JSON, as for `read_json`.
+pub async fn read_optional_json(
+    request: Request<Incoming>,
+    limit: usize,
+) -> Result<Option<Value>, ApiError> {
+    check_declared_length(&request, limit)?;
+    let declared_json = declares_json(&request);
+    let bytes = read_bytes(request, limit).await?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if !declared_json {
+        return Err(ApiError::NotJson);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Some(Value::Null));
+    }
+    parse(&bytes).map(Some)
+}
+
+fn check_declared_length(request: &Request<Incoming>, limit: usize) -> Result<(), ApiError> {
     let declared_length = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -38,23 +71,22 @@ pub async fn read_json(request: Request<Incoming>, limit: usize) -> Result<Value
     if declared_length.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::BodyTooLarge { limit });
     }
-    if !declares_json(&request) {
-        return Err(ApiError::NotJson);
-    }
-    let bytes = match Limited::new(request.into_body(), limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
+    Ok(())
+}
+
+async fn read_bytes(request: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(request.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-            return Err(ApiError::BodyTooLarge { limit })
+            Err(ApiError::BodyTooLarge { limit })
         }
-        Err(err) => {
-            return Err(ApiError::Invalid {
-                message: format!("The request body could not be read: {err}"),
-                key: crate::error::ErrorKey::Issues,
-            })
-        }
-    };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
+        Err(err) => Err(ApiError::Invalid {
+            message: format!("The request body could not be read: {err}"),
+            key: crate::error::ErrorKey::Issues,
+        }),
     }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))
+}
+
+fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))
 }

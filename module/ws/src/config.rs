@@ -38,7 +38,8 @@ pub struct WsConfig {
 
     // Authentication.
     pub authorization: bool,
-    pub users_file: Option<PathBuf>,
+    /// Relative paths are relative to the daemon's working directory.
+    pub users_file: PathBuf,
     pub session_timeout_secs: u64,
     pub token_timeout_secs: u64,
 
@@ -378,7 +379,7 @@ impl WsConfig {
             server_cert: r.path("server_cert", "/usr/local/etc/alignak/certs/server.crt"),
             server_key: r.path("server_key", "/usr/local/etc/alignak/certs/server.key"),
             authorization: r.bool("authorization", true),
-            users_file: r.optional_path("users_file"),
+            users_file: r.path("users_file", "var/lib/alignak/users.htpasswd"),
             session_timeout_secs: r.number("session_timeout", 3600u64, 1, 365 * DAY),
             token_timeout_secs: r.number("token_timeout", 30 * DAY, 1, 10 * 365 * DAY),
             set_timestamp: r.bool("set_timestamp", true),
@@ -430,18 +431,6 @@ impl WsConfig {
             statsd_prefix: r.string("statsd_prefix", "alignak"),
             graphite_enabled: r.bool("graphite_enabled", false),
         };
-
-        if config.use_ssl {
-            // TLS is the subject of a later version: refusing beats serving plain HTTP to
-            // clients that were told they get TLS (the original silently fell back).
-            if let Some(param) = r.raw("use_ssl") {
-                r.problem(
-                    param,
-                    "TLS is not available in this version; set use_ssl 0 or put a TLS proxy in front"
-                        .to_string(),
-                );
-            }
-        }
 
         if !r.problems.is_empty() {
             return Err(r.problems);
@@ -615,10 +604,18 @@ mod tests {
     }
 
     #[test]
-    fn tls_is_refused_until_it_exists() {
-        let problems = parse(&[("use_ssl", "1")]).unwrap_err();
-        assert!(problems[0]
-            .to_string()
-            .contains("use_ssl: TLS is not available"));
+    fn tls_and_authentication_paths_have_defaults() {
+        let (c, _) = parse(&[("use_ssl", "1")]).unwrap();
+        assert!(c.use_ssl);
+        assert_eq!(c.ca_cert, None);
+        assert_eq!(
+            c.server_cert,
+            PathBuf::from("/usr/local/etc/alignak/certs/server.crt")
+        );
+        assert_eq!(
+            c.users_file,
+            PathBuf::from("var/lib/alignak/users.htpasswd")
+        );
+        assert_eq!(c.embedded_store, PathBuf::from("var/lib/alignak/ws.sqlite"));
     }
 }

@@ -8,6 +8,7 @@ use hyper::body::Bytes;
 use hyper::{header, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
+use crate::auth::AuthError;
 use crate::response::json_response;
 
 /// Which envelope key the original used for this answer.
@@ -41,6 +42,15 @@ pub enum ApiError {
     #[error("Authentication required: log in with POST /login or send HTTP Basic credentials.")]
     Unauthorized,
 
+    /// 401 from `/login`: the credentials were refused (the original's message, `_issues`
+    /// only; the original answered it with HTTP 200).
+    #[error("Access denied.")]
+    AccessDenied,
+
+    /// 429: too many failed authentications from the client's address.
+    #[error("Too many failed authentications from your address: try again in {retry_after} s.")]
+    TooManyAttempts { retry_after: u64 },
+
     /// 413: the body is over `max_body_size`.
     #[error("The request body is larger than the {limit} bytes allowed (max_body_size).")]
     BodyTooLarge { limit: usize },
@@ -70,6 +80,25 @@ pub enum ApiError {
     Internal(String),
 }
 
+impl From<AuthError> for ApiError {
+    /// The answer of a protected endpoint (`/login` answers `AccessDenied` instead).
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Missing | AuthError::Refused => ApiError::Unauthorized,
+            AuthError::Blocked { retry_after_secs } => ApiError::TooManyAttempts {
+                retry_after: retry_after_secs,
+            },
+            AuthError::Unavailable(detail) => {
+                log::error!("credentials cannot be checked: {detail}");
+                ApiError::Unavailable {
+                    message: "The credentials cannot be checked now; try again later.".into(),
+                    retry_after: 5,
+                }
+            }
+        }
+    }
+}
+
 impl ApiError {
     /// A 400 with the original's `_error` key.
     pub fn invalid_legacy(message: impl Into<String>) -> Self {
@@ -84,7 +113,8 @@ impl ApiError {
             ApiError::Invalid { .. } | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnknownPath(_) => StatusCode::NOT_FOUND,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::AccessDenied => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PartlyRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -103,13 +133,16 @@ impl ApiError {
                 | ApiError::MethodNotAllowed { .. }
                 | ApiError::PartlyRejected { .. }
                 | ApiError::Unavailable { .. }
+                | ApiError::AccessDenied
         )
     }
 
     fn key(&self) -> ErrorKey {
         match self {
             ApiError::Invalid { key, .. } | ApiError::MethodNotAllowed { key, .. } => *key,
-            ApiError::PartlyRejected { .. } => ErrorKey::Issues,
+            ApiError::PartlyRejected { .. }
+            | ApiError::AccessDenied
+            | ApiError::TooManyAttempts { .. } => ErrorKey::Issues,
             _ => ErrorKey::Error,
         }
     }
@@ -141,13 +174,16 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow, .. } => {
                 headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
             }
-            ApiError::Unauthorized => {
+            ApiError::Unauthorized | ApiError::AccessDenied => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     header::HeaderValue::from_static("Basic realm=\"Alignak\""),
                 );
             }
             ApiError::Unavailable { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
+            }
+            ApiError::TooManyAttempts { retry_after } => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
             }
             _ => {}

@@ -5,6 +5,7 @@
 
 pub mod alignak_map;
 pub mod app;
+pub mod auth;
 pub mod body;
 pub mod command;
 pub mod config;
@@ -14,9 +15,13 @@ pub mod queue;
 pub mod response;
 pub mod router;
 pub mod server;
+pub mod store;
+pub mod tls;
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use abi_stable::export_root_module;
 use abi_stable::prefix_type::PrefixTypeTrait;
@@ -29,6 +34,7 @@ use alignak_module_abi::{
 use tokio::sync::watch;
 
 use crate::app::App;
+use crate::auth::Auth;
 use crate::config::{Notice, WsConfig};
 use crate::queue::{CommandQueue, Pusher};
 
@@ -57,10 +63,35 @@ extern "C" fn check_config(config: &ModuleConfig) -> RResult<RVec<ConfigProblem>
     guard_module("check_config", || {
         Ok(
             match WsConfig::from_params(config.alias.as_str(), &config.params) {
-                Ok(_) => RVec::new(),
+                Ok((ws_config, _)) => check_tls_files(config, &ws_config).into_iter().collect(),
                 Err(problems) => problems.into(),
             },
         )
+    })
+}
+
+/// With `use_ssl 1`, whether the TLS files can be used, so that `--check` finds what would
+/// stop the start.
+fn check_tls_files(config: &ModuleConfig, ws_config: &WsConfig) -> Option<ConfigProblem> {
+    if !ws_config.use_ssl {
+        return None;
+    }
+    let dir = Path::new(config.working_dir.as_str());
+    let ca = ws_config.ca_cert.as_deref().map(|p| dir.join(p));
+    let err = tls::acceptor(
+        &dir.join(&ws_config.server_cert),
+        &dir.join(&ws_config.server_key),
+        ca.as_deref(),
+    )
+    .err()?;
+    let (file, line) = config
+        .param(err.key())
+        .map_or((Default::default(), 0), |p| (p.file.clone(), p.line));
+    Some(ConfigProblem {
+        file,
+        line,
+        key: err.key().into(),
+        reason: err.reason().into(),
     })
 }
 
@@ -89,6 +120,7 @@ extern "C" fn get_instance(config: ModuleConfig, host: HostBox) -> RResult<Modul
         }
         let module = WsModule {
             config: ws_config,
+            working_dir: PathBuf::from(config.working_dir.as_str()),
             host,
             running: None,
         };
@@ -106,6 +138,8 @@ struct Running {
 
 struct WsModule {
     config: WsConfig,
+    /// Relative paths of the parameters are relative to it.
+    working_dir: PathBuf,
     host: Arc<HostBox>,
     running: Option<Running>,
 }
@@ -133,14 +167,88 @@ impl WsModule {
         }
         if !c.authorization {
             log::warn!("Authorization is disabled: anyone who can reach the port can send commands. Set authorization 1.");
+        } else if c.alignak_backend.is_some() {
+            log::warn!("Credentials are not checked by the Alignak backend in this version: they are checked against users_file.");
         }
-        log::warn!(
-            "SSL is not enabled, this is not recommended. You should consider enabling SSL!"
-        );
+        if c.use_ssl {
+            log::info!(
+                "SSL is enabled: certificate {}, key {}",
+                self.path(&c.server_cert).display(),
+                self.path(&c.server_key).display()
+            );
+            if let Some(ca) = &c.ca_cert {
+                log::info!(
+                    "SSL client certificates are required, signed by {}",
+                    self.path(ca).display()
+                );
+            }
+        } else {
+            log::warn!(
+                "SSL is not enabled, this is not recommended. You should consider enabling SSL!"
+            );
+        }
+    }
+
+    /// A parameter's path, relative paths taken from the daemon's working directory.
+    fn path(&self, path: &Path) -> PathBuf {
+        self.working_dir.join(path)
+    }
+
+    /// The authentication of `authorization 1`. On a first start, creates the users file and
+    /// shows its admin password, once.
+    fn start_auth(&self) -> Result<Auth, String> {
+        let c = &self.config;
+        let users_file = self.path(&c.users_file);
+        let (auth, created) = Auth::local(
+            &users_file,
+            &self.path(&c.embedded_store),
+            Duration::from_secs(c.token_timeout_secs),
+            Duration::from_secs(c.session_timeout_secs),
+            c.use_ssl,
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(admin) = created {
+            // On standard error, not in the log: log files are kept, shipped and read by many.
+            eprintln!(
+                "\nweb-services: first start: created the users file {} with the user '{}'.\n\
+                 Its password is shown only this once:\n\n    {} password: {}\n\n\
+                 Change it with: htpasswd -B {} {}\n",
+                users_file.display(),
+                auth::htpasswd::GENERATED_USER,
+                auth::htpasswd::GENERATED_USER,
+                admin.password,
+                users_file.display(),
+                auth::htpasswd::GENERATED_USER,
+            );
+            log::info!(
+                "created the users file {} with the user '{}' and a random password, printed on standard error",
+                users_file.display(),
+                auth::htpasswd::GENERATED_USER
+            );
+        }
+        Ok(auth)
     }
 
     fn start_server(&mut self) -> Result<(), ModuleError> {
         let init_error = |what: String| ModuleError::new(ModuleErrorKind::Init, what);
+        let c = &self.config;
+        let tls = if c.use_ssl {
+            let ca = c.ca_cert.as_deref().map(|p| self.path(p));
+            let acceptor = tls::acceptor(
+                &self.path(&c.server_cert),
+                &self.path(&c.server_key),
+                ca.as_deref(),
+            )
+            .map_err(|e| init_error(e.to_string()))?;
+            Some(acceptor)
+        } else {
+            None
+        };
+        let auth = if c.authorization {
+            Some(self.start_auth().map_err(init_error)?)
+        } else {
+            None
+        };
         let address = std::net::SocketAddr::new(self.config.host, self.config.port);
         // Bound here, synchronously, so that a port in use fails the start with its reason.
         let listener = std::net::TcpListener::bind(address)
@@ -168,6 +276,7 @@ impl WsModule {
         let app = Arc::new(App::new(
             self.config.clone(),
             queue.clone(),
+            auth,
             Arc::clone(&self.host),
             arbiter,
         ));
@@ -177,10 +286,11 @@ impl WsModule {
             app,
             shutdown_rx,
             self.config.max_connections,
+            tls,
         ));
         log::info!(
             "configuration, listening on: {}",
-            server::display_address(local)
+            server::display_address(local, self.config.use_ssl)
         );
         self.running = Some(Running {
             runtime,

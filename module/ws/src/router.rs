@@ -1,6 +1,7 @@
 //! From a request to the endpoint that answers it: path (also under `/ws`), authorization,
 //! method; then the handler, and the one conversion of its result into an HTTP answer.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use hyper::body::Incoming;
@@ -92,22 +93,25 @@ fn get_only(method: &Method) -> Result<(), ApiError> {
     }
 }
 
-pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> HttpResponse {
-    app.count_request();
+/// Answers one request; `peer` is the client's address (failed authentications are counted
+/// per address).
+pub async fn handle(app: Arc<App>, request: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
     let legacy = app.config.legacy_status_codes;
-    match route(&app, request).await {
+    match route(&app, request, peer.ip()).await {
         Ok(response) => response,
         Err(err) => err.into_response(legacy),
     }
 }
 
-async fn route(app: &App, request: Request<Incoming>) -> Result<HttpResponse, ApiError> {
+async fn route(
+    app: &App,
+    request: Request<Incoming>,
+    peer: IpAddr,
+) -> Result<HttpResponse, ApiError> {
     let path = request.uri().path().to_string();
     let endpoint = Endpoint::from_path(&path).ok_or_else(|| ApiError::UnknownPath(path.clone()))?;
-    if app.config.authorization && endpoint.needs_credentials() {
-        // Credentials are checked by a later version; until then, with authorization on,
-        // nothing protected is served rather than everything.
-        return Err(ApiError::Unauthorized);
+    if let Some(auth) = app.auth.as_ref().filter(|_| endpoint.needs_credentials()) {
+        auth.authenticate(request.headers(), peer).await?;
     }
     let method = request.method().clone();
     match endpoint {
@@ -133,8 +137,8 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<HttpResponse, Ap
             }
             handlers::command::post(app, request).await
         }
-        Endpoint::Logout => Ok(handlers::login::logout()),
-        Endpoint::Login => handlers::login::login(&method),
+        Endpoint::Logout => handlers::login::logout(app, &request).await,
+        Endpoint::Login => handlers::login::login(app, request, peer).await,
         Endpoint::Host(_) => Err(ApiError::NotImplemented("/host")),
         Endpoint::Hostgroup(_) => Err(ApiError::NotImplemented("/hostgroup")),
         Endpoint::Event => Err(ApiError::NotImplemented("/event")),

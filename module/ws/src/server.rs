@@ -1,5 +1,6 @@
-//! The HTTP server: accepts connections up to `max_connections`, serves each with hyper, and
-//! on shutdown stops accepting and lets in-flight requests finish within a bound.
+//! The HTTP server: accepts connections up to `max_connections`, serves each with hyper (over
+//! TLS when `use_ssl` is on), and on shutdown stops accepting and lets in-flight requests
+//! finish within a bound.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -9,9 +10,11 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tokio_rustls::TlsAcceptor;
 
 use crate::app::App;
 use crate::router;
@@ -20,12 +23,15 @@ use crate::router;
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client that has not sent its request headers by then is dropped (slow-loris).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Likewise for a client that has not finished its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn run(
     listener: TcpListener,
     app: Arc<App>,
     mut shutdown: watch::Receiver<bool>,
     max_connections: usize,
+    tls: Option<TlsAcceptor>,
 ) {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(max_connections));
@@ -51,18 +57,20 @@ pub async fn run(
         };
         let _ = stream.set_nodelay(true);
         let app = Arc::clone(&app);
-        let service = service_fn(move |request| {
-            let app = Arc::clone(&app);
-            async move { Ok::<_, Infallible>(router::handle(app, request).await) }
-        });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        // The TLS handshake runs in the connection's own task, so that a slow client does not
+        // hold up the accept loop.
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                log::debug!("connection from {peer}: {err}");
+            match tls {
+                None => serve(stream, peer, app, watcher).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve(stream, peer, app, watcher).await,
+                        Ok(Err(err)) => log::debug!("TLS handshake with {peer} failed: {err}"),
+                        Err(_) => log::debug!("TLS handshake with {peer} timed out"),
+                    }
+                }
             }
             drop(slot);
         });
@@ -76,7 +84,26 @@ pub async fn run(
     }
 }
 
-/// The address to print for a client: `0.0.0.0` is not something to connect to.
-pub fn display_address(addr: SocketAddr) -> String {
-    format!("http://{addr}")
+/// Serves HTTP/1.1 on one connection, plain or TLS.
+async fn serve<S>(stream: S, peer: SocketAddr, app: Arc<App>, watcher: Watcher)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(router::handle(app, request, peer).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(err) = watcher.watch(connection).await {
+        log::debug!("connection from {peer}: {err}");
+    }
+}
+
+/// The address to print for a client, with its scheme.
+pub fn display_address(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{addr}")
 }

@@ -1,23 +1,141 @@
-//! `/login` and `/logout`. Credentials are verified by a later version: until then no login
-//! succeeds, which is the safe answer.
+//! `/login` and `/logout`, with the original's messages.
 
-use hyper::Method;
-use serde_json::json;
+use std::net::IpAddr;
 
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, SET_COOKIE};
+use hyper::{Method, Request};
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::auth::headers::{self, Credentials};
+use crate::auth::AuthError;
+use crate::body::{read_json, read_optional_json};
 use crate::error::{ApiError, ErrorKey};
 use crate::response::{ok, HttpResponse};
 
-pub fn login(method: &Method) -> Result<HttpResponse, ApiError> {
-    if method != Method::POST {
+fn invalid(message: &str) -> ApiError {
+    ApiError::Invalid {
+        message: message.into(),
+        key: ErrorKey::Issues,
+    }
+}
+
+/// The credentials of a `/login` body: `{"username": ..., "password": ...}`, where a missing
+/// or empty password makes the user name a token.
+fn from_body(body: &Value) -> Result<Credentials, ApiError> {
+    let Some(fields) = body.as_object().filter(|o| !o.is_empty()) else {
+        return Err(invalid("You must POST parameters on this endpoint."));
+    };
+    let Some(Value::String(user)) = fields.get("username") else {
+        return Err(invalid("Missing username parameter."));
+    };
+    Ok(match fields.get("password") {
+        None | Some(Value::Null) => Credentials::from_pair(user, ""),
+        Some(Value::String(password)) => Credentials::from_pair(user, password),
+        Some(_) => Credentials::Unusable,
+    })
+}
+
+/// `POST /login`: HTTP Basic credentials (which win over the body, as in the original) or a
+/// JSON body. Answers the token and sets the session cookie.
+pub async fn login(
+    app: &App,
+    request: Request<Incoming>,
+    peer: IpAddr,
+) -> Result<HttpResponse, ApiError> {
+    if request.method() != Method::POST {
         return Err(ApiError::MethodNotAllowed {
             message: "You must only POST on this endpoint.".into(),
             allow: "POST",
             key: ErrorKey::Issues,
         });
     }
-    Err(ApiError::Unauthorized)
+    let limit = app.config.max_body_size;
+    let credentials = match headers::basic(request.headers()) {
+        Some(credentials) => {
+            // Ignored, but it must still be a JSON document if there is one.
+            read_optional_json(request, limit).await?;
+            credentials
+        }
+        None => from_body(&read_json(request, limit).await?)?,
+    };
+    // With authorization off there is nothing to log in to: the original answered this when
+    // it had no backend to check credentials with.
+    let Some(auth) = &app.auth else {
+        return Err(ApiError::AccessDenied);
+    };
+    match auth.login(credentials, peer).await {
+        Ok(logged_in) => {
+            let mut response = ok(&json!({"_status": "OK", "_result": [logged_in.token]}));
+            set_cookie(&mut response, &logged_in.set_cookie);
+            Ok(response)
+        }
+        Err(AuthError::Missing | AuthError::Refused) => Err(ApiError::AccessDenied),
+        Err(err) => Err(err.into()),
+    }
 }
 
-pub fn logout() -> HttpResponse {
-    ok(&json!({"_status": "OK", "_result": "Logged out"}))
+/// `/logout` (any method): ends the session and its token.
+pub async fn logout(app: &App, request: &Request<Incoming>) -> Result<HttpResponse, ApiError> {
+    let mut response = ok(&json!({"_status": "OK", "_result": "Logged out"}));
+    if let Some(auth) = &app.auth {
+        auth.logout(request.headers()).await?;
+        set_cookie(&mut response, &auth.clear_cookie());
+    }
+    Ok(response)
+}
+
+fn set_cookie(response: &mut HttpResponse, value: &str) {
+    // Made of a fixed text and a URL-safe base64 id: always a valid header value.
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: Value) -> String {
+        from_body(&body).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bodies_give_the_originals_messages() {
+        for body in [Value::Null, json!({}), json!([]), json!("x")] {
+            assert_eq!(message(body), "You must POST parameters on this endpoint.");
+        }
+        for body in [
+            json!({"password": "x"}),
+            json!({"username": null}),
+            json!({"username": 3}),
+        ] {
+            assert_eq!(message(body), "Missing username parameter.");
+        }
+    }
+
+    #[test]
+    fn bodies_give_passwords_or_tokens() {
+        assert_eq!(
+            from_body(&json!({"username": "a", "password": "b"})).unwrap(),
+            Credentials::Password {
+                user: "a".into(),
+                password: "b".into()
+            }
+        );
+        for body in [
+            json!({"username": "tok"}),
+            json!({"username": "tok", "password": null}),
+            json!({"username": "tok", "password": ""}),
+        ] {
+            assert_eq!(from_body(&body).unwrap(), Credentials::Token("tok".into()));
+        }
+        for body in [
+            json!({"username": "", "password": ""}),
+            json!({"username": "a", "password": 1}),
+        ] {
+            assert_eq!(from_body(&body).unwrap(), Credentials::Unusable);
+        }
+    }
 }

@@ -1,0 +1,347 @@
+//! The users file (`users_file`): an Apache htpasswd file with bcrypt hashes, as
+//! `htpasswd -B` writes them (`user:$2y$05$...`), the format Nagios admins already keep their
+//! `htpasswd.users` in.
+//!
+//! The file is read again when it changes, so users added with `htpasswd -B` can log in without
+//! a restart. On a first start with no usable file, it is created with an `admin` user and a
+//! random password (secure by default: there is no built-in password).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::SystemTime;
+
+use super::secret::{new_password, RandomError};
+
+/// The bcrypt cost of the generated admin password. Its 20 random characters resist guessing
+/// by themselves; the cost only has to keep each HTTP Basic check cheap (a few tens of ms).
+const GENERATED_COST: u32 = 10;
+const GENERATED_PASSWORD_LENGTH: usize = 20;
+pub const GENERATED_USER: &str = "admin";
+
+/// Checked against when the user is unknown, so that an unknown user takes as long to refuse
+/// as a wrong password and the timing does not tell which users exist. Its password is random
+/// and was thrown away.
+const DUMMY_HASH: &str = "$2y$10$ghsJqmmvqAiG1aHQk7N5OuW93b3fj8EDaDux7WohnxjrrAJvp11AK";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HtpasswdError {
+    #[error("cannot read the users file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create the users file {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the users file {path} has no usable user: only bcrypt hashes are supported (create users with: htpasswd -B {path} <user>)"
+    )]
+    NoUsableUser { path: PathBuf },
+    #[error("cannot make the admin password: {0}")]
+    Random(#[from] RandomError),
+    #[error("cannot hash the admin password: {0}")]
+    Hash(#[from] bcrypt::BcryptError),
+}
+
+/// What a first start created: the password, to be shown once.
+pub struct CreatedAdmin {
+    pub password: String,
+}
+
+/// What identifies a version of the file, to notice that it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    modified: SystemTime,
+    len: u64,
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> std::io::Result<Stamp> {
+        let meta = fs::metadata(path)?;
+        Ok(Stamp {
+            modified: meta.modified()?,
+            len: meta.len(),
+            inode: meta.ino(),
+        })
+    }
+}
+
+struct Loaded {
+    stamp: Option<Stamp>,
+    /// user -> bcrypt hash.
+    users: HashMap<String, String>,
+}
+
+pub struct UsersFile {
+    path: PathBuf,
+    loaded: Mutex<Loaded>,
+}
+
+/// The users of an htpasswd text, and a warning (without any hash) for each line skipped.
+fn parse(text: &str, path: &Path) -> (HashMap<String, String>, Vec<String>) {
+    let mut users = HashMap::new();
+    let mut warnings = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((user, hash)) = line.split_once(':') else {
+            warnings.push(format!(
+                "{}:{number}: not a 'user:hash' line; skipped",
+                path.display()
+            ));
+            continue;
+        };
+        let (user, hash) = (user.trim(), hash.trim());
+        if user.is_empty() {
+            warnings.push(format!(
+                "{}:{number}: no user name; skipped",
+                path.display()
+            ));
+        } else if !["$2y$", "$2b$", "$2a$"].iter().any(|p| hash.starts_with(p)) {
+            warnings.push(format!(
+                "{}:{number}: user '{user}': not a bcrypt hash (only htpasswd -B hashes are supported); this user cannot log in",
+                path.display()
+            ));
+        } else if users.contains_key(user) {
+            // Apache uses the first line of a user; so do we.
+            warnings.push(format!(
+                "{}:{number}: user '{user}' appears again; this line is ignored",
+                path.display()
+            ));
+        } else {
+            users.insert(user.to_string(), hash.to_string());
+        }
+    }
+    (users, warnings)
+}
+
+impl UsersFile {
+    /// Reads the users file. When it is missing or empty, creates it (mode 0600, directory
+    /// included) with the user `admin` and a random password, returned to be shown once.
+    pub fn open_or_create(path: &Path) -> Result<(UsersFile, Option<CreatedAdmin>), HtpasswdError> {
+        let read_error = |source| HtpasswdError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        // The stamp is taken before the text: a change in between is then seen (and read) at
+        // the next check, not missed.
+        let before = Stamp::of(path);
+        let (text, created, stamp) = match fs::read_to_string(path) {
+            Ok(text) if !text.trim().is_empty() => (text, None, before.map_err(read_error)?),
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(read_error(err)),
+            _ => {
+                let (text, created) = create(path)?;
+                (text, Some(created), Stamp::of(path).map_err(read_error)?)
+            }
+        };
+        let (users, warnings) = parse(&text, path);
+        for warning in &warnings {
+            log::warn!("{warning}");
+        }
+        if users.is_empty() {
+            return Err(HtpasswdError::NoUsableUser {
+                path: path.to_path_buf(),
+            });
+        }
+        log::info!(
+            "users file {}: {} user(s) can log in",
+            path.display(),
+            users.len()
+        );
+        let file = UsersFile {
+            path: path.to_path_buf(),
+            loaded: Mutex::new(Loaded {
+                stamp: Some(stamp),
+                users,
+            }),
+        };
+        Ok((file, created))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The hash of `user`, from the file as it is now (read again if it changed).
+    fn hash_of(&self, user: &str) -> Option<String> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        let stamp = Stamp::of(&self.path).ok();
+        if stamp != loaded.stamp {
+            let text = stamp.and_then(|_| fs::read_to_string(&self.path).ok());
+            let users = match &text {
+                Some(text) => {
+                    let (users, warnings) = parse(text, &self.path);
+                    for warning in &warnings {
+                        log::warn!("{warning}");
+                    }
+                    log::info!(
+                        "users file {} changed: {} user(s) can log in",
+                        self.path.display(),
+                        users.len()
+                    );
+                    users
+                }
+                None => {
+                    log::warn!(
+                        "users file {} cannot be read: nobody can log in with a password until it is back",
+                        self.path.display()
+                    );
+                    HashMap::new()
+                }
+            };
+            *loaded = Loaded { stamp, users };
+        }
+        loaded.users.get(user).cloned()
+    }
+
+    /// Whether `password` is `user`'s. Takes as long for an unknown user as for a known one.
+    /// Blocking (bcrypt is deliberately slow): call it off the async workers.
+    pub fn verify(&self, user: &str, password: &str) -> bool {
+        match self.hash_of(user) {
+            Some(hash) => bcrypt::verify(password, &hash).unwrap_or(false),
+            None => {
+                let _ = bcrypt::verify(password, DUMMY_HASH);
+                false
+            }
+        }
+    }
+}
+
+/// Writes a new users file with `admin` and a random password; returns its text too. Written to
+/// a temporary file (mode 0600 from its creation: the hash is never readable by others) and
+/// renamed into place.
+fn create(path: &Path) -> Result<(String, CreatedAdmin), HtpasswdError> {
+    let create_error = |source| HtpasswdError::Create {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(create_error)?;
+    }
+    let password = new_password(GENERATED_PASSWORD_LENGTH)?;
+    let text = format!(
+        "{GENERATED_USER}:{}\n",
+        bcrypt::hash(&password, GENERATED_COST)?
+    );
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".new-{}", std::process::id()));
+    let temporary = PathBuf::from(temporary);
+    let written = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    })();
+    if let Err(err) = written {
+        let _ = fs::remove_file(&temporary);
+        return Err(create_error(err));
+    }
+    Ok((text, CreatedAdmin { password }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Written by `htpasswd -nbB admin 'correct horse'` (Apache 2.4).
+    const FROM_HTPASSWD: &str =
+        "admin:$2y$05$cLyRK0DZ/8sbaNRMDBdOV.Bc99Vyck61k3KlHHQ8a1pxwElV..S0e\n";
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("users.htpasswd");
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn htpasswd_b_hashes_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), FROM_HTPASSWD);
+        let (users, created) = UsersFile::open_or_create(&path).unwrap();
+        assert!(created.is_none());
+        assert!(users.verify("admin", "correct horse"));
+        assert!(!users.verify("admin", "correct horse "));
+        assert!(!users.verify("admin", ""));
+        assert!(!users.verify("nobody", "correct horse"));
+    }
+
+    #[test]
+    fn other_hashes_and_bad_lines_are_skipped_with_a_warning_without_the_hash() {
+        let text = "# comment\n\
+                    md5:$apr1$abc$def\n\
+                    nocolon\n\
+                    :$2y$05$x\n\
+                    admin:$2b$04$abcdefghijklmnopqrstuu5HiKxB2iZ1D3dWXMbp2gJDVXDu0uS4O\n\
+                    admin:$2y$05$second\n";
+        let (users, warnings) = parse(text, Path::new("u"));
+        assert_eq!(users.len(), 1);
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
+        assert!(warnings[0].starts_with("u:2: user 'md5': not a bcrypt hash"));
+        assert!(warnings.iter().all(|w| !w.contains('$')), "{warnings:?}");
+    }
+
+    #[test]
+    fn a_missing_or_empty_file_is_created_with_admin_and_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, existing) in [
+            (dir.path().join("a/b/users.htpasswd"), None),
+            (dir.path().join("empty.htpasswd"), Some(" \n")),
+        ] {
+            if let Some(text) = existing {
+                fs::write(&path, text).unwrap();
+            }
+            let (users, created) = UsersFile::open_or_create(&path).unwrap();
+            let password = created.expect("created").password;
+            assert_eq!(password.len(), 20);
+            assert!(users.verify("admin", &password));
+            let meta = fs::metadata(&path).unwrap();
+            assert_eq!(meta.mode() & 0o777, 0o600);
+            let text = fs::read_to_string(&path).unwrap();
+            assert!(text.starts_with("admin:$2b$10$"), "{text}");
+            assert!(!text.contains(&password));
+            // A second start keeps the file and its password.
+            let (users, created) = UsersFile::open_or_create(&path).unwrap();
+            assert!(created.is_none());
+            assert!(users.verify("admin", &password));
+        }
+    }
+
+    #[test]
+    fn a_file_without_usable_user_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "md5:$apr1$abc$def\n");
+        let err = UsersFile::open_or_create(&path).err().unwrap();
+        assert!(matches!(err, HtpasswdError::NoUsableUser { .. }), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "md5:$apr1$abc$def\n");
+    }
+
+    #[test]
+    fn a_changed_file_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), FROM_HTPASSWD);
+        let (users, _) = UsersFile::open_or_create(&path).unwrap();
+        assert!(!users.verify("bob", "builder"));
+        let bob = bcrypt::hash("builder", 4).unwrap();
+        // Renamed into place, as htpasswd does: a new inode even within the same second.
+        let new = dir.path().join("new");
+        fs::write(&new, format!("{FROM_HTPASSWD}bob:{bob}\n")).unwrap();
+        fs::rename(&new, &path).unwrap();
+        assert!(users.verify("bob", "builder"));
+        fs::remove_file(&path).unwrap();
+        assert!(!users.verify("admin", "correct horse"));
+    }
+}
