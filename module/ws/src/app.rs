@@ -9,10 +9,12 @@ use serde_json::Value;
 use crate::alignak_map::ArbiterPoller;
 use crate::config::WsConfig;
 use crate::queue::CommandQueue;
+use crate::store::Store;
 
 pub struct App {
-    pub config: WsConfig,
+    pub config: Arc<WsConfig>,
     pub commands: CommandQueue,
+    pub store: Arc<dyn Store>,
     pub requests: AtomicU64,
     host: Arc<HostBox>,
     arbiter: ArbiterPoller,
@@ -22,12 +24,14 @@ impl App {
     pub fn new(
         config: WsConfig,
         commands: CommandQueue,
+        store: Arc<dyn Store>,
         host: Arc<HostBox>,
         arbiter: ArbiterPoller,
     ) -> App {
         App {
-            config,
+            config: Arc::new(config),
             commands,
+            store,
             requests: AtomicU64::new(0),
             host,
             arbiter,

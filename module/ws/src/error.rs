@@ -19,6 +19,9 @@ pub enum ErrorKey {
     Issues,
 }
 
+/// How long a client should wait before trying a store that failed again.
+const STORE_RETRY_SECS: u32 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400: the request is malformed or a value is invalid.
@@ -65,9 +68,46 @@ pub enum ApiError {
     #[error("'{0}' is not available in this version of the module.")]
     NotImplemented(&'static str),
 
+    /// 400: `/host` without a name (the original's `_result` is an empty string).
+    #[error("Missing targeted element.")]
+    MissingTarget,
+
+    /// 404: the host (or hostgroup) does not exist; `body` is the whole answer.
+    #[error("{}", issues_of(body))]
+    UnknownElement { body: Map<String, Value> },
+
+    /// 422: the request was processed but some of it was refused; `body` is the whole answer
+    /// (`_result`, `_issues`, `_feedback`).
+    #[error("{}", issues_of(body))]
+    Issues { body: Map<String, Value> },
+
+    /// 503: the data store cannot be used now (locked, disk full, corrupt file).
+    #[error("{0}")]
+    StoreUnavailable(String),
+
     /// 500: a bug; the detail is logged, not sent.
     #[error("Internal error: the request could not be processed.")]
     Internal(String),
+}
+
+fn issues_of(body: &Map<String, Value>) -> String {
+    body.get("_issues")
+        .and_then(Value::as_array)
+        .map(|issues| {
+            issues
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        log::error!("{err}");
+        ApiError::StoreUnavailable(err.to_string())
+    }
 }
 
 impl ApiError {
@@ -81,7 +121,12 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Invalid { .. } | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } | ApiError::MalformedJson(_) | ApiError::MissingTarget => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::UnknownElement { .. } => StatusCode::NOT_FOUND,
+            ApiError::Issues { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnknownPath(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -103,13 +148,17 @@ impl ApiError {
                 | ApiError::MethodNotAllowed { .. }
                 | ApiError::PartlyRejected { .. }
                 | ApiError::Unavailable { .. }
+                | ApiError::MissingTarget
+                | ApiError::UnknownElement { .. }
+                | ApiError::Issues { .. }
+                | ApiError::StoreUnavailable(_)
         )
     }
 
     fn key(&self) -> ErrorKey {
         match self {
             ApiError::Invalid { key, .. } | ApiError::MethodNotAllowed { key, .. } => *key,
-            ApiError::PartlyRejected { .. } => ErrorKey::Issues,
+            ApiError::PartlyRejected { .. } | ApiError::StoreUnavailable(_) => ErrorKey::Issues,
             _ => ErrorKey::Error,
         }
     }
@@ -121,7 +170,12 @@ impl ApiError {
         let mut body = Map::new();
         body.insert("_status".into(), json!("ERR"));
         let text = self.to_string();
-        if let ApiError::PartlyRejected { result, issues } = &self {
+        if let ApiError::UnknownElement { body: whole } | ApiError::Issues { body: whole } = &self {
+            body = whole.clone();
+        } else if let ApiError::MissingTarget = &self {
+            body.insert("_result".into(), json!(""));
+            body.insert("_issues".into(), json!([text]));
+        } else if let ApiError::PartlyRejected { result, issues } = &self {
             body.insert("_result".into(), result.clone());
             body.insert("_issues".into(), json!(issues));
         } else {
@@ -149,6 +203,12 @@ impl ApiError {
             }
             ApiError::Unavailable { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
+            }
+            ApiError::StoreUnavailable(_) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(STORE_RETRY_SECS),
+                );
             }
             _ => {}
         }

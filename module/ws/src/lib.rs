@@ -10,10 +10,13 @@ pub mod command;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod hosts;
+pub mod query;
 pub mod queue;
 pub mod response;
 pub mod router;
 pub mod server;
+pub mod store;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -89,6 +92,7 @@ extern "C" fn get_instance(config: ModuleConfig, host: HostBox) -> RResult<Modul
         }
         let module = WsModule {
             config: ws_config,
+            working_dir: std::path::PathBuf::from(config.working_dir.as_str()),
             host,
             running: None,
         };
@@ -106,6 +110,8 @@ struct Running {
 
 struct WsModule {
     config: WsConfig,
+    /// The daemon's working directory: relative paths of the configuration start there.
+    working_dir: std::path::PathBuf,
     host: Arc<HostBox>,
     running: Option<Running>,
 }
@@ -139,6 +145,18 @@ impl WsModule {
         );
     }
 
+    /// The embedded store. A file that cannot be opened does not stop the start: `/command`
+    /// keeps working, and the store's endpoints answer 503 and try again on each request.
+    fn open_store(&self) -> Arc<dyn store::Store> {
+        let path = self.working_dir.join(&self.config.embedded_store);
+        let (store, error) = store::embedded::EmbeddedStore::open(&path);
+        match error {
+            None => log::info!("embedded store: {}", path.display()),
+            Some(err) => log::error!("{err}"),
+        }
+        Arc::new(store)
+    }
+
     fn start_server(&mut self) -> Result<(), ModuleError> {
         let init_error = |what: String| ModuleError::new(ModuleErrorKind::Init, what);
         let address = std::net::SocketAddr::new(self.config.host, self.config.port);
@@ -165,9 +183,11 @@ impl WsModule {
             .map_err(|e| init_error(format!("cannot start the command queue: {e}")))?;
         let arbiter = alignak_map::ArbiterPoller::start(&self.config)
             .map_err(|e| init_error(format!("cannot start the arbiter poller: {e}")))?;
+        let store = self.open_store();
         let app = Arc::new(App::new(
             self.config.clone(),
             queue.clone(),
+            store,
             Arc::clone(&self.host),
             arbiter,
         ));

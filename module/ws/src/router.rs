@@ -92,6 +92,16 @@ fn get_only(method: &Method) -> Result<(), ApiError> {
     }
 }
 
+/// A name from the path, percent-decoded (`/host/web%2001`).
+fn decoded(name: Option<String>) -> Result<Option<String>, ApiError> {
+    match name {
+        None => Ok(None),
+        Some(raw) => crate::query::percent_decode(&raw, false)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid_legacy("The name in the path is not valid UTF-8.")),
+    }
+}
+
 pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> HttpResponse {
     app.count_request();
     let legacy = app.config.legacy_status_codes;
@@ -135,7 +145,20 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<HttpResponse, Ap
         }
         Endpoint::Logout => Ok(handlers::login::logout()),
         Endpoint::Login => handlers::login::login(&method),
-        Endpoint::Host(_) => Err(ApiError::NotImplemented("/host")),
+        Endpoint::Host(name) => {
+            let name = decoded(name)?;
+            if method == Method::PATCH || method == Method::POST {
+                handlers::host::update(app, request, name).await
+            } else if method == Method::GET || method == Method::HEAD {
+                Err(ApiError::NotImplemented("GET /host"))
+            } else {
+                Err(ApiError::MethodNotAllowed {
+                    message: "You must only GET, PATCH or POST on this endpoint.".into(),
+                    allow: "GET, HEAD, PATCH, POST",
+                    key: ErrorKey::Error,
+                })
+            }
+        }
         Endpoint::Hostgroup(_) => Err(ApiError::NotImplemented("/hostgroup")),
         Endpoint::Event => Err(ApiError::NotImplemented("/event")),
         Endpoint::AlignakLogs => Err(ApiError::NotImplemented("/alignak_logs")),

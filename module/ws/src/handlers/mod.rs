@@ -2,5 +2,6 @@
 //! `ApiError`.
 
 pub mod command;
+pub mod host;
 pub mod index;
 pub mod login;

@@ -1,0 +1,43 @@
+//! `PATCH|POST /host[/<name>]`: the update algorithm in one store session, then its command
+//! lines to the daemon; the answer once both are done.
+
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::Request;
+use serde_json::Value;
+
+use crate::app::App;
+use crate::body::read_json;
+use crate::error::ApiError;
+use crate::handlers::command::submit;
+use crate::hosts::request::HostRequest;
+use crate::hosts::update::{update_host, Status};
+use crate::response::{ok, HttpResponse};
+use crate::store;
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+pub async fn update(
+    app: &App,
+    request: Request<Incoming>,
+    path_name: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_json(request, app.config.max_body_size).await?;
+    let host_request = HostRequest::parse(&body, path_name.as_deref())?;
+    let config = Arc::clone(&app.config);
+    let outcome = store::run(Arc::clone(&app.store), move |session| {
+        update_host(session, &config, &host_request, now())
+    })
+    .await?;
+    submit(app, outcome.commands).await?;
+    match outcome.status {
+        Status::Ok => Ok(ok(&Value::Object(outcome.body))),
+        Status::Issues => Err(ApiError::Issues { body: outcome.body }),
+        Status::UnknownHost => Err(ApiError::UnknownElement { body: outcome.body }),
+    }
+}
