@@ -623,3 +623,99 @@ fn give_result_and_give_feedback_decide_what_the_answer_holds() {
             "services": [{"name": "svc", "ls_state": "CRITICAL", "ls_output": "c"}]}}),
     );
 }
+
+#[test]
+fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them() {
+    let mut receiver = like_the_captures().start();
+    create_test_host(&receiver);
+    let reply = patch(
+        &receiver,
+        "/host/test_host",
+        json!({"active_checks_enabled": false,
+               "variables": {"test1": "a", "gone": 1, "list": ["x"]},
+               "livestate": {"state": "DOWN", "output": "out", "long_output": "long", "perf_data": "p=1", "timestamp": 1700000000},
+               "services": [{"name": "svc1", "variables": {"svc_var": "s"},
+                             "livestate": {"state": "WARNING", "output": "w"}}]}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    patch(
+        &receiver,
+        "/host/test_host",
+        json!({"variables": {"gone": "__delete__"}}),
+    );
+
+    let check = |receiver: &Receiver| {
+        for path in [
+            "/host/test_host",
+            "/host?name=test_host",
+            "/ws/host?host_name=test_host",
+            "/host/other?name=test_host",
+        ] {
+            let reply = receiver.get(path);
+            assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+            let json = reply.json();
+            assert_eq!(json["_status"], "OK");
+            let host = &json["_result"][0];
+            assert_eq!(host["name"], "test_host");
+            assert_eq!(
+                host["customs"],
+                json!({"_TEST1": "a", "_LIST": ["x"]}),
+                "{host}"
+            );
+            assert_eq!(host["active_checks_enabled"], false);
+            assert_eq!(host["passive_checks_enabled"], true);
+            assert_eq!(host["ls_state"], "DOWN");
+            assert_eq!(host["ls_state_id"], 1);
+            assert_eq!(host["ls_state_type"], "HARD");
+            assert_eq!(host["ls_output"], "out");
+            assert_eq!(host["ls_long_output"], "long");
+            assert_eq!(host["ls_perf_data"], "p=1");
+            assert_eq!(host["ls_last_check"], 1700000000);
+            assert_eq!(host["_realm"], "All");
+            assert!(host["_id"].as_str().is_some_and(|id| id.len() == 24));
+            assert!(
+                host["_created"].as_str().unwrap().ends_with(" GMT"),
+                "{host}"
+            );
+            assert!(host["_updated"].as_str().unwrap().ends_with(" GMT"));
+            let services = host["services"].as_array().unwrap();
+            let names: Vec<&str> = services
+                .iter()
+                .map(|s| s["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(names, ["svc1", "svc2", "svc"]);
+            // The service's variables are its own, not merged with the host's.
+            assert_eq!(services[0]["customs"], json!({"_SVC_VAR": "s"}));
+            assert_eq!(services[0]["ls_state"], "WARNING");
+            assert_eq!(services[0]["ls_state_id"], 1);
+            assert_eq!(services[1]["ls_state"], "UNKNOWN");
+            assert!(!reply.body.contains("password") && !reply.body.contains("token"));
+        }
+    };
+    check(&receiver);
+    receiver.terminate();
+    receiver.restart();
+    check(&receiver);
+
+    expect(
+        receiver.get("/host/nope"),
+        404,
+        json!({"_status": "ERR", "_result": [], "_issues": ["Requested host 'nope' does not exist"]}),
+    );
+    expect(
+        receiver.get("/host"),
+        400,
+        json!({"_status": "ERR", "_result": "", "_issues": ["Missing targeted element."]}),
+    );
+    // Names are percent-decoded, in the path and in the query.
+    patch(
+        &receiver,
+        "/host/web%2001",
+        json!({"livestate": {"state": "UP"}}),
+    );
+    for path in ["/host/web%2001", "/host?name=web+01", "/host?name=web%2001"] {
+        let reply = receiver.get(path);
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(reply.json()["_result"][0]["name"], "web 01");
+    }
+}

@@ -150,7 +150,7 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<HttpResponse, Ap
             if method == Method::PATCH || method == Method::POST {
                 handlers::host::update(app, request, name).await
             } else if method == Method::GET || method == Method::HEAD {
-                Err(ApiError::NotImplemented("GET /host"))
+                handlers::host::get(app, request.uri().query(), name).await
             } else {
                 Err(ApiError::MethodNotAllowed {
                     message: "You must only GET, PATCH or POST on this endpoint.".into(),

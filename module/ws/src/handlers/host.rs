@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::Request;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::body::read_json;
@@ -40,4 +40,46 @@ pub async fn update(
         Status::Issues => Err(ApiError::Issues { body: outcome.body }),
         Status::UnknownHost => Err(ApiError::UnknownElement { body: outcome.body }),
     }
+}
+
+/// `GET /host[/<name>]`: the stored host, backend-shaped, with its services.
+pub async fn get(
+    app: &App,
+    query: Option<&str>,
+    path_name: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let pairs = crate::query::pairs(query);
+    let name = crate::query::param(&pairs, "name")
+        .or_else(|| crate::query::param(&pairs, "host_name"))
+        .map(String::from)
+        .or(path_name)
+        .filter(|n| !n.is_empty())
+        .ok_or(ApiError::MissingTarget)?;
+    let lookup = name.clone();
+    let found = store::run(Arc::clone(&app.store), move |session| {
+        let Some(host) = session.host(&lookup)? else {
+            return Ok(None);
+        };
+        let services = session.services(host.id)?;
+        Ok(Some((host, services)))
+    })
+    .await?;
+    let Some((host, services)) = found else {
+        let body = json!({"_status": "ERR", "_result": [],
+                          "_issues": [format!("Requested host '{name}' does not exist")]});
+        return Err(ApiError::UnknownElement {
+            body: body.as_object().cloned().unwrap_or_default(),
+        });
+    };
+    let mut doc = host.document();
+    doc.insert(
+        "services".into(),
+        Value::Array(
+            services
+                .iter()
+                .map(|s| Value::Object(s.document()))
+                .collect(),
+        ),
+    );
+    Ok(ok(&json!({"_status": "OK", "_result": [doc]})))
 }
