@@ -160,7 +160,16 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<HttpResponse, Ap
             }
         }
         Endpoint::Hostgroup(_) => Err(ApiError::NotImplemented("/hostgroup")),
-        Endpoint::Event => Err(ApiError::NotImplemented("/event")),
+        Endpoint::Event => {
+            if method != Method::POST {
+                return Err(ApiError::MethodNotAllowed {
+                    message: "You must only POST on this endpoint.".into(),
+                    allow: "POST",
+                    key: ErrorKey::Issues,
+                });
+            }
+            handlers::event::post(app, request).await
+        }
         Endpoint::AlignakLogs => Err(ApiError::NotImplemented("/alignak_logs")),
         Endpoint::AlignakMap => {
             get_only(&method)?;

@@ -2,6 +2,7 @@
 //! `ApiError`.
 
 pub mod command;
+pub mod event;
 pub mod host;
 pub mod index;
 pub mod login;
