@@ -10,6 +10,7 @@ pub mod command;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod hostgroups;
 pub mod hosts;
 pub mod query;
 pub mod queue;
@@ -147,14 +148,39 @@ impl WsModule {
 
     /// The embedded store. A file that cannot be opened does not stop the start: `/command`
     /// keeps working, and the store's endpoints answer 503 and try again on each request.
-    fn open_store(&self) -> Arc<dyn store::Store> {
+    /// A `hostgroups_file` that cannot be read or parsed stops the start (a configuration
+    /// error); its groups are written to the store when it can be used.
+    fn open_store(&self) -> Result<Arc<dyn store::Store>, ModuleError> {
         let path = self.working_dir.join(&self.config.embedded_store);
         let (store, error) = store::embedded::EmbeddedStore::open(&path);
         match error {
             None => log::info!("embedded store: {}", path.display()),
             Some(err) => log::error!("{err}"),
         }
-        Arc::new(store)
+        if let Some(file) = &self.config.hostgroups_file {
+            let file = self.working_dir.join(file);
+            let groups = std::fs::read_to_string(&file)
+                .map_err(|e| e.to_string())
+                .and_then(|text| hostgroups::parse(&text))
+                .map_err(|e| {
+                    ModuleError::new(
+                        ModuleErrorKind::Config,
+                        format!("hostgroups_file {}: {e}", file.display()),
+                    )
+                })?;
+            let count = groups.len();
+            let result = store::Store::session(&store, &mut |session| {
+                for group in &groups {
+                    session.put_hostgroup(&group.name, &group.alias, &group.members)?;
+                }
+                Ok(())
+            });
+            match result {
+                Ok(()) => log::info!("{count} hostgroup(s) from {}", file.display()),
+                Err(err) => log::error!("hostgroups of {} not stored: {err}", file.display()),
+            }
+        }
+        Ok(Arc::new(store))
     }
 
     fn start_server(&mut self) -> Result<(), ModuleError> {
@@ -183,7 +209,7 @@ impl WsModule {
             .map_err(|e| init_error(format!("cannot start the command queue: {e}")))?;
         let arbiter = alignak_map::ArbiterPoller::start(&self.config)
             .map_err(|e| init_error(format!("cannot start the arbiter poller: {e}")))?;
-        let store = self.open_store();
+        let store = self.open_store()?;
         let app = Arc::new(App::new(
             self.config.clone(),
             queue.clone(),

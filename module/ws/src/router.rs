@@ -159,7 +159,11 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<HttpResponse, Ap
                 })
             }
         }
-        Endpoint::Hostgroup(_) => Err(ApiError::NotImplemented("/hostgroup")),
+        Endpoint::Hostgroup(name) => {
+            get_only(&method)?;
+            let name = decoded(name)?;
+            handlers::hostgroup::get(app, request.uri().query(), name).await
+        }
         Endpoint::Event => {
             if method != Method::POST {
                 return Err(ApiError::MethodNotAllowed {

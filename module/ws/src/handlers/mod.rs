@@ -4,5 +4,6 @@
 pub mod command;
 pub mod event;
 pub mod host;
+pub mod hostgroup;
 pub mod index;
 pub mod login;
