@@ -16,6 +16,7 @@ pub mod query;
 pub mod queue;
 pub mod response;
 pub mod router;
+pub mod search;
 pub mod server;
 pub mod store;
 

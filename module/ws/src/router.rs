@@ -174,7 +174,10 @@ async fn route(app: &App, request: Request<Incoming>) -> Result<HttpResponse, Ap
             }
             handlers::event::post(app, request).await
         }
-        Endpoint::AlignakLogs => Err(ApiError::NotImplemented("/alignak_logs")),
+        Endpoint::AlignakLogs => {
+            get_only(&method)?;
+            handlers::logs::get(app, request.uri().query()).await
+        }
         Endpoint::AlignakMap => {
             get_only(&method)?;
             Ok(crate::response::ok(&app.daemons_map()))

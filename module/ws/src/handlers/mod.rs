@@ -7,3 +7,4 @@ pub mod host;
 pub mod hostgroup;
 pub mod index;
 pub mod login;
+pub mod logs;
