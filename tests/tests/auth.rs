@@ -115,12 +115,12 @@ const PROTECTED: &[(&str, &str, u16)] = &[
     ("GET", "/are_you_alive", 200),
     ("GET", "/ws/are_you_alive", 200),
     ("POST", "/command", 200),
-    ("GET", "/host", 501),
-    ("GET", "/host/h1", 501),
-    ("PATCH", "/host/h1", 501),
-    ("GET", "/hostgroup", 501),
-    ("POST", "/event", 501),
-    ("GET", "/alignak_logs", 501),
+    ("GET", "/host", 400),
+    ("GET", "/host/h1", 404),
+    ("PATCH", "/host/h1", 404),
+    ("GET", "/hostgroup", 404),
+    ("POST", "/event", 400),
+    ("GET", "/alignak_logs", 200),
     ("GET", "/alignak_map", 200),
 ];
 

@@ -95,21 +95,6 @@ fn unknown_paths_are_json_404s() {
 }
 
 #[test]
-fn endpoints_of_later_versions_say_so_in_json() {
-    let receiver = Setup::new().start();
-    for path in ["/host", "/host/h1", "/hostgroup", "/event", "/alignak_logs"] {
-        let reply = receiver.get(path);
-        assert_eq!(reply.status, 501, "{path}");
-        let json = reply.json();
-        assert_eq!(json["_status"], "ERR");
-        assert!(json["_issues"][0]
-            .as_str()
-            .unwrap()
-            .contains("not available in this version"));
-    }
-}
-
-#[test]
 fn with_authorization_on_everything_but_login_and_logout_is_401_json() {
     // authorization defaults to on; no users_file: the first start makes one, with a random
     // admin password, so admin:admin is refused.

@@ -9,12 +9,14 @@ use crate::alignak_map::ArbiterPoller;
 use crate::auth::Auth;
 use crate::config::WsConfig;
 use crate::queue::CommandQueue;
+use crate::store::Store;
 
 pub struct App {
-    pub config: WsConfig,
+    pub config: Arc<WsConfig>,
     pub commands: CommandQueue,
     /// `None` when `authorization` is off.
     pub auth: Option<Auth>,
+    pub store: Arc<dyn Store>,
     host: Arc<HostBox>,
     arbiter: ArbiterPoller,
 }
@@ -24,13 +26,15 @@ impl App {
         config: WsConfig,
         commands: CommandQueue,
         auth: Option<Auth>,
+        store: Arc<dyn Store>,
         host: Arc<HostBox>,
         arbiter: ArbiterPoller,
     ) -> App {
         App {
-            config,
+            config: Arc::new(config),
             commands,
             auth,
+            store,
             host,
             arbiter,
         }

@@ -56,6 +56,8 @@ pub struct WsConfig {
     pub alignak_backend_polling_period: u64,
     pub client_processes: u32,
     pub embedded_store: PathBuf,
+    /// An Alignak `.cfg` file whose `define hostgroup` blocks are served by `/hostgroup`.
+    pub hostgroups_file: Option<PathBuf>,
 
     // /host behaviour.
     pub allow_host_creation: bool,
@@ -163,6 +165,7 @@ const KNOWN_KEYS: &[&str] = &[
     "token",
     "alignak_backend_polling_period",
     "embedded_store",
+    "hostgroups_file",
     "allow_host_creation",
     "ignore_unknown_host",
     "allow_service_creation",
@@ -397,6 +400,7 @@ impl WsConfig {
             ),
             client_processes: r.number("client_processes", 1u32, 1, 64),
             embedded_store: r.path("embedded_store", "var/lib/alignak/ws.sqlite"),
+            hostgroups_file: r.optional_path("hostgroups_file"),
             allow_host_creation: r.bool("allow_host_creation", false),
             ignore_unknown_host: r.bool("ignore_unknown_host", false),
             allow_service_creation: r.bool("allow_service_creation", false),

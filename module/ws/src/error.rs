@@ -20,6 +20,9 @@ pub enum ErrorKey {
     Issues,
 }
 
+/// How long a client should wait before trying a store that failed again.
+const STORE_RETRY_SECS: u32 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400: the request is malformed or a value is invalid.
@@ -75,6 +78,23 @@ pub enum ApiError {
     #[error("'{0}' is not available in this version of the module.")]
     NotImplemented(&'static str),
 
+    /// 400: `/host` without a name (the original's `_result` is an empty string).
+    #[error("Missing targeted element.")]
+    MissingTarget,
+
+    /// 404: the host (or hostgroup) does not exist; `body` is the whole answer.
+    #[error("{}", issues_of(body))]
+    UnknownElement { body: Map<String, Value> },
+
+    /// 422: the request was processed but some of it was refused; `body` is the whole answer
+    /// (`_result`, `_issues`, `_feedback`).
+    #[error("{}", issues_of(body))]
+    Issues { body: Map<String, Value> },
+
+    /// 503: the data store cannot be used now (locked, disk full, corrupt file).
+    #[error("{0}")]
+    StoreUnavailable(String),
+
     /// 500: a bug; the detail is logged, not sent.
     #[error("Internal error: the request could not be processed.")]
     Internal(String),
@@ -99,6 +119,26 @@ impl From<AuthError> for ApiError {
     }
 }
 
+fn issues_of(body: &Map<String, Value>) -> String {
+    body.get("_issues")
+        .and_then(Value::as_array)
+        .map(|issues| {
+            issues
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        log::error!("{err}");
+        ApiError::StoreUnavailable(err.to_string())
+    }
+}
+
 impl ApiError {
     /// A 400 with the original's `_error` key.
     pub fn invalid_legacy(message: impl Into<String>) -> Self {
@@ -110,7 +150,12 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Invalid { .. } | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } | ApiError::MalformedJson(_) | ApiError::MissingTarget => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::UnknownElement { .. } => StatusCode::NOT_FOUND,
+            ApiError::Issues { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnknownPath(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized | ApiError::AccessDenied => StatusCode::UNAUTHORIZED,
@@ -134,6 +179,10 @@ impl ApiError {
                 | ApiError::PartlyRejected { .. }
                 | ApiError::Unavailable { .. }
                 | ApiError::AccessDenied
+                | ApiError::MissingTarget
+                | ApiError::UnknownElement { .. }
+                | ApiError::Issues { .. }
+                | ApiError::StoreUnavailable(_)
         )
     }
 
@@ -142,7 +191,8 @@ impl ApiError {
             ApiError::Invalid { key, .. } | ApiError::MethodNotAllowed { key, .. } => *key,
             ApiError::PartlyRejected { .. }
             | ApiError::AccessDenied
-            | ApiError::TooManyAttempts { .. } => ErrorKey::Issues,
+            | ApiError::TooManyAttempts { .. }
+            | ApiError::StoreUnavailable(_) => ErrorKey::Issues,
             _ => ErrorKey::Error,
         }
     }
@@ -154,7 +204,12 @@ impl ApiError {
         let mut body = Map::new();
         body.insert("_status".into(), json!("ERR"));
         let text = self.to_string();
-        if let ApiError::PartlyRejected { result, issues } = &self {
+        if let ApiError::UnknownElement { body: whole } | ApiError::Issues { body: whole } = &self {
+            body = whole.clone();
+        } else if let ApiError::MissingTarget = &self {
+            body.insert("_result".into(), json!(""));
+            body.insert("_issues".into(), json!([text]));
+        } else if let ApiError::PartlyRejected { result, issues } = &self {
             body.insert("_result".into(), result.clone());
             body.insert("_issues".into(), json!(issues));
         } else {
@@ -185,6 +240,12 @@ impl ApiError {
             }
             ApiError::TooManyAttempts { retry_after } => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
+            }
+            ApiError::StoreUnavailable(_) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(STORE_RETRY_SECS),
+                );
             }
             _ => {}
         }

@@ -11,9 +11,13 @@ pub mod command;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod hostgroups;
+pub mod hosts;
+pub mod query;
 pub mod queue;
 pub mod response;
 pub mod router;
+pub mod search;
 pub mod server;
 pub mod store;
 pub mod tls;
@@ -138,8 +142,8 @@ struct Running {
 
 struct WsModule {
     config: WsConfig,
-    /// Relative paths of the parameters are relative to it.
-    working_dir: PathBuf,
+    /// The daemon's working directory: relative paths of the configuration start there.
+    working_dir: std::path::PathBuf,
     host: Arc<HostBox>,
     running: Option<Running>,
 }
@@ -229,6 +233,43 @@ impl WsModule {
         Ok(auth)
     }
 
+    /// The embedded store. A file that cannot be opened does not stop the start: `/command`
+    /// keeps working, and the store's endpoints answer 503 and try again on each request.
+    /// A `hostgroups_file` that cannot be read or parsed stops the start (a configuration
+    /// error); its groups are written to the store when it can be used.
+    fn open_store(&self) -> Result<Arc<dyn store::Store>, ModuleError> {
+        let path = self.working_dir.join(&self.config.embedded_store);
+        let (store, error) = store::embedded::EmbeddedStore::open(&path);
+        match error {
+            None => log::info!("embedded store: {}", path.display()),
+            Some(err) => log::error!("{err}"),
+        }
+        if let Some(file) = &self.config.hostgroups_file {
+            let file = self.working_dir.join(file);
+            let groups = std::fs::read_to_string(&file)
+                .map_err(|e| e.to_string())
+                .and_then(|text| hostgroups::parse(&text))
+                .map_err(|e| {
+                    ModuleError::new(
+                        ModuleErrorKind::Config,
+                        format!("hostgroups_file {}: {e}", file.display()),
+                    )
+                })?;
+            let count = groups.len();
+            let result = store::Store::session(&store, &mut |session| {
+                for group in &groups {
+                    session.put_hostgroup(&group.name, &group.alias, &group.members)?;
+                }
+                Ok(())
+            });
+            match result {
+                Ok(()) => log::info!("{count} hostgroup(s) from {}", file.display()),
+                Err(err) => log::error!("hostgroups of {} not stored: {err}", file.display()),
+            }
+        }
+        Ok(Arc::new(store))
+    }
+
     fn start_server(&mut self) -> Result<(), ModuleError> {
         let init_error = |what: String| ModuleError::new(ModuleErrorKind::Init, what);
         let c = &self.config;
@@ -273,10 +314,12 @@ impl WsModule {
             .map_err(|e| init_error(format!("cannot start the command queue: {e}")))?;
         let arbiter = alignak_map::ArbiterPoller::start(&self.config)
             .map_err(|e| init_error(format!("cannot start the arbiter poller: {e}")))?;
+        let store = self.open_store()?;
         let app = Arc::new(App::new(
             self.config.clone(),
             queue.clone(),
             auth,
+            store,
             Arc::clone(&self.host),
             arbiter,
         ));

@@ -93,6 +93,16 @@ fn get_only(method: &Method) -> Result<(), ApiError> {
     }
 }
 
+/// A name from the path, percent-decoded (`/host/web%2001`).
+fn decoded(name: Option<String>) -> Result<Option<String>, ApiError> {
+    match name {
+        None => Ok(None),
+        Some(raw) => crate::query::percent_decode(&raw, false)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid_legacy("The name in the path is not valid UTF-8.")),
+    }
+}
+
 /// Answers one request; `peer` is the client's address (failed authentications are counted
 /// per address).
 pub async fn handle(app: Arc<App>, request: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
@@ -139,10 +149,39 @@ async fn route(
         }
         Endpoint::Logout => handlers::login::logout(app, &request).await,
         Endpoint::Login => handlers::login::login(app, request, peer).await,
-        Endpoint::Host(_) => Err(ApiError::NotImplemented("/host")),
-        Endpoint::Hostgroup(_) => Err(ApiError::NotImplemented("/hostgroup")),
-        Endpoint::Event => Err(ApiError::NotImplemented("/event")),
-        Endpoint::AlignakLogs => Err(ApiError::NotImplemented("/alignak_logs")),
+        Endpoint::Host(name) => {
+            let name = decoded(name)?;
+            if method == Method::PATCH || method == Method::POST {
+                handlers::host::update(app, request, name).await
+            } else if method == Method::GET || method == Method::HEAD {
+                handlers::host::get(app, request.uri().query(), name).await
+            } else {
+                Err(ApiError::MethodNotAllowed {
+                    message: "You must only GET, PATCH or POST on this endpoint.".into(),
+                    allow: "GET, HEAD, PATCH, POST",
+                    key: ErrorKey::Error,
+                })
+            }
+        }
+        Endpoint::Hostgroup(name) => {
+            get_only(&method)?;
+            let name = decoded(name)?;
+            handlers::hostgroup::get(app, request.uri().query(), name).await
+        }
+        Endpoint::Event => {
+            if method != Method::POST {
+                return Err(ApiError::MethodNotAllowed {
+                    message: "You must only POST on this endpoint.".into(),
+                    allow: "POST",
+                    key: ErrorKey::Issues,
+                });
+            }
+            handlers::event::post(app, request).await
+        }
+        Endpoint::AlignakLogs => {
+            get_only(&method)?;
+            handlers::logs::get(app, request.uri().query()).await
+        }
         Endpoint::AlignakMap => {
             get_only(&method)?;
             Ok(crate::response::ok(&app.daemons_map()))

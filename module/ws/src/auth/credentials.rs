@@ -9,12 +9,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::htpasswd::UsersFile;
 use super::secret::{self, RandomError};
-use crate::store::{EmbeddedStore, StoreError};
+use crate::store::tokens::{TokenStore, TokenStoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] TokenStoreError),
     #[error(transparent)]
     Random(#[from] RandomError),
     #[error("the credential check did not finish: {0}")]
@@ -39,14 +39,14 @@ pub trait CredentialStore: Send + Sync {
 /// hashed, in the embedded store for `token_timeout`.
 pub struct LocalCredentials {
     users: UsersFile,
-    store: Arc<EmbeddedStore>,
+    store: Arc<TokenStore>,
     token_lifetime: Duration,
 }
 
 impl LocalCredentials {
     pub fn new(
         users: UsersFile,
-        store: Arc<EmbeddedStore>,
+        store: Arc<TokenStore>,
         token_lifetime: Duration,
     ) -> LocalCredentials {
         LocalCredentials {
@@ -103,7 +103,7 @@ mod tests {
         let hash = bcrypt::hash("secret", 4).unwrap();
         std::fs::write(&path, format!("alice:{hash}\n")).unwrap();
         let (users, _) = UsersFile::open_or_create(&path).unwrap();
-        let store = Arc::new(EmbeddedStore::in_memory());
+        let store = Arc::new(TokenStore::in_memory());
         (dir, LocalCredentials::new(users, store, lifetime))
     }
 

@@ -24,7 +24,7 @@ use self::headers::Credentials;
 use self::htpasswd::{CreatedAdmin, HtpasswdError, UsersFile};
 use self::rate_limit::{Admission, Attempt, Policy, RateLimiter};
 use self::sessions::Sessions;
-use crate::store::{EmbeddedStore, StoreError};
+use crate::store::tokens::{TokenStore, TokenStoreError};
 
 pub use self::headers::COOKIE_NAME;
 
@@ -50,7 +50,7 @@ pub enum SetupError {
     #[error(transparent)]
     Users(#[from] HtpasswdError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] TokenStoreError),
 }
 
 /// A successful `/login`.
@@ -97,7 +97,7 @@ impl Auth {
         secure_cookies: bool,
     ) -> Result<(Auth, Option<CreatedAdmin>), SetupError> {
         let (users, created) = UsersFile::open_or_create(users_file)?;
-        let store = Arc::new(EmbeddedStore::open(store_path)?);
+        let store = Arc::new(TokenStore::open(store_path)?);
         let credentials = LocalCredentials::new(users, store, token_timeout);
         let auth = Auth::new(Arc::new(credentials), session_timeout, secure_cookies);
         Ok((auth, created))

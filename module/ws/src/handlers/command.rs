@@ -66,7 +66,7 @@ async fn batch(app: &App, items: Vec<Value>) -> Result<HttpResponse, ApiError> {
     }
 }
 
-async fn submit(app: &App, lines: Vec<String>) -> Result<(), ApiError> {
+pub async fn submit(app: &App, lines: Vec<String>) -> Result<(), ApiError> {
     let commands = lines.into_iter().map(ExternalCommand::now).collect();
     app.commands.submit(commands).await.map_err(refused)
 }

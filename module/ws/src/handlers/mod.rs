@@ -2,5 +2,9 @@
 //! `ApiError`.
 
 pub mod command;
+pub mod event;
+pub mod host;
+pub mod hostgroup;
 pub mod index;
 pub mod login;
+pub mod logs;

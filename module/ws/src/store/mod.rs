@@ -1,215 +1,76 @@
-//! The embedded store: a SQLite file (`embedded_store`) that holds what the module keeps when
-//! it has no Alignak backend. For now, the tokens minted by `/login`.
-//!
-//! SQLite calls block. The store keeps one connection behind a `Mutex`, and callers on the
-//! async side reach it only from `tokio::task::spawn_blocking` (see `auth::credentials`), so an
-//! HTTP worker never waits on the disk or on the lock.
+//! Where hosts, services, their customs and last livestate, hostgroups and the history
+//! (check results, comments) live. The /host algorithm is written once against `Session`;
+//! `EmbeddedStore` (SQLite) is the first implementation, an Alignak-backend one comes later.
 
-mod schema;
+pub mod embedded;
+pub mod model;
+pub mod schema;
+pub mod tokens;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
-
-use rusqlite::{params, Connection, OptionalExtension};
+use model::{
+    Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement, NewHistory,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the directory of the embedded store {path}: {source}")]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot open the embedded store {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-    #[error(
-        "the embedded store {path} has schema version {found}, newer than this module's {known}"
-    )]
-    TooNew {
-        path: PathBuf,
-        found: u32,
-        known: u32,
-    },
-    #[error("embedded store: {0}")]
-    Sql(#[from] rusqlite::Error),
+    /// The store cannot be used now (file locked, disk full, corrupt, unreachable): 503.
+    #[error("The data store is not available currently: {0}")]
+    Unavailable(String),
 }
 
-/// A SHA-256 hash of a token: what the store keeps instead of the token.
-pub type TokenHash = [u8; 32];
-
-pub struct EmbeddedStore {
-    connection: Mutex<Connection>,
+/// One unit of work: everything done through a session is committed together, or not at
+/// all, and no other session runs meanwhile. Calls are blocking.
+pub trait Session {
+    fn host(&mut self, name: &str) -> Result<Option<Element>, StoreError>;
+    fn service(&mut self, host_id: i64, name: &str) -> Result<Option<Element>, StoreError>;
+    fn services(&mut self, host_id: i64) -> Result<Vec<Element>, StoreError>;
+    fn create(
+        &mut self,
+        kind: Kind,
+        host_id: Option<i64>,
+        new: &NewElement,
+    ) -> Result<Element, StoreError>;
+    fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch) -> Result<(), StoreError>;
+    /// Every host naming `group` in its `hostgroups` field.
+    fn hosts_in_group(&mut self, group: &str) -> Result<Vec<Element>, StoreError>;
+    fn hostgroups(&mut self, name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError>;
+    /// Creates or replaces the hostgroup `name`.
+    fn put_hostgroup(
+        &mut self,
+        name: &str,
+        alias: &str,
+        members: &[String],
+    ) -> Result<(), StoreError>;
+    fn add_history(&mut self, entry: &NewHistory) -> Result<(), StoreError>;
+    /// Newest first.
+    fn history(&mut self, query: &HistoryQuery) -> Result<HistoryPage, StoreError>;
 }
 
-impl EmbeddedStore {
-    /// Opens (or creates) the store at `path`, creating its directory, and brings its schema
-    /// up to date.
-    pub fn open(path: &Path) -> Result<EmbeddedStore, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let open_error = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut connection = Connection::open(path).map_err(open_error)?;
-        connection
-            .busy_timeout(Duration::from_secs(5))
-            .map_err(open_error)?;
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_error)?;
-        migrate(&mut connection, path)?;
-        Ok(EmbeddedStore {
-            connection: Mutex::new(connection),
-        })
-    }
-
-    /// An in-memory store, for unit tests.
-    #[cfg(test)]
-    pub fn in_memory() -> EmbeddedStore {
-        let mut connection = Connection::open_in_memory().expect("in-memory SQLite");
-        migrate(&mut connection, Path::new(":memory:")).expect("schema");
-        EmbeddedStore {
-            connection: Mutex::new(connection),
-        }
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
-        // A panic while holding the lock cannot leave a half-done statement behind: SQLite
-        // rolls it back. The connection stays usable.
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        Ok(f(&connection)?)
-    }
-
-    /// Keeps a token (by its hash) for `username` until `expires_ms`, and forgets the tokens
-    /// that have expired, so the table does not grow without bound.
-    pub fn insert_token(
+pub trait Store: Send + Sync {
+    /// Runs `work` in one session; its writes are committed when it returns `Ok`.
+    fn session(
         &self,
-        hash: &TokenHash,
-        username: &str,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute("DELETE FROM tokens WHERE expires_ms <= ?1", params![now_ms])?;
-            c.execute(
-                "INSERT OR REPLACE INTO tokens (hash, username, created_ms, expires_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![&hash[..], username, now_ms, expires_ms],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// The user a token (by its hash) belongs to, if it exists and has not expired.
-    pub fn token_user(&self, hash: &TokenHash, now_ms: i64) -> Result<Option<String>, StoreError> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT username FROM tokens WHERE hash = ?1 AND expires_ms > ?2",
-                params![&hash[..], now_ms],
-                |row| row.get(0),
-            )
-            .optional()
-        })
-    }
-
-    /// Forgets a token (by its hash); forgetting an unknown token is not an error.
-    pub fn delete_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute("DELETE FROM tokens WHERE hash = ?1", params![&hash[..]])?;
-            Ok(())
-        })
-    }
+        work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 }
 
-fn migrate(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let found: u32 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    let known = schema::current_version();
-    if found > known {
-        return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
-            found,
-            known,
-        });
-    }
-    for (version, migration) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let transaction = connection.transaction()?;
-        transaction.execute_batch(migration)?;
-        transaction.pragma_update(None, "user_version", version as u32 + 1)?;
-        transaction.commit()?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_found_until_they_expire_or_are_deleted() {
-        let store = EmbeddedStore::in_memory();
-        let (a, b) = ([1u8; 32], [2u8; 32]);
-        store.insert_token(&a, "alice", 1_000, 2_000).unwrap();
-        store.insert_token(&b, "bob", 1_000, 5_000).unwrap();
-        assert_eq!(
-            store.token_user(&a, 1_999).unwrap().as_deref(),
-            Some("alice")
-        );
-        assert_eq!(store.token_user(&a, 2_000).unwrap(), None);
-        assert_eq!(store.token_user(&[3u8; 32], 1_000).unwrap(), None);
-        store.delete_token(&b).unwrap();
-        assert_eq!(store.token_user(&b, 1_000).unwrap(), None);
-        store.delete_token(&b).unwrap();
-    }
-
-    #[test]
-    fn expired_tokens_are_purged_when_a_new_one_is_kept() {
-        let store = EmbeddedStore::in_memory();
-        store.insert_token(&[1u8; 32], "alice", 0, 10).unwrap();
-        store.insert_token(&[2u8; 32], "bob", 20, 30).unwrap();
-        let rows: i64 = store
-            .with(|c| c.query_row("SELECT count(*) FROM tokens", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(rows, 1);
-    }
-
-    #[test]
-    fn the_file_is_created_with_its_directory_and_versioned() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("var/lib/alignak/ws.sqlite");
-        let store = EmbeddedStore::open(&path).unwrap();
-        store.insert_token(&[1u8; 32], "alice", 0, 10).unwrap();
-        drop(store);
-        // Opening again keeps the data and does not migrate twice.
-        let store = EmbeddedStore::open(&path).unwrap();
-        assert_eq!(
-            store.token_user(&[1u8; 32], 5).unwrap().as_deref(),
-            Some("alice")
-        );
-        let version: u32 = store
-            .with(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
-            .unwrap();
-        assert_eq!(version, schema::current_version());
-    }
-
-    #[test]
-    fn a_file_from_a_newer_version_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ws.sqlite");
-        let c = Connection::open(&path).unwrap();
-        c.pragma_update(None, "user_version", 99).unwrap();
-        drop(c);
-        let err = EmbeddedStore::open(&path).err().unwrap();
-        assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
-    }
+/// `Store::session` with a result, run off the async workers: store calls block.
+pub async fn run<T, F>(store: std::sync::Arc<dyn Store>, work: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let mut work = Some(work);
+        let mut output = None;
+        store.session(&mut |session| {
+            if let Some(work) = work.take() {
+                output = Some(work(session)?);
+            }
+            Ok(())
+        })?;
+        output.ok_or_else(|| StoreError::Unavailable("the store session did not run".into()))
+    })
+    .await
+    .map_err(|e| StoreError::Unavailable(format!("the store task failed: {e}")))?
 }

@@ -1,0 +1,128 @@
+//! `POST /event`: a persistent comment on a host or service (the original's
+//! `ADD_HOST_COMMENT` / `ADD_SVC_COMMENT`), and a `webui.comment` history entry.
+
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::Request;
+use serde_json::{json, Map, Value};
+
+use crate::app::App;
+use crate::body::read_json;
+use crate::command::parse_timestamp;
+use crate::error::{ApiError, ErrorKey};
+use crate::handlers::command::submit;
+use crate::hosts::request::check_name;
+use crate::response::{ok, HttpResponse};
+use crate::store::{self, model::NewHistory};
+
+fn bad(message: &str) -> ApiError {
+    ApiError::Invalid {
+        message: message.into(),
+        key: ErrorKey::Issues,
+    }
+}
+
+fn text(body: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(bad(&format!("The '{key}' parameter must be a string."))),
+    }
+}
+
+/// The comment's command line and history entry, or why the request is refused.
+pub fn comment(body: &Value) -> Result<(String, NewHistory), ApiError> {
+    let body = match body {
+        Value::Object(map) if !map.is_empty() => map,
+        _ => return Err(bad("You must POST parameters on this endpoint.")),
+    };
+    let host = text(body, "host")?;
+    let service = text(body, "service")?;
+    let Some(host) = host else {
+        return Err(bad("Missing host and/or service parameter."));
+    };
+    let Some(comment) = text(body, "comment")? else {
+        return Err(bad(
+            "Missing comment. If you do not have any comment, do not comment ;)",
+        ));
+    };
+    let author = text(body, "author")?.unwrap_or_else(|| "Alignak WS".into());
+    check_name("host", &host)?;
+    if let Some(service) = &service {
+        check_name("service", service)?;
+    }
+    check_name("author", &author)?;
+    let timestamp = parse_timestamp(body.get("timestamp"))
+        .map_err(|_| bad("Timestamp must be an integer value"))?;
+    let prefix = timestamp.map(|ts| format!("[{ts}] ")).unwrap_or_default();
+    let line = match &service {
+        Some(service) => {
+            format!("{prefix}ADD_SVC_COMMENT;{host};{service};1;{author};{comment}")
+        }
+        None => format!("{prefix}ADD_HOST_COMMENT;{host};1;{author};{comment}"),
+    };
+    let history = NewHistory {
+        host_name: Some(host),
+        service_name: service,
+        user_name: author,
+        kind: "webui.comment".into(),
+        message: comment,
+    };
+    Ok((line, history))
+}
+
+pub async fn post(app: &App, request: Request<Incoming>) -> Result<HttpResponse, ApiError> {
+    let body = read_json(request, app.config.max_body_size).await?;
+    let (line, history) = comment(&body)?;
+    // The history first: a store failure then refuses the whole request (503), rather than
+    // sending a comment that the history never shows.
+    store::run(Arc::clone(&app.store), move |session| {
+        session.add_history(&history)
+    })
+    .await?;
+    submit(app, vec![line.clone()]).await?;
+    Ok(ok(&json!({"_status": "OK", "_result": [line]})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comment_lines() {
+        for (body, expected) in [
+            (
+                json!({"host": "h", "comment": "hello"}),
+                Ok("ADD_HOST_COMMENT;h;1;Alignak WS;hello"),
+            ),
+            (
+                json!({"host": "h", "service": "s", "author": "me", "comment": "a;b", "timestamp": 12}),
+                Ok("[12] ADD_SVC_COMMENT;h;s;1;me;a;b"),
+            ),
+            (json!({}), Err("You must POST parameters on this endpoint.")),
+            (
+                json!({"comment": "x"}),
+                Err("Missing host and/or service parameter."),
+            ),
+            (
+                json!({"service": "s", "comment": "x"}),
+                Err("Missing host and/or service parameter."),
+            ),
+            (
+                json!({"host": "h"}),
+                Err("Missing comment. If you do not have any comment, do not comment ;)"),
+            ),
+            (
+                json!({"host": "h", "comment": "c", "timestamp": "x"}),
+                Err("Timestamp must be an integer value"),
+            ),
+        ] {
+            let got = comment(&body).map(|(l, _)| l).map_err(|e| e.to_string());
+            assert_eq!(got.as_deref().map_err(String::as_str), expected, "{body}");
+        }
+        assert!(comment(&json!({"host": "h;x", "comment": "c"})).is_err());
+        assert!(comment(&json!({"host": "h", "author": "a\nb", "comment": "c"})).is_err());
+    }
+}

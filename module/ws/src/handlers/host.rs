@@ -1,0 +1,85 @@
+//! `PATCH|POST /host[/<name>]`: the update algorithm in one store session, then its command
+//! lines to the daemon; the answer once both are done.
+
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::Request;
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::body::read_json;
+use crate::error::ApiError;
+use crate::handlers::command::submit;
+use crate::hosts::request::HostRequest;
+use crate::hosts::update::{update_host, Status};
+use crate::response::{ok, HttpResponse};
+use crate::store;
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+pub async fn update(
+    app: &App,
+    request: Request<Incoming>,
+    path_name: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_json(request, app.config.max_body_size).await?;
+    let host_request = HostRequest::parse(&body, path_name.as_deref())?;
+    let config = Arc::clone(&app.config);
+    let outcome = store::run(Arc::clone(&app.store), move |session| {
+        update_host(session, &config, &host_request, now())
+    })
+    .await?;
+    submit(app, outcome.commands).await?;
+    match outcome.status {
+        Status::Ok => Ok(ok(&Value::Object(outcome.body))),
+        Status::Issues => Err(ApiError::Issues { body: outcome.body }),
+        Status::UnknownHost => Err(ApiError::UnknownElement { body: outcome.body }),
+    }
+}
+
+/// `GET /host[/<name>]`: the stored host, backend-shaped, with its services.
+pub async fn get(
+    app: &App,
+    query: Option<&str>,
+    path_name: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let pairs = crate::query::pairs(query);
+    let name = crate::query::param(&pairs, "name")
+        .or_else(|| crate::query::param(&pairs, "host_name"))
+        .map(String::from)
+        .or(path_name)
+        .filter(|n| !n.is_empty())
+        .ok_or(ApiError::MissingTarget)?;
+    let lookup = name.clone();
+    let found = store::run(Arc::clone(&app.store), move |session| {
+        let Some(host) = session.host(&lookup)? else {
+            return Ok(None);
+        };
+        let services = session.services(host.id)?;
+        Ok(Some((host, services)))
+    })
+    .await?;
+    let Some((host, services)) = found else {
+        let body = json!({"_status": "ERR", "_result": [],
+                          "_issues": [format!("Requested host '{name}' does not exist")]});
+        return Err(ApiError::UnknownElement {
+            body: body.as_object().cloned().unwrap_or_default(),
+        });
+    };
+    let mut doc = host.document();
+    doc.insert(
+        "services".into(),
+        Value::Array(
+            services
+                .iter()
+                .map(|s| Value::Object(s.document()))
+                .collect(),
+        ),
+    );
+    Ok(ok(&json!({"_status": "OK", "_result": [doc]})))
+}

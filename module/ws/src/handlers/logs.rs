@@ -1,0 +1,59 @@
+//! `GET /alignak_logs`: the history, newest first, paged like the backend (`start`, `count`
+//! up to 50) and filtered with the original's search syntax.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::query::{pairs, param};
+use crate::response::{ok, HttpResponse};
+use crate::store::{self, model::HistoryQuery};
+
+/// The backend's page size limit.
+const MAX_COUNT: u64 = 50;
+
+fn number(value: Option<&str>, key: &str, default: u64) -> Result<u64, ApiError> {
+    match value {
+        None | Some("") => Ok(default),
+        Some(text) => text.trim().parse::<u64>().map_err(|_| {
+            ApiError::invalid_legacy(format!(
+                "The '{key}' parameter must be a whole number, not '{text}'."
+            ))
+        }),
+    }
+}
+
+pub async fn get(app: &App, query: Option<&str>) -> Result<HttpResponse, ApiError> {
+    let pairs = pairs(query);
+    let start = number(param(&pairs, "start"), "start", 0)?;
+    let count = number(param(&pairs, "count"), "count", 25)?;
+    if count == 0 {
+        return Err(ApiError::invalid_legacy(
+            "The 'count' parameter must be at least 1.",
+        ));
+    }
+    let count = count.min(MAX_COUNT);
+    // The backend's paging: the page holding `start`.
+    let page = start / count + 1;
+    let history_query = HistoryQuery {
+        filters: crate::search::decode(param(&pairs, "search").unwrap_or_default()),
+        offset: (page - 1) * count,
+        limit: count,
+    };
+    let found = store::run(Arc::clone(&app.store), move |session| {
+        session.history(&history_query)
+    })
+    .await?;
+    let items: Vec<Value> = found
+        .items
+        .iter()
+        .map(|entry| Value::Object(entry.document()))
+        .collect();
+    Ok(ok(&json!({
+        "_status": "OK",
+        "_meta": {"page": page, "max_results": count, "total": found.total},
+        "items": items,
+    })))
+}

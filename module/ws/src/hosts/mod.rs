@@ -1,0 +1,8 @@
+//! Passive hosts: the `/host` update algorithm and its parts, against `store::Session`.
+
+pub mod create;
+pub mod customs;
+pub mod feedback;
+pub mod livestate;
+pub mod request;
+pub mod update;

@@ -1,0 +1,280 @@
+//! A `PATCH|POST /host` body, checked before anything is done: a request with a malformed
+//! part is refused whole (400) rather than applied in part.
+
+use serde_json::{Map, Value};
+
+use super::livestate::LivestateIn;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ElementRequest {
+    /// `None` only for a service entry without `name` (an issue, not a 400, as the original).
+    pub name: Option<String>,
+    pub template: Option<Map<String, Value>>,
+    pub livestates: Vec<LivestateIn>,
+    pub variables: Option<Map<String, Value>>,
+    pub active_checks_enabled: Option<bool>,
+    pub passive_checks_enabled: Option<bool>,
+    pub check_freshness: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostRequest {
+    pub host: ElementRequest,
+    /// `Some` when `services` was given (object or list, in document order).
+    pub services: Option<Vec<ElementRequest>>,
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::Invalid {
+        message: message.into(),
+        key: crate::error::ErrorKey::Issues,
+    }
+}
+
+/// A host, service or user name that can go into a command line.
+pub fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
+    if name.contains([';', '\n', '\r']) {
+        return Err(bad(format!(
+            "The {what} name '{}' must not contain ';' or a line break.",
+            name.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// Python's truthiness, which the original used to skip empty values.
+fn falsy(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Number(n) => n.as_f64() == Some(0.0),
+    }
+}
+
+fn text(value: Option<&Value>, key: &str) -> Result<String, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        Some(Value::Bool(b)) => Ok(b.to_string()),
+        Some(_) => Err(bad(format!("The livestate '{key}' must be a string."))),
+    }
+}
+
+/// Strict: an integer, or a string holding one; `0` is kept (`[0]`), as the original.
+pub fn livestate_timestamp(value: Option<&Value>) -> Result<Option<i64>, ApiError> {
+    let invalid = || bad("The livestate timestamp must be an integer value.");
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .filter(|ts| *ts >= 0)
+            .map(Some)
+            .ok_or_else(invalid),
+        Some(Value::String(s)) => match s.trim().parse::<i64>() {
+            Ok(ts) if ts >= 0 => Ok(Some(ts)),
+            _ => Err(invalid()),
+        },
+        Some(_) => Err(invalid()),
+    }
+}
+
+fn livestates(value: Option<&Value>) -> Result<Vec<LivestateIn>, ApiError> {
+    let items = match value {
+        None => return Ok(Vec::new()),
+        Some(v) if falsy(v) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(other) => vec![other],
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let Value::Object(ls) = item else {
+                return Err(bad("A livestate must be an object."));
+            };
+            let state = match ls.get("state") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(other) => Some(other.to_string()),
+            };
+            Ok(LivestateIn {
+                state,
+                output: text(ls.get("output"), "output")?,
+                long_output: text(ls.get("long_output"), "long_output")?,
+                perf_data: text(ls.get("perf_data"), "perf_data")?,
+                timestamp: livestate_timestamp(ls.get("timestamp"))?,
+            })
+        })
+        .collect()
+}
+
+fn object(value: Option<&Value>, key: &str) -> Result<Option<Map<String, Value>>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some(v) if falsy(v) => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(map.clone())),
+        Some(_) => Err(bad(format!("'{key}' must be an object."))),
+    }
+}
+
+/// JSON booleans only; anything else is dropped silently, as the original did.
+fn boolean(value: Option<&Value>) -> Option<bool> {
+    value.and_then(Value::as_bool)
+}
+
+fn element(body: &Map<String, Value>, name: Option<String>) -> Result<ElementRequest, ApiError> {
+    Ok(ElementRequest {
+        name,
+        template: object(body.get("template"), "template")?,
+        livestates: livestates(body.get("livestate"))?,
+        variables: object(body.get("variables"), "variables")?,
+        active_checks_enabled: boolean(body.get("active_checks_enabled")),
+        passive_checks_enabled: boolean(body.get("passive_checks_enabled")),
+        check_freshness: boolean(body.get("check_freshness")),
+    })
+}
+
+fn name_in(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    match body.get("name") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(bad("'name' must be a string.")),
+    }
+}
+
+impl HostRequest {
+    /// The body's `name` wins over the path's.
+    pub fn parse(body: &Value, path_name: Option<&str>) -> Result<HostRequest, ApiError> {
+        let body = match body {
+            Value::Object(map) if !map.is_empty() => map,
+            Value::Object(_) | Value::Null => {
+                return Err(ApiError::invalid_legacy(
+                    "You must send parameters on this endpoint.",
+                ))
+            }
+            _ => return Err(bad("The request body must be a JSON object.")),
+        };
+        let name = name_in(body)?
+            .or_else(|| path_name.filter(|n| !n.is_empty()).map(String::from))
+            .ok_or(ApiError::MissingTarget)?;
+        check_name("host", &name)?;
+        let host = element(body, Some(name))?;
+        let services = match body.get("services") {
+            None => None,
+            Some(v) if falsy(v) => None,
+            Some(Value::Array(items)) => Some(items.iter().collect::<Vec<_>>()),
+            Some(Value::Object(map)) => Some(map.values().collect()),
+            Some(_) => return Err(bad("'services' must be a list or an object.")),
+        };
+        let services = match services {
+            None => None,
+            Some(items) => Some(
+                items
+                    .into_iter()
+                    .map(|item| {
+                        let Value::Object(svc) = item else {
+                            return Err(bad("A service must be an object."));
+                        };
+                        let name = name_in(svc)?;
+                        if let Some(name) = &name {
+                            check_name("service", name)?;
+                        }
+                        element(svc, name)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        Ok(HostRequest { host, services })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn name_in_the_body_wins_and_is_checked() {
+        let r = HostRequest::parse(
+            &json!({"name": "a", "livestate": {"state": "UP"}}),
+            Some("b"),
+        )
+        .unwrap();
+        assert_eq!(r.host.name.as_deref(), Some("a"));
+        let r = HostRequest::parse(&json!({"livestate": {"state": "UP"}}), Some("b")).unwrap();
+        assert_eq!(r.host.name.as_deref(), Some("b"));
+        assert!(matches!(
+            HostRequest::parse(&json!({"livestate": {}}), None),
+            Err(ApiError::MissingTarget)
+        ));
+        for bad_name in ["a;b", "a\nb", "a\rb"] {
+            assert!(HostRequest::parse(&json!({"name": bad_name, "x": 1}), None).is_err());
+        }
+        assert!(HostRequest::parse(&json!({"services": [{"name": "s;x"}]}), Some("h")).is_err());
+    }
+
+    #[test]
+    fn empty_and_non_object_bodies_are_refused() {
+        for body in [json!({}), Value::Null, json!([]), json!("x")] {
+            assert!(HostRequest::parse(&body, Some("h")).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn livestates_and_services_in_both_shapes() {
+        let r = HostRequest::parse(
+            &json!({"livestate": [{"state": "up", "timestamp": "12"}, {"state": "down", "timestamp": 0}],
+                    "services": {"k2": {"name": "s2"}, "k1": {"name": "s1", "livestate": {"state": "ok"}}}}),
+            Some("h"),
+        )
+        .unwrap();
+        assert_eq!(r.host.livestates.len(), 2);
+        assert_eq!(r.host.livestates[0].timestamp, Some(12));
+        assert_eq!(r.host.livestates[1].timestamp, Some(0));
+        let names: Vec<_> = r
+            .services
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name.unwrap())
+            .collect();
+        assert_eq!(names, ["s2", "s1"], "document order");
+    }
+
+    #[test]
+    fn timestamps_are_strict() {
+        for ts in [
+            json!(1.5),
+            json!("abc"),
+            json!("1.5"),
+            json!(-1),
+            json!([1]),
+            json!(true),
+        ] {
+            assert!(
+                HostRequest::parse(
+                    &json!({"livestate": {"state": "UP", "timestamp": ts}}),
+                    Some("h")
+                )
+                .is_err(),
+                "{ts}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_boolean_toggles_are_dropped() {
+        let r = HostRequest::parse(
+            &json!({"active_checks_enabled": "1", "passive_checks_enabled": false}),
+            Some("h"),
+        )
+        .unwrap();
+        assert_eq!(r.host.active_checks_enabled, None);
+        assert_eq!(r.host.passive_checks_enabled, Some(false));
+    }
+}

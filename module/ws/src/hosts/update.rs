@@ -1,0 +1,418 @@
+//! The `PATCH|POST /host` algorithm (upstream-spec §5.1/§5.2, with the later versions'
+//! services list, `ignore_unknown_*`, `give_result`, `give_feedback`, creation rules),
+//! written once against `store::Session`. It returns the answer and the command lines; the
+//! handler submits the lines once the session is committed.
+
+use serde_json::{json, Map, Value};
+
+use super::create::new_element;
+use super::customs;
+use super::feedback::feedback;
+use super::livestate::{self, LivestateIn, Target};
+use super::request::{ElementRequest, HostRequest};
+use crate::config::WsConfig;
+use crate::store::model::{Element, ElementPatch, Kind, NewHistory};
+use crate::store::{Session, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    /// Some issue was raised: 422 (the rest was processed).
+    Issues,
+    /// The host does not exist and may not be created: 404, nothing processed.
+    UnknownHost,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: Status,
+    pub body: Map<String, Value>,
+    pub commands: Vec<String>,
+}
+
+/// What the steps of one element (host or service) accumulate.
+struct Work<'a> {
+    config: &'a WsConfig,
+    now: i64,
+    result: Vec<String>,
+    issues: Vec<String>,
+    commands: Vec<String>,
+}
+
+impl Work<'_> {
+    fn stamp(&self, line: String) -> String {
+        livestate::prefix(None, self.config.set_timestamp, self.now) + &line
+    }
+
+    /// A check toggle (upstream-spec §6.3): a command only when the value changes, and none
+    /// for a host created by this very request (Alignak does not know it yet).
+    #[allow(clippy::too_many_arguments)]
+    fn toggle(
+        &mut self,
+        requested: Option<bool>,
+        current: bool,
+        update: &mut Option<bool>,
+        slot: &mut Option<bool>,
+        label: &str,
+        what: &str,
+        commands: (&str, &str),
+        args: &str,
+        silent: bool,
+    ) {
+        let Some(wanted) = requested else { return };
+        update.get_or_insert(false);
+        if wanted == current {
+            return;
+        }
+        *update = Some(true);
+        *slot = Some(wanted);
+        if silent {
+            return;
+        }
+        let (verb, command) = if wanted {
+            ("enabled", commands.0)
+        } else {
+            ("disabled", commands.1)
+        };
+        self.result
+            .push(format!("{label} {what} checks will be {verb}."));
+        let line = self.stamp(format!("{command};{args}"));
+        self.result.push(format!("Sent external command: {line}."));
+        self.commands.push(line);
+    }
+
+    /// The element's livestates: each valid one gives a command line (queued unless the host
+    /// was just created), a `check.result` history entry, and the last one the stored state.
+    fn livestates(
+        &mut self,
+        session: &mut dyn Session,
+        target: Target,
+        livestates: &[LivestateIn],
+        patch: &mut ElementPatch,
+        send: bool,
+    ) -> Result<(), StoreError> {
+        for ls in livestates {
+            let (state, code) = match livestate::state_of(target, ls) {
+                Ok(found) => found,
+                Err(issue) => {
+                    self.issues.push(issue);
+                    continue;
+                }
+            };
+            let line =
+                livestate::command_line(target, code, ls, self.config.set_timestamp, self.now);
+            if send {
+                self.commands.push(line.clone());
+            }
+            self.result.push(line);
+            let last = livestate::last_state(&state, code, ls, self.now);
+            let (host_name, service_name) = match target {
+                Target::Host(h) => (h, None),
+                Target::Service { host, service } => (host, Some(service.to_string())),
+            };
+            session.add_history(&NewHistory {
+                host_name: Some(host_name.to_string()),
+                service_name,
+                user_name: "Alignak".into(),
+                kind: "check.result".into(),
+                message: livestate::history_message(&last),
+            })?;
+            patch.livestate = Some(last);
+        }
+        Ok(())
+    }
+
+    fn variables(
+        &mut self,
+        element: &Element,
+        variables: Option<&Map<String, Value>>,
+        update: &mut Option<bool>,
+        patch: &mut ElementPatch,
+    ) {
+        let Some(variables) = variables else { return };
+        update.get_or_insert(false);
+        let (merged, changed) = customs::merge(&element.customs, variables);
+        if changed {
+            *update = Some(true);
+            patch.customs = Some(merged);
+        }
+    }
+}
+
+pub fn update_host(
+    session: &mut dyn Session,
+    config: &WsConfig,
+    request: &HostRequest,
+    now: i64,
+) -> Result<Outcome, StoreError> {
+    let name = request.host.name.clone().unwrap_or_default();
+    let mut work = Work {
+        config,
+        now,
+        result: vec![format!("{name} is alive :)")],
+        issues: Vec::new(),
+        commands: Vec::new(),
+    };
+
+    let (host, created) = match session.host(&name)? {
+        Some(host) => (host, false),
+        None if !config.allow_host_creation => return Ok(unknown_host(config, &name, work.result)),
+        None => {
+            work.result
+                .push(format!("Requested host '{name}' does not exist."));
+            let new = new_element(
+                session,
+                Kind::Host,
+                &name,
+                request.host.template.as_ref(),
+                config.realm_case,
+            )?;
+            let host = session.create(Kind::Host, None, &new)?;
+            work.result
+                .push(format!("Requested host '{name}' created."));
+            (host, true)
+        }
+    };
+
+    let mut update = None;
+    let mut patch = ElementPatch::default();
+    let h = &request.host;
+    let label = format!("Host {name}");
+    work.toggle(
+        h.active_checks_enabled,
+        host.active_checks_enabled,
+        &mut update,
+        &mut patch.active_checks_enabled,
+        &label,
+        "active",
+        ("ENABLE_HOST_CHECK", "DISABLE_HOST_CHECK"),
+        &name,
+        created,
+    );
+    work.toggle(
+        h.passive_checks_enabled,
+        host.passive_checks_enabled,
+        &mut update,
+        &mut patch.passive_checks_enabled,
+        &label,
+        "passive",
+        ("ENABLE_PASSIVE_HOST_CHECKS", "DISABLE_PASSIVE_HOST_CHECKS"),
+        &name,
+        created,
+    );
+    if let Some(wanted) = h.check_freshness {
+        // Alignak has no command for it: the store only.
+        update.get_or_insert(false);
+        if wanted != host.check_freshness {
+            update = Some(true);
+            patch.check_freshness = Some(wanted);
+        }
+    }
+    work.variables(&host, h.variables.as_ref(), &mut update, &mut patch);
+    work.livestates(
+        session,
+        Target::Host(&name),
+        &h.livestates,
+        &mut patch,
+        !created,
+    )?;
+    if created && patch.livestate.is_some() {
+        update = Some(true);
+    }
+
+    let mut services_feedback = Vec::new();
+    if let Some(services) = &request.services {
+        for service in services {
+            let Some(service_name) = service.name.as_deref() else {
+                work.issues
+                    .push("A service does not have a 'name' property".into());
+                continue;
+            };
+            if let Some(fb) =
+                update_service(session, &mut work, &host, created, service_name, service)?
+            {
+                services_feedback.push(Value::Object(fb));
+            }
+        }
+    }
+
+    match update {
+        None => {}
+        Some(false) => work.result.push(format!("Host '{name}' unchanged.")),
+        Some(true) => work.result.push(format!("Host '{name}' updated.")),
+    }
+    session.update(Kind::Host, host.id, &patch)?;
+
+    let mut body = Map::new();
+    let with_feedback = config.give_feedback >= 1;
+    if work.issues.is_empty() {
+        body.insert("_status".into(), json!("OK"));
+        if config.give_result {
+            body.insert("_result".into(), json!(work.result));
+        }
+        if with_feedback {
+            let stored = session.host(&name)?.unwrap_or(host);
+            let mut fb = feedback(&stored, &config.feedback_host);
+            if !services_feedback.is_empty() {
+                fb.insert("services".into(), Value::Array(services_feedback));
+            }
+            body.insert("_feedback".into(), Value::Object(fb));
+        }
+    } else {
+        body.insert("_status".into(), json!("ERR"));
+        body.insert("_result".into(), json!(work.result));
+        body.insert("_issues".into(), json!(work.issues));
+        if with_feedback && request.services.is_some() {
+            let fb = if services_feedback.is_empty() {
+                json!({})
+            } else {
+                json!({"services": services_feedback})
+            };
+            body.insert("_feedback".into(), fb);
+        }
+    }
+    Ok(Outcome {
+        status: if work.issues.is_empty() {
+            Status::Ok
+        } else {
+            Status::Issues
+        },
+        body,
+        commands: work.commands,
+    })
+}
+
+/// The host is unknown and creation is off: 404 (or, with `ignore_unknown_host`, an OK that
+/// says so, as the original answered).
+fn unknown_host(config: &WsConfig, name: &str, result: Vec<String>) -> Outcome {
+    let (status, body) = if config.ignore_unknown_host {
+        (
+            Status::Ok,
+            json!({"_status": "OK",
+                   "_result": [format!("Requested host '{name}' does not exist")],
+                   "_issues": []}),
+        )
+    } else {
+        (
+            Status::UnknownHost,
+            json!({"_status": "ERR", "_result": result,
+                   "_issues": [format!("Requested host '{name}' does not exist. Note that host creation is not allowed.")]}),
+        )
+    };
+    Outcome {
+        status,
+        body: body.as_object().cloned().unwrap_or_default(),
+        commands: Vec::new(),
+    }
+}
+
+/// One service of the request (upstream-spec §5.2, §5.4). Returns its feedback when it had
+/// no issue and `give_feedback` is 2.
+fn update_service(
+    session: &mut dyn Session,
+    work: &mut Work,
+    host: &Element,
+    host_created: bool,
+    name: &str,
+    request: &ElementRequest,
+) -> Result<Option<Map<String, Value>>, StoreError> {
+    let config = work.config;
+    let full = format!("{}/{name}", host.name);
+    let issues_before = work.issues.len();
+    let (service, created) = match session.service(host.id, name)? {
+        Some(service) => (service, false),
+        None if config.allow_service_creation => {
+            work.result
+                .push(format!("Requested service '{full}' does not exist."));
+            let new = new_element(
+                session,
+                Kind::Service,
+                name,
+                request.template.as_ref(),
+                config.realm_case,
+            )?;
+            let service = session.create(Kind::Service, Some(host.id), &new)?;
+            work.result
+                .push(format!("Requested service '{full}' created."));
+            (service, true)
+        }
+        None => {
+            let message = format!(
+                "Requested service '{full}' does not exist. Note that service creation is not allowed."
+            );
+            if config.ignore_unknown_service {
+                work.result.push(message);
+            } else {
+                work.issues.push(message);
+            }
+            return Ok(None);
+        }
+    };
+
+    let mut update = None;
+    let mut patch = ElementPatch::default();
+    let label = format!("Service {full}");
+    let args = format!("{};{name}", host.name);
+    work.toggle(
+        request.active_checks_enabled,
+        service.active_checks_enabled,
+        &mut update,
+        &mut patch.active_checks_enabled,
+        &label,
+        "active",
+        ("ENABLE_SVC_CHECK", "DISABLE_SVC_CHECK"),
+        &args,
+        host_created,
+    );
+    work.toggle(
+        request.passive_checks_enabled,
+        service.passive_checks_enabled,
+        &mut update,
+        &mut patch.passive_checks_enabled,
+        &label,
+        "passive",
+        ("ENABLE_PASSIVE_SVC_CHECKS", "DISABLE_PASSIVE_SVC_CHECKS"),
+        &args,
+        host_created,
+    );
+    if let Some(wanted) = request.check_freshness {
+        update.get_or_insert(false);
+        if wanted != service.check_freshness {
+            update = Some(true);
+            patch.check_freshness = Some(wanted);
+        }
+    }
+    work.variables(
+        &service,
+        request.variables.as_ref(),
+        &mut update,
+        &mut patch,
+    );
+    let target = Target::Service {
+        host: &host.name,
+        service: name,
+    };
+    work.livestates(
+        session,
+        target,
+        &request.livestates,
+        &mut patch,
+        !host_created,
+    )?;
+    if (created || host_created) && patch.livestate.is_some() {
+        update = Some(true);
+    }
+    match update {
+        None => {}
+        // No final period on "updated": the original's text.
+        Some(false) => work.result.push(format!("Service '{full}' unchanged.")),
+        Some(true) => work.result.push(format!("Service '{full}' updated")),
+    }
+    session.update(Kind::Service, service.id, &patch)?;
+
+    if work.issues.len() > issues_before || config.give_feedback < 2 {
+        return Ok(None);
+    }
+    let stored = session.service(host.id, name)?.unwrap_or(service);
+    Ok(Some(feedback(&stored, &config.feedback_service)))
+}

@@ -1,0 +1,220 @@
+//! The tokens minted by `/login`, in the embedded store's SQLite file (`embedded_store`),
+//! table `tokens` (see `schema.rs`).
+//!
+//! SQLite calls block. The token store keeps its own connection to the file behind a `Mutex`
+//! (the hosts side has another: WAL lets both work), and callers on the async side reach it
+//! only from `tokio::task::spawn_blocking` (see `auth::credentials`), so an HTTP worker never
+//! waits on the disk or on the lock.
+
+use super::schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenStoreError {
+    #[error("cannot create the directory of the embedded store {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the embedded store {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the embedded store {path} has schema version {found}, newer than this module's {known}"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    #[error("embedded store: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// A SHA-256 hash of a token: what the store keeps instead of the token.
+pub type TokenHash = [u8; 32];
+
+pub struct TokenStore {
+    connection: Mutex<Connection>,
+}
+
+impl TokenStore {
+    /// Opens (or creates) the store at `path`, creating its directory, and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> Result<TokenStore, TokenStoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| TokenStoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_error = |source| TokenStoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut connection = Connection::open(path).map_err(open_error)?;
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(open_error)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_error)?;
+        migrate(&mut connection, path)?;
+        Ok(TokenStore {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    /// An in-memory store, for unit tests.
+    #[cfg(test)]
+    pub fn in_memory() -> TokenStore {
+        let mut connection = Connection::open_in_memory().expect("in-memory SQLite");
+        migrate(&mut connection, Path::new(":memory:")).expect("schema");
+        TokenStore {
+            connection: Mutex::new(connection),
+        }
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, TokenStoreError> {
+        // A panic while holding the lock cannot leave a half-done statement behind: SQLite
+        // rolls it back. The connection stays usable.
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(f(&connection)?)
+    }
+
+    /// Keeps a token (by its hash) for `username` until `expires_ms`, and forgets the tokens
+    /// that have expired, so the table does not grow without bound.
+    pub fn insert_token(
+        &self,
+        hash: &TokenHash,
+        username: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), TokenStoreError> {
+        self.with(|c| {
+            c.execute("DELETE FROM tokens WHERE expires_ms <= ?1", params![now_ms])?;
+            c.execute(
+                "INSERT OR REPLACE INTO tokens (hash, username, created_ms, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![&hash[..], username, now_ms, expires_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The user a token (by its hash) belongs to, if it exists and has not expired.
+    pub fn token_user(
+        &self,
+        hash: &TokenHash,
+        now_ms: i64,
+    ) -> Result<Option<String>, TokenStoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT username FROM tokens WHERE hash = ?1 AND expires_ms > ?2",
+                params![&hash[..], now_ms],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+    }
+
+    /// Forgets a token (by its hash); forgetting an unknown token is not an error.
+    pub fn delete_token(&self, hash: &TokenHash) -> Result<(), TokenStoreError> {
+        self.with(|c| {
+            c.execute("DELETE FROM tokens WHERE hash = ?1", params![&hash[..]])?;
+            Ok(())
+        })
+    }
+}
+
+fn migrate(connection: &mut Connection, path: &Path) -> Result<(), TokenStoreError> {
+    let found: u32 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let known = schema::VERSION as u32;
+    if found > known {
+        return Err(TokenStoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    Ok(schema::migrate(connection)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_found_until_they_expire_or_are_deleted() {
+        let store = TokenStore::in_memory();
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        store.insert_token(&a, "alice", 1_000, 2_000).unwrap();
+        store.insert_token(&b, "bob", 1_000, 5_000).unwrap();
+        assert_eq!(
+            store.token_user(&a, 1_999).unwrap().as_deref(),
+            Some("alice")
+        );
+        assert_eq!(store.token_user(&a, 2_000).unwrap(), None);
+        assert_eq!(store.token_user(&[3u8; 32], 1_000).unwrap(), None);
+        store.delete_token(&b).unwrap();
+        assert_eq!(store.token_user(&b, 1_000).unwrap(), None);
+        store.delete_token(&b).unwrap();
+    }
+
+    #[test]
+    fn expired_tokens_are_purged_when_a_new_one_is_kept() {
+        let store = TokenStore::in_memory();
+        store.insert_token(&[1u8; 32], "alice", 0, 10).unwrap();
+        store.insert_token(&[2u8; 32], "bob", 20, 30).unwrap();
+        let rows: i64 = store
+            .with(|c| c.query_row("SELECT count(*) FROM tokens", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn the_file_is_created_with_its_directory_and_versioned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("var/lib/alignak/ws.sqlite");
+        let store = TokenStore::open(&path).unwrap();
+        store.insert_token(&[1u8; 32], "alice", 0, 10).unwrap();
+        drop(store);
+        // Opening again keeps the data and does not migrate twice.
+        let store = TokenStore::open(&path).unwrap();
+        assert_eq!(
+            store.token_user(&[1u8; 32], 5).unwrap().as_deref(),
+            Some("alice")
+        );
+        let version: u32 = store
+            .with(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
+            .unwrap();
+        assert_eq!(version, schema::VERSION as u32);
+    }
+
+    #[test]
+    fn a_file_from_a_newer_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws.sqlite");
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+        drop(c);
+        let err = TokenStore::open(&path).err().unwrap();
+        assert!(
+            matches!(err, TokenStoreError::TooNew { found: 99, .. }),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,77 @@
+//! `POST /event` end to end: the comment command reaches the command file, the answer is the
+//! original's, and errors are JSON with real status codes.
+
+use alignak_e2e::Setup;
+use serde_json::json;
+
+#[test]
+fn comments_reach_the_command_file_and_mistakes_are_refused() {
+    let receiver = Setup::new().start();
+    for (body, line) in [
+        (
+            json!({"host": "test_host", "comment": "hello"}),
+            "ADD_HOST_COMMENT;test_host;1;Alignak WS;hello",
+        ),
+        (
+            json!({"host": "test_host", "service": "svc", "author": "admin",
+                   "comment": "two\nlines; and a semicolon", "timestamp": 1700000000}),
+            "[1700000000] ADD_SVC_COMMENT;test_host;svc;1;admin;two\nlines; and a semicolon",
+        ),
+    ] {
+        let reply = receiver.post_json("/ws/event", &body.to_string());
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.json(), json!({"_status": "OK", "_result": [line]}));
+    }
+    let lines = receiver.wait_commands(2);
+    assert!(
+        lines[0].ends_with("] ADD_HOST_COMMENT;test_host;1;Alignak WS;hello"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[1],
+        "[1700000000] ADD_SVC_COMMENT;test_host;svc;1;admin;two\\nlines; and a semicolon"
+    );
+
+    for (body, status, message) in [
+        ("{}", 400, "You must POST parameters on this endpoint."),
+        (
+            r#"{"comment":"c"}"#,
+            400,
+            "Missing host and/or service parameter.",
+        ),
+        (
+            r#"{"host":"test_host"}"#,
+            400,
+            "Missing comment. If you do not have any comment, do not comment ;)",
+        ),
+        (
+            r#"{"host":"test_host","comment":"c","timestamp":"soon"}"#,
+            400,
+            "Timestamp must be an integer value",
+        ),
+    ] {
+        let reply = receiver.post_json("/event", body);
+        assert_eq!(reply.status, status, "{body}");
+        assert_eq!(
+            reply.json(),
+            json!({"_status": "ERR", "_issues": [message]}),
+            "{body}"
+        );
+    }
+    let reply = receiver.post_json(
+        "/event",
+        r#"{"host":"a;DISABLE_NOTIFICATIONS","comment":"c"}"#,
+    );
+    assert_eq!(reply.status, 400);
+    let reply = receiver.get("/event");
+    assert_eq!(reply.status, 405);
+    assert_eq!(
+        reply.json(),
+        json!({"_status": "ERR", "_issues": ["You must only POST on this endpoint."]})
+    );
+    // Nothing else reached the core.
+    receiver.post_json("/command", r#"{"command":"disable_notifications"}"#);
+    let lines = receiver.wait_commands(3);
+    assert_eq!(lines.len(), 3);
+    assert!(lines[2].ends_with("] DISABLE_NOTIFICATIONS"));
+}

@@ -1,0 +1,721 @@
+//! `PATCH|POST /host` end to end: the real daemon, the real module, a real SQLite store in the
+//! test's directory. Expected answers are the original module's
+//! (../shared/peers/python-ws/responses-*.txt, upstream-spec §5) with SPEC §3's fixes; every
+//! test checks both the answer and the lines that reached the command file.
+
+use alignak_e2e::{Receiver, Reply, Setup};
+use serde_json::{json, Value};
+
+const SENTINEL: &str = "DISABLE_NOTIFICATIONS";
+
+fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> Reply {
+    receiver.request(
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+}
+
+fn patch(receiver: &Receiver, path: &str, body: Value) -> Reply {
+    send(receiver, "PATCH", path, &body)
+}
+
+/// Asserts the status and the whole JSON answer.
+fn expect(reply: Reply, status: u16, body: Value) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.json(), body);
+}
+
+/// Tracks the command file: `next` checks that exactly `expected` arrived since the last
+/// check, by sending a sentinel `/command` and finding it right after them.
+struct Commands<'a> {
+    receiver: &'a Receiver,
+    seen: usize,
+}
+
+impl<'a> Commands<'a> {
+    fn new(receiver: &'a Receiver) -> Self {
+        Commands { receiver, seen: 0 }
+    }
+
+    /// `expected` lines starting with `[` are compared whole; others without the `[<ts>] `
+    /// the daemon adds.
+    fn next(&mut self, expected: &[&str]) {
+        let reply = self
+            .receiver
+            .post_json("/command", &json!({"command": SENTINEL}).to_string());
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let lines = self.receiver.wait_commands(self.seen + expected.len() + 1);
+        let got: Vec<String> = lines[self.seen..]
+            .iter()
+            .zip(expected.iter().chain(std::iter::once(&SENTINEL)))
+            .map(|(line, want)| {
+                if want.starts_with('[') {
+                    line.clone()
+                } else {
+                    let (_, rest) = line.split_once("] ").expect("a [ts] prefix");
+                    rest.to_string()
+                }
+            })
+            .collect();
+        let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        want.push(SENTINEL.into());
+        assert_eq!(got, want, "all lines: {lines:?}");
+        assert_eq!(lines.len(), self.seen + expected.len() + 1, "{lines:?}");
+        self.seen = lines.len();
+    }
+}
+
+/// The configuration of the original's captures: results shown, no feedback, no `[now]`.
+fn like_the_captures() -> Setup {
+    Setup::new()
+        .module_param("give_result", "1")
+        .module_param("give_feedback", "0")
+        .module_param("set_timestamp", "0")
+        .module_param("allow_host_creation", "1")
+        .module_param("allow_service_creation", "1")
+}
+
+/// Creates `test_host` and its services `svc1`, `svc2`, `svc` (no command: Alignak does not
+/// know a host created by the request).
+fn create_test_host(receiver: &Receiver) {
+    expect(
+        patch(
+            receiver,
+            "/host/test_host",
+            json!({"services": [{"name": "svc1"}, {"name": "svc2"}, {"name": "svc"}]}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": [
+            "test_host is alive :)",
+            "Requested host 'test_host' does not exist.",
+            "Requested host 'test_host' created.",
+            "Requested service 'test_host/svc1' does not exist.",
+            "Requested service 'test_host/svc1' created.",
+            "Requested service 'test_host/svc2' does not exist.",
+            "Requested service 'test_host/svc2' created.",
+            "Requested service 'test_host/svc' does not exist.",
+            "Requested service 'test_host/svc' created.",
+        ]}),
+    );
+}
+
+#[test]
+fn the_originals_captured_answers_and_their_commands() {
+    let receiver = like_the_captures().start();
+    let mut commands = Commands::new(&receiver);
+    create_test_host(&receiver);
+    commands.next(&[]);
+
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"livestate": {"state": "UP", "output": "Output...", "long_output": "Long output...", "perf_data": "'counter'=1"},
+                   "services": [{"name": "svc1", "livestate": {"state": "OK", "output": "ok", "perf_data": "'a'=1"}},
+                                {"name": "svc2", "livestate": {"state": "CRITICAL", "output": "bad", "long_output": "details"}}]}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": [
+            "test_host is alive :)",
+            "PROCESS_HOST_CHECK_RESULT;test_host;0;Output...|'counter'=1\nLong output...",
+            "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;0;ok|'a'=1",
+            "PROCESS_SERVICE_CHECK_RESULT;test_host;svc2;2;bad\ndetails",
+        ]}),
+    );
+    commands.next(&[
+        "PROCESS_HOST_CHECK_RESULT;test_host;0;Output...|'counter'=1\\nLong output...",
+        "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;0;ok|'a'=1",
+        "PROCESS_SERVICE_CHECK_RESULT;test_host;svc2;2;bad\\ndetails",
+    ]);
+
+    // The name in the body, a lower-case state, the /ws prefix.
+    for path in ["/host", "/ws/host/other_name"] {
+        expect(
+            patch(
+                &receiver,
+                path,
+                json!({"name": "test_host", "livestate": {"state": "down", "output": "lower case state"}}),
+            ),
+            200,
+            json!({"_status": "OK", "_result": ["test_host is alive :)", "PROCESS_HOST_CHECK_RESULT;test_host;1;lower case state"]}),
+        );
+    }
+    commands.next(&[
+        "PROCESS_HOST_CHECK_RESULT;test_host;1;lower case state",
+        "PROCESS_HOST_CHECK_RESULT;test_host;1;lower case state",
+    ]);
+
+    // The original answered 500 here (no backend host _id); its own timestamp is kept.
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"livestate": {"state": "UP", "output": "with ts", "timestamp": 1700000000}}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": ["test_host is alive :)", "[1700000000] PROCESS_HOST_CHECK_RESULT;test_host;0;with ts"]}),
+    );
+    // POST is PATCH.
+    expect(
+        send(
+            &receiver,
+            "POST",
+            "/host/test_host",
+            &json!({"services": [{"name": "svc", "livestate": {"state": "WARNING", "output": "w"}}]}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": ["test_host is alive :)", "PROCESS_SERVICE_CHECK_RESULT;test_host;svc;1;w"]}),
+    );
+    commands.next(&[
+        "[1700000000] PROCESS_HOST_CHECK_RESULT;test_host;0;with ts",
+        "PROCESS_SERVICE_CHECK_RESULT;test_host;svc;1;w",
+    ]);
+
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"livestate": {"state": "BOGUS"}}),
+        ),
+        422,
+        json!({"_status": "ERR", "_result": ["test_host is alive :)"],
+               "_issues": ["Host state must be UP, DOWN or UNREACHABLE, and not 'BOGUS'."]}),
+    );
+    expect(
+        patch(&receiver, "/host", json!({"livestate": {"state": "UP"}})),
+        400,
+        json!({"_status": "ERR", "_result": "", "_issues": ["Missing targeted element."]}),
+    );
+    let message = "You must send parameters on this endpoint.";
+    expect(
+        patch(&receiver, "/host/test_host", json!({})),
+        400,
+        json!({"_status": "ERR", "_error": message, "_issues": [message]}),
+    );
+    let reply = send(&receiver, "DELETE", "/host/test_host", &json!({"x": 1}));
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, PATCH, POST"));
+    let message = "You must only GET, PATCH or POST on this endpoint.";
+    assert_eq!(
+        reply.json(),
+        json!({"_status": "ERR", "_error": message, "_issues": [message]})
+    );
+    commands.next(&[]);
+}
+
+#[test]
+fn every_state_name_lists_of_livestates_and_bad_states() {
+    let receiver = like_the_captures().start();
+    let mut commands = Commands::new(&receiver);
+    create_test_host(&receiver);
+
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"livestate": [{"state": "up"}, {"state": "Down", "output": "d"}, {"state": "UNREACHABLE", "output": "u"}],
+                   "services": {"first": {"name": "svc1", "livestate": [
+                        {"state": "ok", "output": "o"}, {"state": "warning"}, {"state": "CRITICAL"},
+                        {"state": "Unknown"}, {"state": "unreachable"}]}}}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": [
+            "test_host is alive :)",
+            "PROCESS_HOST_CHECK_RESULT;test_host;0;",
+            "PROCESS_HOST_CHECK_RESULT;test_host;1;d",
+            "PROCESS_HOST_CHECK_RESULT;test_host;2;u",
+            "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;0;o",
+            "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;1;",
+            "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;2;",
+            "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;3;",
+            "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;4;",
+        ]}),
+    );
+    commands.next(&[
+        "PROCESS_HOST_CHECK_RESULT;test_host;0;",
+        "PROCESS_HOST_CHECK_RESULT;test_host;1;d",
+        "PROCESS_HOST_CHECK_RESULT;test_host;2;u",
+        "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;0;o",
+        "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;1;",
+        "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;2;",
+        "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;3;",
+        "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;4;",
+    ]);
+
+    // Bad states are issues (422); the good livestates of the same request still go out.
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"livestate": [{"output": "no state"}, {"state": "ok"}, {"state": "up", "output": "fine"}],
+                   "services": [{"name": "svc1", "livestate": {"state": "up"}},
+                                {"livestate": {"state": "OK"}},
+                                {"name": "svc2", "livestate": {"state": "ok", "output": "good"}}]}),
+        ),
+        422,
+        json!({"_status": "ERR", "_result": [
+            "test_host is alive :)",
+            "PROCESS_HOST_CHECK_RESULT;test_host;0;fine",
+            "PROCESS_SERVICE_CHECK_RESULT;test_host;svc2;0;good",
+        ], "_issues": [
+            "Missing state in the livestate.",
+            "Host state must be UP, DOWN or UNREACHABLE, and not 'OK'.",
+            "Service svc1 state must be OK, WARNING, CRITICAL, UNKNOWN or UNREACHABLE, and not UP.",
+            "A service does not have a 'name' property",
+        ]}),
+    );
+    commands.next(&[
+        "PROCESS_HOST_CHECK_RESULT;test_host;0;fine",
+        "PROCESS_SERVICE_CHECK_RESULT;test_host;svc2;0;good",
+    ]);
+}
+
+#[test]
+fn timestamps_are_integers_and_malformed_requests_change_nothing() {
+    let receiver = like_the_captures()
+        .module_param("set_timestamp", "1")
+        .start();
+    let mut commands = Commands::new(&receiver);
+    create_test_host(&receiver);
+
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"livestate": {"state": "UP", "timestamp": "1700000001"}}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": ["test_host is alive :)", "[1700000001] PROCESS_HOST_CHECK_RESULT;test_host;0;"]}),
+    );
+    // set_timestamp: the module stamps the line itself.
+    let reply = patch(
+        &receiver,
+        "/host/test_host",
+        json!({"livestate": {"state": "DOWN"}}),
+    );
+    assert_eq!(reply.status, 200);
+    let line = reply.json()["_result"][1].as_str().unwrap().to_string();
+    let (stamp, rest) = line.split_once("] ").unwrap();
+    let stamp: u64 = stamp.trim_start_matches('[').parse().unwrap();
+    assert!(stamp > 1_700_000_000, "{line}");
+    assert_eq!(rest, "PROCESS_HOST_CHECK_RESULT;test_host;1;");
+    commands.next(&["[1700000001] PROCESS_HOST_CHECK_RESULT;test_host;0;", &line]);
+
+    for body in [
+        json!({"livestate": {"state": "UP", "timestamp": "abc"}}),
+        json!({"livestate": [{"state": "UP"}, {"state": "UP", "timestamp": 1.5}]}),
+        json!({"services": [{"name": "svc", "livestate": {"state": "OK", "timestamp": "1.5"}}]}),
+        json!({"name": "bad;name", "livestate": {"state": "UP"}}),
+        json!({"name": "bad\nname", "livestate": {"state": "UP"}}),
+        json!({"services": [{"name": "svc\r", "livestate": {"state": "OK"}}]}),
+        json!({"livestate": "UP"}),
+        json!({"services": "svc"}),
+        json!(["not", "an", "object"]),
+    ] {
+        let reply = patch(&receiver, "/host/test_host", body.clone());
+        assert_eq!(reply.status, 400, "{body}: {}", reply.body);
+        let json = reply.json();
+        assert_eq!(json["_status"], "ERR", "{body}");
+        assert_eq!(json["_issues"].as_array().map(Vec::len), Some(1), "{body}");
+    }
+    let reply = receiver.request(
+        "PATCH",
+        "/host/test_host",
+        &[("Content-Type", "application/json")],
+        b"{not json",
+    );
+    assert_eq!(reply.status, 400);
+    commands.next(&[]);
+}
+
+#[test]
+fn check_toggles_send_commands_only_when_they_change() {
+    let receiver = like_the_captures().start();
+    let mut commands = Commands::new(&receiver);
+    create_test_host(&receiver);
+
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"active_checks_enabled": false, "passive_checks_enabled": true,
+                   "services": [{"name": "svc1", "active_checks_enabled": false, "passive_checks_enabled": false}]}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": [
+            "test_host is alive :)",
+            "Host test_host active checks will be disabled.",
+            "Sent external command: DISABLE_HOST_CHECK;test_host.",
+            "Service test_host/svc1 active checks will be disabled.",
+            "Sent external command: DISABLE_SVC_CHECK;test_host;svc1.",
+            "Service test_host/svc1 passive checks will be disabled.",
+            "Sent external command: DISABLE_PASSIVE_SVC_CHECKS;test_host;svc1.",
+            "Service 'test_host/svc1' updated",
+            "Host 'test_host' updated.",
+        ]}),
+    );
+    commands.next(&[
+        "DISABLE_HOST_CHECK;test_host",
+        "DISABLE_SVC_CHECK;test_host;svc1",
+        "DISABLE_PASSIVE_SVC_CHECKS;test_host;svc1",
+    ]);
+
+    // The same again: nothing changes, nothing is sent. Non-booleans are ignored.
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"active_checks_enabled": false, "passive_checks_enabled": "0",
+                   "services": [{"name": "svc1", "active_checks_enabled": false}]}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": [
+            "test_host is alive :)",
+            "Service 'test_host/svc1' unchanged.",
+            "Host 'test_host' unchanged.",
+        ]}),
+    );
+    commands.next(&[]);
+
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"active_checks_enabled": true, "passive_checks_enabled": false,
+                   "services": [{"name": "svc1", "active_checks_enabled": true, "passive_checks_enabled": true}]}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": [
+            "test_host is alive :)",
+            "Host test_host active checks will be enabled.",
+            "Sent external command: ENABLE_HOST_CHECK;test_host.",
+            "Host test_host passive checks will be disabled.",
+            "Sent external command: DISABLE_PASSIVE_HOST_CHECKS;test_host.",
+            "Service test_host/svc1 active checks will be enabled.",
+            "Sent external command: ENABLE_SVC_CHECK;test_host;svc1.",
+            "Service test_host/svc1 passive checks will be enabled.",
+            "Sent external command: ENABLE_PASSIVE_SVC_CHECKS;test_host;svc1.",
+            "Service 'test_host/svc1' updated",
+            "Host 'test_host' updated.",
+        ]}),
+    );
+    commands.next(&[
+        "ENABLE_HOST_CHECK;test_host",
+        "DISABLE_PASSIVE_HOST_CHECKS;test_host",
+        "ENABLE_SVC_CHECK;test_host;svc1",
+        "ENABLE_PASSIVE_SVC_CHECKS;test_host;svc1",
+    ]);
+    // check_freshness has no command: the store only.
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"check_freshness": true}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": ["test_host is alive :)", "Host 'test_host' updated."]}),
+    );
+    commands.next(&[]);
+}
+
+#[test]
+fn variables_are_set_kept_updated_and_deleted() {
+    let receiver = like_the_captures().start();
+    let mut commands = Commands::new(&receiver);
+    create_test_host(&receiver);
+    let alive = "test_host is alive :)";
+    for (variables, last) in [
+        (
+            json!({"test1": "a", "Test2": 2, "list": ["x", "y"]}),
+            "Host 'test_host' updated.",
+        ),
+        (
+            json!({"test1": "a", "list": ["y"]}),
+            "Host 'test_host' unchanged.",
+        ),
+        (json!({"test1": "b"}), "Host 'test_host' updated."),
+        (json!({"test2": "__delete__"}), "Host 'test_host' updated."),
+        (
+            json!({"test2": "__delete__"}),
+            "Host 'test_host' unchanged.",
+        ),
+    ] {
+        expect(
+            patch(
+                &receiver,
+                "/host/test_host",
+                json!({"variables": variables}),
+            ),
+            200,
+            json!({"_status": "OK", "_result": [alive, last]}),
+        );
+    }
+    expect(
+        patch(
+            &receiver,
+            "/host/test_host",
+            json!({"services": [{"name": "svc1", "variables": {"svc_var": 1}}]}),
+        ),
+        200,
+        json!({"_status": "OK", "_result": [alive, "Service 'test_host/svc1' updated"]}),
+    );
+    commands.next(&[]);
+}
+
+#[test]
+fn unknown_hosts_and_services_with_and_without_creation() {
+    let receiver = Setup::new()
+        .module_param("give_result", "1")
+        .module_param("give_feedback", "0")
+        .start();
+    let mut commands = Commands::new(&receiver);
+    // Creation off (the default), ignore_unknown_host off: 404, nothing sent.
+    let body = json!({"livestate": {"state": "UP"}});
+    expect(
+        patch(&receiver, "/host/nowhere", body.clone()),
+        404,
+        json!({"_status": "ERR", "_result": ["nowhere is alive :)"],
+               "_issues": ["Requested host 'nowhere' does not exist. Note that host creation is not allowed."]}),
+    );
+    commands.next(&[]);
+    drop(receiver);
+
+    let receiver = Setup::new()
+        .module_param("give_result", "1")
+        .module_param("ignore_unknown_host", "1")
+        .start();
+    let mut commands = Commands::new(&receiver);
+    expect(
+        patch(&receiver, "/host/nowhere", body),
+        200,
+        json!({"_status": "OK", "_result": ["Requested host 'nowhere' does not exist"], "_issues": []}),
+    );
+    commands.next(&[]);
+    drop(receiver);
+
+    // Host creation on, service creation off: a created host sends no command, its unknown
+    // service is a message (ignore_unknown_service 1, the default) or an issue (0).
+    for ignore in ["1", "0"] {
+        let receiver = Setup::new()
+            .module_param("give_result", "1")
+            .module_param("give_feedback", "0")
+            .module_param("set_timestamp", "0")
+            .module_param("allow_host_creation", "1")
+            .module_param("ignore_unknown_service", ignore)
+            .start();
+        let mut commands = Commands::new(&receiver);
+        let missing = "Requested service 'new_host/svc' does not exist. Note that service creation is not allowed.";
+        let mut result = vec![
+            "new_host is alive :)",
+            "Requested host 'new_host' does not exist.",
+            "Requested host 'new_host' created.",
+            "PROCESS_HOST_CHECK_RESULT;new_host;0;first",
+        ];
+        if ignore == "1" {
+            result.push(missing);
+        }
+        result.push("Host 'new_host' updated.");
+        let reply = patch(
+            &receiver,
+            "/host/new_host",
+            json!({"template": {"alias": "New host"}, "livestate": {"state": "UP", "output": "first"},
+                   "services": [{"name": "svc", "livestate": {"state": "OK"}}]}),
+        );
+        if ignore == "1" {
+            expect(reply, 200, json!({"_status": "OK", "_result": result}));
+        } else {
+            expect(
+                reply,
+                422,
+                json!({"_status": "ERR", "_result": result, "_issues": [missing]}),
+            );
+        }
+        commands.next(&[]);
+        // Known now: its livestate goes to the core.
+        expect(
+            patch(
+                &receiver,
+                "/host/new_host",
+                json!({"livestate": {"state": "DOWN", "output": "second"}}),
+            ),
+            200,
+            json!({"_status": "OK", "_result": ["new_host is alive :)", "PROCESS_HOST_CHECK_RESULT;new_host;1;second"]}),
+        );
+        commands.next(&["PROCESS_HOST_CHECK_RESULT;new_host;1;second"]);
+    }
+}
+
+#[test]
+fn give_result_and_give_feedback_decide_what_the_answer_holds() {
+    let receiver = Setup::new()
+        .module_param("allow_host_creation", "1")
+        .module_param("allow_service_creation", "1")
+        .start();
+    let mut commands = Commands::new(&receiver);
+    // The defaults: give_result 0, give_feedback 1, set_timestamp 1.
+    expect(
+        patch(
+            &receiver,
+            "/host/fb_host",
+            json!({"services": [{"name": "svc"}]}),
+        ),
+        200,
+        json!({"_status": "OK", "_feedback": {"name": "fb_host"}}),
+    );
+    let reply = patch(
+        &receiver,
+        "/host/fb_host",
+        json!({"livestate": {"state": "UP", "output": "hb"}}),
+    );
+    expect(
+        reply,
+        200,
+        json!({"_status": "OK", "_feedback": {"name": "fb_host"}}),
+    );
+    // An ERR keeps _result; _feedback only when services were sent.
+    let reply = patch(
+        &receiver,
+        "/host/fb_host",
+        json!({"livestate": {"state": "nope"}}),
+    );
+    assert_eq!(reply.status, 422);
+    assert_eq!(reply.json()["_result"], json!(["fb_host is alive :)"]));
+    assert!(reply.json().get("_feedback").is_none());
+    let reply = patch(
+        &receiver,
+        "/host/fb_host",
+        json!({"livestate": {"state": "nope"}, "services": [{"name": "svc"}]}),
+    );
+    assert_eq!(reply.status, 422);
+    assert_eq!(reply.json()["_feedback"], json!({}));
+    commands.next(&["PROCESS_HOST_CHECK_RESULT;fb_host;0;hb"]);
+    drop(receiver);
+
+    let receiver = Setup::new()
+        .module_param("allow_host_creation", "1")
+        .module_param("allow_service_creation", "1")
+        .module_param("give_feedback", "2")
+        .module_param(
+            "feedback_host",
+            "alias, active_checks_enabled, ls_state, customs",
+        )
+        .module_param("feedback_service", "ls_state, ls_output")
+        .start();
+    patch(
+        &receiver,
+        "/host/fb_host",
+        json!({"template": {"alias": "Feedback"}, "services": [{"name": "svc"}]}),
+    );
+    expect(
+        patch(
+            &receiver,
+            "/host/fb_host",
+            json!({"livestate": {"state": "DOWN"}, "variables": {"a": 1},
+                   "services": [{"name": "svc", "livestate": {"state": "CRITICAL", "output": "c"}}]}),
+        ),
+        200,
+        json!({"_status": "OK", "_feedback": {
+            "name": "fb_host", "alias": "Feedback", "active_checks_enabled": true,
+            "ls_state": "DOWN", "customs": {"_A": 1},
+            "services": [{"name": "svc", "ls_state": "CRITICAL", "ls_output": "c"}]}}),
+    );
+}
+
+#[test]
+fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them() {
+    let mut receiver = like_the_captures().start();
+    create_test_host(&receiver);
+    let reply = patch(
+        &receiver,
+        "/host/test_host",
+        json!({"active_checks_enabled": false,
+               "variables": {"test1": "a", "gone": 1, "list": ["x"]},
+               "livestate": {"state": "DOWN", "output": "out", "long_output": "long", "perf_data": "p=1", "timestamp": 1700000000},
+               "services": [{"name": "svc1", "variables": {"svc_var": "s"},
+                             "livestate": {"state": "WARNING", "output": "w"}}]}),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    patch(
+        &receiver,
+        "/host/test_host",
+        json!({"variables": {"gone": "__delete__"}}),
+    );
+
+    let check = |receiver: &Receiver| {
+        for path in [
+            "/host/test_host",
+            "/host?name=test_host",
+            "/ws/host?host_name=test_host",
+            "/host/other?name=test_host",
+        ] {
+            let reply = receiver.get(path);
+            assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+            let json = reply.json();
+            assert_eq!(json["_status"], "OK");
+            let host = &json["_result"][0];
+            assert_eq!(host["name"], "test_host");
+            assert_eq!(
+                host["customs"],
+                json!({"_TEST1": "a", "_LIST": ["x"]}),
+                "{host}"
+            );
+            assert_eq!(host["active_checks_enabled"], false);
+            assert_eq!(host["passive_checks_enabled"], true);
+            assert_eq!(host["ls_state"], "DOWN");
+            assert_eq!(host["ls_state_id"], 1);
+            assert_eq!(host["ls_state_type"], "HARD");
+            assert_eq!(host["ls_output"], "out");
+            assert_eq!(host["ls_long_output"], "long");
+            assert_eq!(host["ls_perf_data"], "p=1");
+            assert_eq!(host["ls_last_check"], 1700000000);
+            assert_eq!(host["_realm"], "All");
+            assert!(host["_id"].as_str().is_some_and(|id| id.len() == 24));
+            assert!(
+                host["_created"].as_str().unwrap().ends_with(" GMT"),
+                "{host}"
+            );
+            assert!(host["_updated"].as_str().unwrap().ends_with(" GMT"));
+            let services = host["services"].as_array().unwrap();
+            let names: Vec<&str> = services
+                .iter()
+                .map(|s| s["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(names, ["svc1", "svc2", "svc"]);
+            // The service's variables are its own, not merged with the host's.
+            assert_eq!(services[0]["customs"], json!({"_SVC_VAR": "s"}));
+            assert_eq!(services[0]["ls_state"], "WARNING");
+            assert_eq!(services[0]["ls_state_id"], 1);
+            assert_eq!(services[1]["ls_state"], "UNKNOWN");
+            assert!(!reply.body.contains("password") && !reply.body.contains("token"));
+        }
+    };
+    check(&receiver);
+    receiver.terminate();
+    receiver.restart();
+    check(&receiver);
+
+    expect(
+        receiver.get("/host/nope"),
+        404,
+        json!({"_status": "ERR", "_result": [], "_issues": ["Requested host 'nope' does not exist"]}),
+    );
+    expect(
+        receiver.get("/host"),
+        400,
+        json!({"_status": "ERR", "_result": "", "_issues": ["Missing targeted element."]}),
+    );
+    // Names are percent-decoded, in the path and in the query.
+    patch(
+        &receiver,
+        "/host/web%2001",
+        json!({"livestate": {"state": "UP"}}),
+    );
+    for path in ["/host/web%2001", "/host?name=web+01", "/host?name=web%2001"] {
+        let reply = receiver.get(path);
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(reply.json()["_result"][0]["name"], "web 01");
+    }
+}

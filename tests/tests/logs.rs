@@ -1,0 +1,156 @@
+//! `GET /alignak_logs` end to end: the history that /host livestates and /event comments
+//! write, searched with the original's syntax, newest first, paged.
+
+use alignak_e2e::{Receiver, Setup};
+use serde_json::{json, Value};
+
+fn send(receiver: &Receiver, method: &str, path: &str, body: Value) {
+    let reply = receiver.request(
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+fn logs(receiver: &Receiver, query: &str) -> Value {
+    let reply = receiver.get(&format!("/alignak_logs{query}"));
+    assert_eq!(reply.status, 200, "{query}: {}", reply.body);
+    reply.json()
+}
+
+fn messages(answer: &Value) -> Vec<String> {
+    answer["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {}",
+                i["host_name"].as_str().unwrap(),
+                i["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn history_is_searched_newest_first_and_paged() {
+    let receiver = Setup::new()
+        .module_param("allow_host_creation", "1")
+        .module_param("allow_service_creation", "1")
+        .start();
+    send(
+        &receiver,
+        "PATCH",
+        "/host/denice",
+        json!({"livestate": {"state": "UP", "output": "fine"}}),
+    );
+    send(
+        &receiver,
+        "PATCH",
+        "/host/srv001",
+        json!({"livestate": {"state": "down", "output": "dead"},
+        "services": [{"name": "http", "livestate": {"state": "critical", "output": "no answer"}}]}),
+    );
+    send(
+        &receiver,
+        "POST",
+        "/event",
+        json!({"host": "denice", "author": "admin", "comment": "looking"}),
+    );
+
+    let all = logs(&receiver, "");
+    assert_eq!(all["_status"], "OK");
+    assert_eq!(
+        all["_meta"],
+        json!({"page": 1, "max_results": 25, "total": 4})
+    );
+    assert_eq!(
+        messages(&all),
+        [
+            "denice looking",
+            "srv001 CRITICAL[HARD] (False/False): no answer",
+            "srv001 DOWN[HARD] (False/False): dead",
+            "denice UP[HARD] (False/False): fine",
+        ]
+    );
+    let first = &all["items"][0];
+    assert_eq!(first["type"], "webui.comment");
+    assert_eq!(first["user_name"], "admin");
+    assert!(first["_created"].as_str().unwrap().ends_with(" GMT"));
+    assert!(first.get("service_name").is_none());
+    assert_eq!(all["items"][1]["service_name"], "http");
+    assert_eq!(all["items"][1]["type"], "check.result");
+    assert_eq!(all["items"][1]["user_name"], "Alignak");
+
+    for (search, expected) in [
+        (
+            "type:check.result",
+            vec![
+                "srv001 CRITICAL[HARD] (False/False): no answer",
+                "srv001 DOWN[HARD] (False/False): dead",
+                "denice UP[HARD] (False/False): fine",
+            ],
+        ),
+        (
+            "denice",
+            vec!["denice looking", "denice UP[HARD] (False/False): fine"],
+        ),
+        (
+            "host_name:!denice",
+            vec![
+                "srv001 CRITICAL[HARD] (False/False): no answer",
+                "srv001 DOWN[HARD] (False/False): dead",
+            ],
+        ),
+        (
+            "host_name:denice host_name:srv001 type:webui",
+            vec!["denice looking"],
+        ),
+        (
+            "service_name:http",
+            vec!["srv001 CRITICAL[HARD] (False/False): no answer"],
+        ),
+        (
+            "message:\"no answer\"",
+            vec!["srv001 CRITICAL[HARD] (False/False): no answer"],
+        ),
+        ("type:XXX", vec![]),
+    ] {
+        let query = format!(
+            "?search={}",
+            search
+                .replace(' ', "%20")
+                .replace('"', "%22")
+                .replace('!', "%21")
+        );
+        let answer = logs(&receiver, &query);
+        assert_eq!(messages(&answer), expected, "{search}");
+        assert_eq!(answer["_meta"]["total"], expected.len(), "{search}");
+    }
+    // name: is not searchable: no filter.
+    assert_eq!(logs(&receiver, "?search=name:chazay")["_meta"]["total"], 4);
+
+    let page = logs(&receiver, "?start=2&count=2");
+    assert_eq!(
+        page["_meta"],
+        json!({"page": 2, "max_results": 2, "total": 4})
+    );
+    assert_eq!(
+        messages(&page),
+        [
+            "srv001 DOWN[HARD] (False/False): dead",
+            "denice UP[HARD] (False/False): fine"
+        ]
+    );
+    assert_eq!(logs(&receiver, "?start=100")["items"], json!([]));
+    assert_eq!(logs(&receiver, "?count=500")["_meta"]["max_results"], 50);
+
+    for query in ["?start=x", "?count=0", "?count=-1", "?start=1.5"] {
+        let reply = receiver.get(&format!("/alignak_logs{query}"));
+        assert_eq!(reply.status, 400, "{query}");
+        assert_eq!(reply.json()["_status"], "ERR");
+    }
+}
