@@ -43,6 +43,14 @@ define module {
     port $OUR_PORT
     authorization 0
     log_level WARNING
+    # As the original's baseline (../shared/peers/python-baseline.md): the PATCH case creates
+    # test_host and its services on its first request, then updates them.
+    allow_host_creation 1
+    allow_service_creation 1
+    give_result 1
+    give_feedback 0
+    set_timestamp 0
+    alignak_host
 }
 CFG
   (cd "$WORK/ours" && RUST_LOG=warn exec "$ROOT/target/release/alignak-receiver" -c alignak.cfg > "$WORK/ours/receiver.log" 2>&1) &
@@ -122,4 +130,4 @@ for case in $CASES; do
   printf '%-14s | %12s %9s %9s %8s | %12s %9s %9s | %8s\n' "$case" "$o_rps" "$o_p50" "$o_p99" "$o_bad" "$p_rps" "$p_p50" "$p_p99" "$ratio"
 done
 echo "our daemon's peak RSS: $((PEAK / 1024)) MiB"
-echo "non-2xx: answers that were not 2xx (PATCH /host answers 501 until the /host endpoint lands: its row is not a measurement)"
+echo "non-2xx: answers that were not 2xx (a non-zero count means the case did not measure what it says)"

