@@ -1,6 +1,6 @@
 //! The daemon's configuration: object files, and the receiver and modules chosen from them.
 
-pub mod objects;
+pub use alignak_objects as objects;
 pub mod receiver;
 
 pub use receiver::{ModuleSpec, ReceiverConfig};

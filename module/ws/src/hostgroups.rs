@@ -1,7 +1,10 @@
-//! `hostgroups_file`: `define hostgroup { hostgroup_name; alias; members }` blocks of an
-//! Alignak `.cfg` file. The daemon passes only module blocks to modules, so the module reads
-//! this file itself (a small parser for this one block type; `cfg_file`/`cfg_dir` includes are
-//! not followed).
+//! `hostgroups_file`: the `define hostgroup { hostgroup_name; alias; members }` blocks of an
+//! Alignak `.cfg` file (and what it includes), read with the daemon's own object-file parser.
+//! The daemon passes only module blocks to modules, so the module reads this file itself.
+
+use std::path::Path;
+
+use alignak_objects::ObjectDef;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostgroupDef {
@@ -10,84 +13,17 @@ pub struct HostgroupDef {
     pub members: Vec<String>,
 }
 
-/// Alignak comments: a line starting with `#` or `;`, and from an unescaped `;` on.
-fn strip_comment(line: &str) -> String {
-    let trimmed = line.trim_start();
-    if trimmed.starts_with('#') || trimmed.starts_with(';') {
-        return String::new();
-    }
-    let mut out = String::new();
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&';') => {
-                out.push(';');
-                chars.next();
-            }
-            ';' => break,
-            c => out.push(c),
-        }
-    }
-    out
+/// Every hostgroup of the file, or `file:line: reason` for the first problem.
+pub fn read(path: &Path) -> Result<Vec<HostgroupDef>, String> {
+    let files = alignak_objects::read(path).map_err(|e| e.to_string())?;
+    files.of_kind("hostgroup").map(hostgroup).collect()
 }
 
-type Block = (usize, String, Vec<(String, String)>);
-
-/// Every hostgroup of `text`, or `line: reason` for the first problem.
-pub fn parse(text: &str) -> Result<Vec<HostgroupDef>, String> {
-    let mut groups = Vec::new();
-    // The open block: its first line, its type, its `key value` lines.
-    let mut current: Option<Block> = None;
-    for (index, raw) in text.lines().enumerate() {
-        let number = index + 1;
-        let line = strip_comment(raw);
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if current.is_none() {
-            let Some(rest) = line.strip_prefix("define") else {
-                return Err(format!(
-                    "{number}: expected 'define <type> {{', got '{line}'"
-                ));
-            };
-            let kind = rest.trim().trim_end_matches('{').trim();
-            if !rest.trim_end().ends_with('{') || kind.is_empty() {
-                return Err(format!(
-                    "{number}: expected 'define <type> {{', got '{line}'"
-                ));
-            }
-            current = Some((number, kind.to_string(), Vec::new()));
-            continue;
-        }
-        let (start, kind, mut fields) = current.take().unwrap_or_default();
-        if line == "}" {
-            if kind == "hostgroup" {
-                groups.push(hostgroup(start, &fields)?);
-            }
-            continue;
-        }
-        let (key, value) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        fields.push((key.to_string(), value.trim().to_string()));
-        current = Some((start, kind, fields));
-    }
-    if let Some((start, _, _)) = current {
-        return Err(format!("{start}: this block is not closed with '}}'"));
-    }
-    Ok(groups)
-}
-
-fn hostgroup(start: usize, fields: &[(String, String)]) -> Result<HostgroupDef, String> {
-    let get = |key: &str| {
-        fields
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    };
+fn hostgroup(object: &ObjectDef) -> Result<HostgroupDef, String> {
+    let get = |key: &str| object.get(key).map(|a| a.value.clone());
     let name = get("hostgroup_name")
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| format!("{start}: a hostgroup needs a hostgroup_name"))?;
+        .ok_or_else(|| format!("{}: a hostgroup needs a hostgroup_name", object.at))?;
     Ok(HostgroupDef {
         alias: get("alias").unwrap_or_else(|| name.clone()),
         members: get("members")
@@ -105,6 +41,13 @@ fn hostgroup(start: usize, fields: &[(String, String)]) -> Result<HostgroupDef, 
 mod tests {
     use super::*;
 
+    fn read_text(text: &str) -> Result<Vec<HostgroupDef>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("groups.cfg");
+        std::fs::write(&path, text).unwrap();
+        read(&path)
+    }
+
     #[test]
     fn hostgroup_blocks_other_blocks_and_comments() {
         let text = "# groups\n\
@@ -112,7 +55,7 @@ mod tests {
             define host {\n    host_name web01\n}\n\
             define hostgroup{\n    hostgroup_name db\n}\n";
         assert_eq!(
-            parse(text).unwrap(),
+            read_text(text).unwrap(),
             vec![
                 HostgroupDef {
                     name: "web".into(),
@@ -129,12 +72,14 @@ mod tests {
     }
 
     #[test]
-    fn problems_name_their_line() {
-        assert!(parse("hostgroup_name x\n").unwrap_err().starts_with("1:"));
-        assert!(parse("\ndefine hostgroup {\n alias x\n}\n")
+    fn problems_name_their_file_and_line() {
+        assert!(read_text("hostgroup_name x\n")
             .unwrap_err()
-            .starts_with("2:"));
-        assert!(parse("define hostgroup {\n hostgroup_name x\n")
+            .contains("groups.cfg:1: expected 'define <type> {'"));
+        assert!(read_text("\ndefine hostgroup {\n alias x\n}\n")
+            .unwrap_err()
+            .contains("groups.cfg:2: a hostgroup needs a hostgroup_name"));
+        assert!(read_text("define hostgroup {\n hostgroup_name x\n")
             .unwrap_err()
             .contains("not closed"));
     }

@@ -246,15 +246,9 @@ impl WsModule {
         }
         if let Some(file) = &self.config.hostgroups_file {
             let file = self.working_dir.join(file);
-            let groups = std::fs::read_to_string(&file)
-                .map_err(|e| e.to_string())
-                .and_then(|text| hostgroups::parse(&text))
-                .map_err(|e| {
-                    ModuleError::new(
-                        ModuleErrorKind::Config,
-                        format!("hostgroups_file {}: {e}", file.display()),
-                    )
-                })?;
+            let groups = hostgroups::read(&file).map_err(|e| {
+                ModuleError::new(ModuleErrorKind::Config, format!("hostgroups_file: {e}"))
+            })?;
             let count = groups.len();
             let result = store::Store::session(&store, &mut |session| {
                 for group in &groups {

@@ -1,6 +1,6 @@
-//! Alignak/Nagios object files: `define <type> { key value }` blocks, `#` and `;` comments,
-//! `cfg_file=` and `cfg_dir=` includes resolved relative to the including file. Every value
-//! keeps the file and line it came from.
+//! Alignak/Nagios object files, as the daemon and the modules read them: `define <type> {
+//! key value }` blocks, `#` and `;` comments, `cfg_file=` and `cfg_dir=` includes resolved
+//! relative to the including file. Every value keeps the file and line it came from.
 
 use std::collections::HashSet;
 use std::fmt;
