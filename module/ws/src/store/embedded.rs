@@ -1,16 +1,24 @@
 //! `EmbeddedStore`: the store in one SQLite file (WAL mode).
 //!
-//! Concurrency: one `Mutex<Connection>`, held for a whole session (a transaction of short
-//! calls), and sessions run on tokio's blocking pool (`store::run`). So sessions are
-//! serialised — a read-modify-write of a host's customs cannot interleave with another —
-//! and the async workers never wait on the disk. A failed open or a failed session drops the
-//! connection: the next request opens the file again (no sticky "unavailable" state).
+//! Concurrency: one connection behind a `Mutex`, held for a whole session, and sessions run on
+//! tokio's blocking pool (`store::run`). So sessions are serialised — a read-modify-write of a
+//! host's customs cannot interleave with another — and the async workers never wait on the
+//! disk. A failed open or a failed batch drops the connection: the next request opens the file
+//! again (no sticky "unavailable" state).
+//!
+//! Group commit: each session is a savepoint inside a transaction that stays open while other
+//! sessions wait for the connection; the last of them commits for all, and every session of
+//! the batch returns only once the batch is committed (or with the error that stopped it). A
+//! transaction per request was what limited `PATCH /host`.
 
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{params, params_from_iter, Connection, Row, Transaction};
+use rusqlite::{params, params_from_iter, Connection, Row};
 use serde_json::{Map, Value};
 
 use super::model::{
@@ -19,9 +27,29 @@ use super::model::{
 };
 use super::{schema, Session, Store, StoreError};
 
+/// Sessions committed together at most.
+const MAX_BATCH: usize = 8;
+
 pub struct EmbeddedStore {
     path: PathBuf,
-    conn: Mutex<Option<Connection>>,
+    slot: Mutex<Slot>,
+    /// Wakes the sessions of a batch when it is committed.
+    batch_done: Condvar,
+    /// Sessions waiting for the connection: while there are any, a session leaves the
+    /// transaction open for them.
+    waiting: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Slot {
+    conn: Option<Connection>,
+    /// The batch whose transaction is open, and how many sessions it holds.
+    open: Option<(u64, usize)>,
+    next_batch: u64,
+    /// Every batch up to this one is finished.
+    finished: u64,
+    /// Why recent batches failed, for their sessions still waiting.
+    failures: HashMap<u64, StoreError>,
 }
 
 fn unavailable(path: &Path, err: impl std::fmt::Display) -> StoreError {
@@ -40,13 +68,16 @@ impl EmbeddedStore {
     pub fn open(path: &Path) -> (EmbeddedStore, Option<StoreError>) {
         let store = EmbeddedStore {
             path: path.to_path_buf(),
-            conn: Mutex::new(None),
+            slot: Mutex::new(Slot {
+                next_batch: 1,
+                ..Slot::default()
+            }),
+            batch_done: Condvar::new(),
+            waiting: AtomicUsize::new(0),
         };
         let error = match store.connect() {
             Ok(conn) => {
-                if let Ok(mut slot) = store.conn.lock() {
-                    *slot = Some(conn);
-                }
+                store.lock().conn = Some(conn);
                 None
             }
             Err(err) => Some(err),
@@ -76,37 +107,117 @@ impl EmbeddedStore {
     }
 }
 
+impl EmbeddedStore {
+    /// A panic inside a session (a bug) poisons the lock: start again from a new connection
+    /// rather than refuse every later request.
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|poison| {
+            let mut slot = poison.into_inner();
+            slot.conn = None;
+            slot.open = None;
+            slot
+        })
+    }
+
+    /// Ends the open batch: commits it, or rolls it back when `failure` says why not; drops
+    /// the connection after a failure. Wakes the batch's waiting sessions.
+    fn finish_batch(&self, slot: &mut Slot, failure: Option<StoreError>) -> Result<(), StoreError> {
+        let Some((batch, _)) = slot.open.take() else {
+            return Ok(());
+        };
+        let failure = match (failure, slot.conn.as_ref()) {
+            (None, Some(conn)) => conn
+                .execute_batch("COMMIT")
+                .err()
+                .map(|e| unavailable(&self.path, e)),
+            (None, None) => Some(unavailable(&self.path, "the connection was lost")),
+            (Some(failure), _) => Some(failure),
+        };
+        if let Some(failure) = &failure {
+            if let Some(conn) = slot.conn.take() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            slot.failures.insert(batch, failure.clone());
+        }
+        slot.finished = batch;
+        slot.failures.retain(|b, _| *b + 1024 > batch);
+        self.batch_done.notify_all();
+        failure.map_or(Ok(()), Err)
+    }
+}
+
 impl Store for EmbeddedStore {
     fn session(
         &self,
         work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        // A panic inside a session (a bug) poisons the lock: start again from a new
-        // connection rather than refuse every later request.
-        let mut slot = self.conn.lock().unwrap_or_else(|poison| {
-            let mut slot = poison.into_inner();
-            *slot = None;
-            slot
-        });
-        if slot.is_none() {
-            *slot = Some(self.connect()?);
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut slot = self.lock();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        if slot.conn.is_none() {
+            // A batch cannot be open without a connection: nothing to finish here.
+            slot.open = None;
+            slot.conn = Some(self.connect()?);
         }
-        let Some(conn) = slot.as_mut() else {
+        // Field by field: the connection stays borrowed while the batch is numbered.
+        let state: &mut Slot = &mut slot;
+        let Some(conn) = state.conn.as_ref() else {
             return Err(unavailable(&self.path, "not open"));
         };
-        let result = (|| {
-            let tx = conn.transaction().map_err(|e| unavailable(&self.path, e))?;
-            let mut session = SqliteSession {
-                tx: &tx,
-                path: &self.path,
-            };
-            work(&mut session)?;
-            tx.commit().map_err(|e| unavailable(&self.path, e))
-        })();
-        if result.is_err() {
-            *slot = None;
+        let batch = match state.open {
+            Some((batch, _)) => batch,
+            None => {
+                if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+                    state.conn = None;
+                    return Err(unavailable(&self.path, e));
+                }
+                let batch = state.next_batch;
+                state.next_batch += 1;
+                state.open = Some((batch, 0));
+                batch
+            }
+        };
+        // This session's writes, undone alone if it fails.
+        let outcome = conn
+            .execute_batch("SAVEPOINT session")
+            .map_err(|e| unavailable(&self.path, e))
+            .and_then(|()| {
+                let mut session = SqliteSession {
+                    conn,
+                    path: &self.path,
+                };
+                catch_unwind(AssertUnwindSafe(|| work(&mut session))).unwrap_or_else(|_| {
+                    Err(unavailable(&self.path, "a store session panicked (a bug)"))
+                })
+            });
+        let closed = match &outcome {
+            Ok(()) => conn.execute_batch("RELEASE session"),
+            Err(_) => conn.execute_batch("ROLLBACK TO session; RELEASE session"),
+        };
+        if let Err(e) = closed {
+            // The transaction is in an unknown state: the whole batch fails.
+            let failure = unavailable(&self.path, e);
+            let _ = self.finish_batch(state, Some(failure.clone()));
+            return Err(failure);
         }
-        result
+        let sessions = slot.open.map_or(0, |(_, n)| n) + 1;
+        slot.open = Some((batch, sessions));
+        if self.waiting.load(Ordering::SeqCst) > 0 && sessions < MAX_BATCH {
+            // Another session is about to run in this transaction: it (or a later one)
+            // commits for all.
+            while slot.finished < batch {
+                slot = self
+                    .batch_done
+                    .wait(slot)
+                    .unwrap_or_else(|poison| poison.into_inner());
+            }
+            if let Some(failure) = slot.failures.get(&batch) {
+                return Err(failure.clone());
+            }
+            return outcome;
+        }
+        self.finish_batch(&mut slot, None)?;
+        outcome
     }
 }
 
@@ -114,12 +225,13 @@ impl SqliteSession<'_> {
     /// A statement from the connection's cache: a PATCH runs the same few statements over
     /// and over, and parsing them each time cost more than running them.
     fn execute(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
-        self.tx.prepare_cached(sql)?.execute(params)
+        self.conn.prepare_cached(sql)?.execute(params)
     }
 }
 
 struct SqliteSession<'a> {
-    tx: &'a Transaction<'a>,
+    /// Inside the batch's transaction and this session's savepoint.
+    conn: &'a Connection,
     path: &'a Path,
 }
 
@@ -185,7 +297,7 @@ impl SqliteSession<'_> {
             "SELECT {ELEMENT_COLUMNS} FROM {} WHERE {condition} ORDER BY id",
             table(kind)
         );
-        let mut statement = self.tx.prepare_cached(&sql).map_err(|e| self.fail(e))?;
+        let mut statement = self.conn.prepare_cached(&sql).map_err(|e| self.fail(e))?;
         let rows = statement
             .query_map(args, |row| element(kind, row))
             .map_err(|e| self.fail(e))?;
@@ -258,7 +370,7 @@ impl Session for SqliteSession<'_> {
             ),
         }
         .map_err(|e| self.fail(e))?;
-        let id = self.tx.last_insert_rowid();
+        let id = self.conn.last_insert_rowid();
         self.elements(kind, "id = ?1", &[&id])?
             .into_iter()
             .next()
@@ -320,7 +432,7 @@ impl Session for SqliteSession<'_> {
 
     fn hostgroups(&mut self, name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError> {
         let mut statement = self
-            .tx
+            .conn
             .prepare_cached(
                 "SELECT id, name, alias, members, created, updated FROM hostgroup \
                  WHERE ?1 IS NULL OR name = ?1 ORDER BY name",
@@ -402,7 +514,7 @@ impl Session for SqliteSession<'_> {
             clauses.join(" AND ")
         };
         let total: i64 = self
-            .tx
+            .conn
             .query_row(
                 &format!("SELECT COUNT(*) FROM history WHERE {condition}"),
                 params_from_iter(args.iter()),
@@ -414,7 +526,7 @@ impl Session for SqliteSession<'_> {
              WHERE {condition} ORDER BY id DESC LIMIT {} OFFSET {}",
             query.limit, query.offset
         );
-        let mut statement = self.tx.prepare_cached(&sql).map_err(|e| self.fail(e))?;
+        let mut statement = self.conn.prepare_cached(&sql).map_err(|e| self.fail(e))?;
         let rows = statement
             .query_map(params_from_iter(args.iter()), |row| {
                 Ok(HistoryEntry {
@@ -593,5 +705,34 @@ mod tests {
         assert!(matches!(error, Some(StoreError::Unavailable(_))));
         let result = store.session(&mut |s| s.host("h").map(|_| ()));
         assert!(matches!(result, Err(StoreError::Unavailable(_))));
+    }
+
+    #[test]
+    fn concurrent_sessions_commit_together_and_a_failing_one_alone_is_undone() {
+        let (_dir, store) = store();
+        let store = std::sync::Arc::new(store);
+        let threads: Vec<_> = (0..12)
+            .map(|i| {
+                let store = std::sync::Arc::clone(&store);
+                std::thread::spawn(move || {
+                    store.session(&mut |s| {
+                        s.create(Kind::Host, None, &NewElement::named(&format!("h{i}")))?;
+                        match i {
+                            3 => Err(StoreError::Unavailable("refused by the test".into())),
+                            7 => panic!("a bug inside a session"),
+                            _ => Ok(()),
+                        }
+                    })
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        for (i, result) in results.iter().enumerate() {
+            assert_eq!(result.is_ok(), i != 3 && i != 7, "session {i}: {result:?}");
+        }
+        for i in 0..12 {
+            let found = with(&store, move |s| s.host(&format!("h{i}")).unwrap());
+            assert_eq!(found.is_some(), i != 3 && i != 7, "h{i}");
+        }
     }
 }

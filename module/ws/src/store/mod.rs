@@ -11,7 +11,7 @@ use model::{
     Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement, NewHistory,
 };
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The store cannot be used now (file locked, disk full, corrupt, unreachable): 503.
     #[error("The data store is not available currently: {0}")]
@@ -54,10 +54,10 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-/// Sessions handed to the blocking pool at once. Sessions run one at a time anyway (one
-/// connection); more threads waiting for it only add lock contention and context switches
-/// (measured: 5.3k PATCH/s with 32 clients unbounded, 6.7k with a bound of 2).
-static SESSION_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// Sessions handed to the blocking pool at once. Sessions run one at a time (one
+/// connection), committed in batches of those waiting: a few waiting make a batch, many only
+/// add lock contention and context switches.
+static SESSION_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
 
 /// `Store::session` with a result, run off the async workers: store calls block.
 pub async fn run<T, F>(store: std::sync::Arc<dyn Store>, work: F) -> Result<T, StoreError>
