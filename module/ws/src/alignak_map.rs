@@ -200,7 +200,9 @@ fn poll_loop(
                 Ok(None) => polled.arbiter_alive = true,
                 Err(err) => {
                     if polled.last_error.as_deref() != Some(err.as_str()) {
-                        log::warn!("Alignak arbiter at {base}: {err}");
+                        log::warn!(
+                            "Alignak arbiter at {base}: {err} (its daemons are shown as not alive in /alignak_map; set alignak_host empty to stop polling)"
+                        );
                     }
                     polled.arbiter_alive = false;
                     polled.last_error = Some(err);
