@@ -404,7 +404,11 @@ impl Spool {
         };
         self.wake.notify_all();
         if writer.len >= SEGMENT_SIZE {
-            self.roll(&mut writer, next_seq)?;
+            // The batch is durable already: a failed roll must not turn it into a refusal.
+            // The current segment keeps growing, and the next append tries again.
+            if let Err(err) = self.roll(&mut writer, next_seq) {
+                log::error!("cannot start a new spool segment: {err}");
+            }
         }
         Ok(())
     }
