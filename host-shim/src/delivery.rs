@@ -45,8 +45,16 @@ pub fn run(spool: Arc<Spool>, mut sink: Box<dyn Sink>, drain_timeout: Duration) 
             match reader.read_batch(&spool, DELIVERY_BATCH) {
                 Ok(batch) => in_flight = batch,
                 Err(err) => {
-                    log::error!("cannot read the spool: {err}");
-                    std::thread::sleep(MAX_RETRY);
+                    // The reader may have moved past records it did not return, or hold bytes
+                    // of an append that was taken back: start again from the cursor, which
+                    // is exactly what was delivered (nothing is in flight here).
+                    log::error!("cannot read the spool, reading again from the cursor: {err}");
+                    spool.wait_closed(retry);
+                    retry = (retry * 2).min(MAX_RETRY);
+                    match spool.reader() {
+                        Ok(fresh) => reader = fresh,
+                        Err(err) => log::error!("cannot reopen the spool: {err}"),
+                    }
                     continue;
                 }
             }

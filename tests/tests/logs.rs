@@ -148,7 +148,14 @@ fn history_is_searched_newest_first_and_paged() {
     assert_eq!(logs(&receiver, "?start=100")["items"], json!([]));
     assert_eq!(logs(&receiver, "?count=500")["_meta"]["max_results"], 50);
 
-    for query in ["?start=x", "?count=0", "?count=-1", "?start=1.5"] {
+    for query in [
+        "?start=x",
+        "?count=0",
+        "?count=-1",
+        "?start=1.5",
+        "?start=18446744073709551615&count=1",
+        "?start=9223372036854775808",
+    ] {
         let reply = receiver.get(&format!("/alignak_logs{query}"));
         assert_eq!(reply.status, 400, "{query}");
         assert_eq!(reply.json()["_status"], "ERR");

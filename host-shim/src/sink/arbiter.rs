@@ -45,13 +45,15 @@ impl AlignakArbiter {
                 self.url
             )
         })?;
-        if answer["_status"] == "OK" {
-            Ok(())
-        } else {
-            Err(format!(
-                "POST {}: HTTP {status}, refused: {text:.300}",
-                self.url
-            ))
+        match answer["_status"].as_str() {
+            Some("OK") => Ok(()),
+            // The arbiter read the command and refuses it: sending it again would be refused
+            // again and hold up every command behind it. Logged, and counted as handed over.
+            Some("ERR") if status < 500 => {
+                log::error!("the Alignak arbiter refused the command '{line}': {text:.300}");
+                Ok(())
+            }
+            _ => Err(format!("POST {}: HTTP {status}: {text:.300}", self.url)),
         }
     }
 }

@@ -122,7 +122,17 @@ impl Sink for CommandFile {
                 chunk.push(b'\n');
                 count += 1;
             }
+            // Where a regular file ended, to take back a partial write: a fragment without its
+            // line break would merge with the retried line into a command the core refuses.
+            let length_before = if open.is_fifo {
+                None
+            } else {
+                open.file.metadata().ok().map(|m| m.len())
+            };
             if let Err(err) = open.file.write_all(&chunk) {
+                if let Some(length) = length_before {
+                    let _ = open.file.set_len(length);
+                }
                 // A reader that went away (EPIPE) or a full disk: reopen on the next try.
                 self.open = None;
                 return Err(DeliveryError {

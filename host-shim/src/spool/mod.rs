@@ -67,6 +67,8 @@ struct Writer {
     file: File,
     path: PathBuf,
     len: u64,
+    /// A failed write could not be taken back and no new segment could be started.
+    broken: bool,
 }
 
 struct State {
@@ -324,6 +326,7 @@ impl Spool {
                 file,
                 path: current,
                 len,
+                broken: false,
             }),
             state: Mutex::new(State {
                 segments,
@@ -363,6 +366,11 @@ impl Spool {
         }
         // Appends are serialised by the writer lock, so records keep the order of the calls.
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if writer.broken {
+            // The segment has garbage after its last record: nothing may be appended to it.
+            let next_seq = self.lock().next_seq;
+            self.roll(&mut writer, next_seq)?;
+        }
         {
             let mut state = self.lock();
             if state.closed {
@@ -384,10 +392,17 @@ impl Spool {
         if let Err(err) = written {
             // Take back a partial write, so the segment stays a clean sequence of records.
             if let Err(cut) = writer.file.set_len(writer.len) {
+                // The garbage stays after the segment's last record: later appends go to a new
+                // segment, so none lands behind it (a restart cuts it as a torn tail).
                 log::error!(
                     "{}: cannot cut a failed write: {cut}",
                     writer.path.display()
                 );
+                let next_seq = self.lock().next_seq;
+                if let Err(roll) = self.roll(&mut writer, next_seq) {
+                    log::error!("cannot start a new spool segment either: {roll}");
+                    writer.broken = true;
+                }
             }
             self.lock().pending_bytes -= bytes;
             return Err(SpoolError::Io {
@@ -421,11 +436,16 @@ impl Spool {
             .append(true)
             .open(&path)
             .map_err(io_error(&path))?;
-        sync_dir(&self.dir).map_err(io_error(&self.dir))?;
+        if let Err(err) = sync_dir(&self.dir) {
+            // Unknown to the segment list, it must not be found at the next start either.
+            let _ = fs::remove_file(&path);
+            return Err(io_error(&self.dir)(err));
+        }
         *writer = Writer {
             file,
             path: path.clone(),
             len: 0,
+            broken: false,
         };
         self.lock().segments.push_back(Segment { first_seq, path });
         Ok(())

@@ -35,6 +35,12 @@ pub async fn get(app: &App, query: Option<&str>) -> Result<HttpResponse, ApiErro
         ));
     }
     let count = count.min(MAX_COUNT);
+    // SQLite offsets are signed 64-bit: anything larger is no page of any history.
+    if i64::try_from(start).is_err() {
+        return Err(ApiError::invalid_legacy(
+            "The 'start' parameter is too large.",
+        ));
+    }
     // The backend's paging: the page holding `start`.
     let page = start / count + 1;
     let history_query = HistoryQuery {

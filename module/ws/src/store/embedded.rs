@@ -113,8 +113,16 @@ impl EmbeddedStore {
     fn lock(&self) -> MutexGuard<'_, Slot> {
         self.slot.lock().unwrap_or_else(|poison| {
             let mut slot = poison.into_inner();
+            // The open batch dies with the connection: its waiting sessions must hear it.
+            if let Some((batch, _)) = slot.open.take() {
+                slot.failures.insert(
+                    batch,
+                    unavailable(&self.path, "a store session panicked (a bug)"),
+                );
+                slot.finished = batch;
+                self.batch_done.notify_all();
+            }
             slot.conn = None;
-            slot.open = None;
             slot
         })
     }
