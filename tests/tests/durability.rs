@@ -274,3 +274,53 @@ fn a_full_spool_answers_503_with_retry_after_and_keeps_what_it_took() {
         .unwrap()
         .ends_with(&format!(";h{}", accepted - 1)));
 }
+
+#[test]
+fn a_core_that_stops_reading_its_fifo_does_not_hold_up_the_stop() {
+    let mut receiver = Setup::new().sink(CommandSink::Fifo).start();
+    let fifo = receiver.command_file.clone().unwrap();
+    // Held open read-write and never read, as a stuck Nagios does: the pipe (64 KiB) fills.
+    let held = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .unwrap();
+    const TOTAL: usize = 3000;
+    for batch in 0..TOTAL / 100 {
+        let commands: Vec<_> = (0..100)
+            .map(|n| json!({"command": "disable_host_check", "host": format!("h{}", batch * 100 + n)}))
+            .collect();
+        let reply = receiver.post_json("/command", &json!(commands).to_string());
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let stopping = Instant::now();
+    assert_eq!(receiver.terminate().code(), Some(0), "{}", receiver.log());
+    // The drain gives up after its 10 s bound (the FIFO wait is 1 s per attempt).
+    assert!(
+        stopping.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        stopping.elapsed()
+    );
+    assert!(
+        receiver
+            .log()
+            .contains("could not be delivered before the stop: they stay in the spool"),
+        "{}",
+        receiver.log()
+    );
+    // The core reads again; the rest comes after the restart, in order, none missing.
+    receiver.restart();
+    let mut seen = Vec::new();
+    for line in BufReader::new(held).lines() {
+        let line = line.unwrap();
+        let n: usize = line.rsplit_once(";h").unwrap().1.parse().unwrap();
+        if !seen.contains(&n) {
+            seen.push(n);
+        }
+        if seen.len() == TOTAL {
+            break;
+        }
+    }
+    assert_eq!(seen, (0..TOTAL).collect::<Vec<_>>());
+}

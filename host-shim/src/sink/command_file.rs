@@ -53,12 +53,13 @@ impl CommandFile {
             let file = if is_fifo {
                 // Non-blocking open: without a reader it fails at once (ENXIO) instead of
                 // blocking the delivery thread until the core starts.
-                let file = OpenOptions::new()
+                // It stays non-blocking: a core that holds the FIFO open but stops reading
+                // (Nagios keeps it open read-write) must not hold the delivery thread, and with
+                // it the daemon's stop, for ever (see `write_fifo`).
+                OpenOptions::new()
                     .write(true)
                     .custom_flags(libc::O_NONBLOCK)
-                    .open(&self.path)?;
-                set_blocking(&file)?;
-                file
+                    .open(&self.path)?
             } else {
                 OpenOptions::new()
                     .append(true)
@@ -74,15 +75,42 @@ impl CommandFile {
     }
 }
 
-/// Writes on the FIFO block while the pipe is full: the delivery thread waits for the core,
-/// which is what it should do; only the open must not wait.
-fn set_blocking(file: &File) -> io::Result<()> {
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor we own, with flag values from libc.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
+/// How long a write waits for room in a full FIFO before the attempt is given up (and retried
+/// by the delivery loop, which also watches the stop's drain deadline).
+const FIFO_WAIT_MS: i32 = 1000;
+
+/// Writes `bytes` to the non-blocking FIFO, waiting for room while the pipe is full. A write of
+/// at most `PIPE_BUF` bytes goes in whole or not at all; when nothing of `bytes` could be
+/// written within `FIFO_WAIT_MS`, it fails with `TimedOut` and nothing was written. A longer
+/// chunk (one long line) already partly written is finished whatever it takes: abandoning it
+/// would leave half a command in the pipe.
+fn write_fifo(file: &mut File, bytes: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    while written < bytes.len() {
+        match file.write(&bytes[written..]) {
+            Ok(n) => written += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                let mut poll = libc::pollfd {
+                    fd: file.as_raw_fd(),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                // SAFETY: poll on one descriptor we own, with a valid pollfd.
+                let ready = unsafe { libc::poll(&mut poll, 1, FIFO_WAIT_MS) };
+                if ready < 0 {
+                    let err = io::Error::last_os_error();
+                    if err.kind() != io::ErrorKind::Interrupted {
+                        return Err(err);
+                    }
+                } else if ready == 0 && written == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the FIFO is full: the core is not reading",
+                    ));
+                }
+            }
+            Err(err) => return Err(err),
         }
     }
     Ok(())
@@ -129,7 +157,12 @@ impl Sink for CommandFile {
             } else {
                 open.file.metadata().ok().map(|m| m.len())
             };
-            if let Err(err) = open.file.write_all(&chunk) {
+            let result = if open.is_fifo {
+                write_fifo(&mut open.file, &chunk)
+            } else {
+                open.file.write_all(&chunk)
+            };
+            if let Err(err) = result {
                 if let Some(length) = length_before {
                     let _ = open.file.set_len(length);
                 }
