@@ -311,13 +311,6 @@ fn start_modules(
     Ok(())
 }
 
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
 /// Logs the delivery counters every minute until dropped.
 struct StatsThread {
     stop: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
@@ -356,7 +349,7 @@ fn spawn_stats(spool: Arc<Spool>) -> StatsThread {
                 let c = spool.counters();
                 let oldest = c
                     .oldest_pending
-                    .map(|t| format!(", oldest pending {:.0} s old", (now() - t).max(0.0)))
+                    .map(|t| format!(", oldest pending {:.0} s old", (spool::now() - t).max(0.0)))
                     .unwrap_or_default();
                 log::info!(
                     "commands: {} accepted, {} delivered, {} pending ({} bytes), {} sink errors{oldest}",

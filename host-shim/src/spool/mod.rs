@@ -149,7 +149,8 @@ fn segment_path(dir: &Path, first_seq: u64) -> PathBuf {
     dir.join(format!("seg-{first_seq:020}.log"))
 }
 
-fn now() -> f64 {
+/// Seconds since the Unix epoch, as the spool's times are kept.
+pub fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())

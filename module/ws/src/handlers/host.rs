@@ -14,13 +14,7 @@ use crate::handlers::command::submit;
 use crate::hosts::request::HostRequest;
 use crate::hosts::update::{update_host, Status};
 use crate::response::{ok, HttpResponse};
-use crate::store;
-
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+use crate::store::{self, now};
 
 pub async fn update(
     app: &App,

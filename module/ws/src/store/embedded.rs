@@ -25,7 +25,7 @@ use super::model::{
     Element, ElementPatch, HistoryEntry, HistoryPage, HistoryQuery, Hostgroup, Kind, LastState,
     NewElement, NewHistory,
 };
-use super::{schema, Session, Store, StoreError};
+use super::{now, schema, Session, Store, StoreError};
 
 /// Sessions committed together at most.
 const MAX_BATCH: usize = 8;
@@ -54,12 +54,6 @@ struct Slot {
 
 fn unavailable(path: &Path, err: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("{}: {err}", path.display()))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl EmbeddedStore {

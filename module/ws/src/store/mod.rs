@@ -46,6 +46,13 @@ pub trait Session {
     fn history(&mut self, query: &HistoryQuery) -> Result<HistoryPage, StoreError>;
 }
 
+/// Seconds since the Unix epoch: the store's timestamps.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 pub trait Store: Send + Sync {
     /// Runs `work` in one session; its writes are committed when it returns `Ok`.
     fn session(
