@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::AuthError;
 use crate::response::json_response;
+use crate::store::StoreError;
 
 /// Which envelope key the original used for this answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,9 +92,15 @@ pub enum ApiError {
     #[error("{}", issues_of(body))]
     Issues { body: Map<String, Value> },
 
-    /// 503: the data store cannot be used now (locked, disk full, corrupt file).
-    #[error("{0}")]
-    StoreUnavailable(String),
+    /// The data store failed: 503 when it cannot be used now (locked, disk full, corrupt
+    /// file, backend unreachable), 401 when the backend refused the caller's credentials,
+    /// 502 when it refused a document. `sent` lists the commands sent before it failed
+    /// (a store that is not atomic), shown in `_result`.
+    #[error("{error}")]
+    Store {
+        error: crate::store::StoreError,
+        sent: Vec<String>,
+    },
 
     /// 500: a bug; the detail is logged, not sent.
     #[error("Internal error: the request could not be processed.")]
@@ -133,13 +140,17 @@ fn issues_of(body: &Map<String, Value>) -> String {
 }
 
 impl From<crate::store::StoreError> for ApiError {
-    fn from(err: crate::store::StoreError) -> Self {
-        log::error!("{err}");
-        ApiError::StoreUnavailable(err.to_string())
+    fn from(error: crate::store::StoreError) -> Self {
+        ApiError::store(error, Vec::new())
     }
 }
 
 impl ApiError {
+    pub fn store(error: crate::store::StoreError, sent: Vec<String>) -> Self {
+        log::error!("{error}");
+        ApiError::Store { error, sent }
+    }
+
     /// A 400 with the original's `_error` key.
     pub fn invalid_legacy(message: impl Into<String>) -> Self {
         ApiError::Invalid {
@@ -155,7 +166,11 @@ impl ApiError {
             }
             ApiError::UnknownElement { .. } => StatusCode::NOT_FOUND,
             ApiError::Issues { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store { error, .. } => match error {
+                StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                StoreError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+                StoreError::Refused(_) => StatusCode::BAD_GATEWAY,
+            },
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnknownPath(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized | ApiError::AccessDenied => StatusCode::UNAUTHORIZED,
@@ -182,7 +197,7 @@ impl ApiError {
                 | ApiError::MissingTarget
                 | ApiError::UnknownElement { .. }
                 | ApiError::Issues { .. }
-                | ApiError::StoreUnavailable(_)
+                | ApiError::Store { .. }
         )
     }
 
@@ -191,8 +206,9 @@ impl ApiError {
             ApiError::Invalid { key, .. } | ApiError::MethodNotAllowed { key, .. } => *key,
             ApiError::PartlyRejected { .. }
             | ApiError::AccessDenied
-            | ApiError::TooManyAttempts { .. }
-            | ApiError::StoreUnavailable(_) => ErrorKey::Issues,
+            | ApiError::TooManyAttempts { .. } => ErrorKey::Issues,
+            // The original's `_error` texts for an unavailable backend.
+            ApiError::Store { .. } => ErrorKey::Error,
             _ => ErrorKey::Error,
         }
     }
@@ -208,6 +224,12 @@ impl ApiError {
             body = whole.clone();
         } else if let ApiError::MissingTarget = &self {
             body.insert("_result".into(), json!(""));
+            body.insert("_issues".into(), json!([text]));
+        } else if let ApiError::Store { sent, .. } = &self {
+            if !sent.is_empty() {
+                body.insert("_result".into(), json!(sent));
+            }
+            body.insert("_error".into(), json!(text));
             body.insert("_issues".into(), json!([text]));
         } else if let ApiError::PartlyRejected { result, issues } = &self {
             body.insert("_result".into(), result.clone());
@@ -229,7 +251,12 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow, .. } => {
                 headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
             }
-            ApiError::Unauthorized | ApiError::AccessDenied => {
+            ApiError::Unauthorized
+            | ApiError::AccessDenied
+            | ApiError::Store {
+                error: StoreError::Unauthorized(_),
+                ..
+            } => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     header::HeaderValue::from_static("Basic realm=\"Alignak\""),
@@ -241,7 +268,10 @@ impl ApiError {
             ApiError::TooManyAttempts { retry_after } => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
             }
-            ApiError::StoreUnavailable(_) => {
+            ApiError::Store {
+                error: StoreError::Unavailable(_),
+                ..
+            } => {
                 headers.insert(
                     header::RETRY_AFTER,
                     header::HeaderValue::from(STORE_RETRY_SECS),

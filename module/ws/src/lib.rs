@@ -132,6 +132,9 @@ extern "C" fn get_instance(config: ModuleConfig, host: HostBox) -> RResult<Modul
     })
 }
 
+/// The backend's client, shared by the store and the credential checks.
+type BackendClient = Arc<store::backend::client::Client>;
+
 struct Running {
     runtime: tokio::runtime::Runtime,
     shutdown: watch::Sender<bool>,
@@ -171,8 +174,11 @@ impl WsModule {
         }
         if !c.authorization {
             log::warn!("Authorization is disabled: anyone who can reach the port can send commands. Set authorization 1.");
-        } else if c.alignak_backend.is_some() {
-            log::warn!("Credentials are not checked by the Alignak backend in this version: they are checked against users_file.");
+            if c.alignak_backend.is_some() {
+                log::warn!("With authorization 0 there is no caller's token to call the Alignak backend with: every backend call will be refused (401). Set authorization 1.");
+            }
+        } else if let Some(url) = &c.alignak_backend {
+            log::info!("Credentials and tokens are checked by the Alignak backend at {url}");
         }
         if c.use_ssl {
             log::info!(
@@ -200,8 +206,16 @@ impl WsModule {
 
     /// The authentication of `authorization 1`. On a first start, creates the users file and
     /// shows its admin password, once.
-    fn start_auth(&self) -> Result<Auth, String> {
+    fn start_auth(&self, backend: Option<BackendClient>) -> Result<Auth, String> {
         let c = &self.config;
+        if let Some(client) = backend {
+            let credentials = store::backend::credentials::BackendCredentials::new(client);
+            return Ok(Auth::new(
+                Arc::new(credentials),
+                Duration::from_secs(c.session_timeout_secs),
+                c.use_ssl,
+            ));
+        }
         let users_file = self.path(&c.users_file);
         let (auth, created) = Auth::local(
             &users_file,
@@ -237,7 +251,16 @@ impl WsModule {
     /// keeps working, and the store's endpoints answer 503 and try again on each request.
     /// A `hostgroups_file` that cannot be read or parsed stops the start (a configuration
     /// error); its groups are written to the store when it can be used.
-    fn open_store(&self) -> Result<Arc<dyn store::Store>, ModuleError> {
+    fn open_store(&self) -> Result<(Arc<dyn store::Store>, Option<BackendClient>), ModuleError> {
+        if let Some(url) = &self.config.alignak_backend {
+            if self.config.hostgroups_file.is_some() {
+                log::warn!("hostgroups_file is not used with an Alignak backend: its hostgroups are the backend's");
+            }
+            log::info!("Alignak backend: {url}");
+            let backend = store::backend::AlignakBackend::new(url, &self.config);
+            let client = backend.client();
+            return Ok((Arc::new(backend), Some(client)));
+        }
         let path = self.working_dir.join(&self.config.embedded_store);
         let (store, error) = store::embedded::EmbeddedStore::open(&path);
         match error {
@@ -250,7 +273,7 @@ impl WsModule {
                 ModuleError::new(ModuleErrorKind::Config, format!("hostgroups_file: {e}"))
             })?;
             let count = groups.len();
-            let result = store::Store::session(&store, &mut |session| {
+            let result = store::Store::session(&store, &store::Caller::default(), &mut |session| {
                 for group in &groups {
                     session.put_hostgroup(&group.name, &group.alias, &group.members)?;
                 }
@@ -261,7 +284,7 @@ impl WsModule {
                 Err(err) => log::error!("hostgroups of {} not stored: {err}", file.display()),
             }
         }
-        Ok(Arc::new(store))
+        Ok((Arc::new(store), None))
     }
 
     fn start_server(&mut self) -> Result<(), ModuleError> {
@@ -279,8 +302,9 @@ impl WsModule {
         } else {
             None
         };
-        let auth = if c.authorization {
-            Some(self.start_auth().map_err(init_error)?)
+        let (store, backend) = self.open_store()?;
+        let auth = if self.config.authorization {
+            Some(self.start_auth(backend).map_err(init_error)?)
         } else {
             None
         };
@@ -308,7 +332,6 @@ impl WsModule {
             .map_err(|e| init_error(format!("cannot start the command queue: {e}")))?;
         let arbiter = alignak_map::ArbiterPoller::start(&self.config)
             .map_err(|e| init_error(format!("cannot start the arbiter poller: {e}")))?;
-        let store = self.open_store()?;
         let app = Arc::new(App::new(
             self.config.clone(),
             queue.clone(),

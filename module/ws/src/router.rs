@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::error::{ApiError, ErrorKey};
 use crate::handlers;
 use crate::response::HttpResponse;
+use crate::store::Caller;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
@@ -120,9 +121,10 @@ async fn route(
 ) -> Result<HttpResponse, ApiError> {
     let path = request.uri().path().to_string();
     let endpoint = Endpoint::from_path(&path).ok_or_else(|| ApiError::UnknownPath(path.clone()))?;
-    if let Some(auth) = app.auth.as_ref().filter(|_| endpoint.needs_credentials()) {
-        auth.authenticate(request.headers(), peer).await?;
-    }
+    let caller = match app.auth.as_ref().filter(|_| endpoint.needs_credentials()) {
+        Some(auth) => auth.authenticate(request.headers(), peer).await?,
+        None => Caller::default(),
+    };
     let method = request.method().clone();
     match endpoint {
         Endpoint::Index | Endpoint::Api => {
@@ -152,9 +154,9 @@ async fn route(
         Endpoint::Host(name) => {
             let name = decoded(name)?;
             if method == Method::PATCH || method == Method::POST {
-                handlers::host::update(app, request, name).await
+                handlers::host::update(app, caller, request, name).await
             } else if method == Method::GET || method == Method::HEAD {
-                handlers::host::get(app, request.uri().query(), name).await
+                handlers::host::get(app, caller, request.uri().query(), name).await
             } else {
                 Err(ApiError::MethodNotAllowed {
                     message: "You must only GET, PATCH or POST on this endpoint.".into(),
@@ -166,7 +168,7 @@ async fn route(
         Endpoint::Hostgroup(name) => {
             get_only(&method)?;
             let name = decoded(name)?;
-            handlers::hostgroup::get(app, request.uri().query(), name).await
+            handlers::hostgroup::get(app, caller, request.uri().query(), name).await
         }
         Endpoint::Event => {
             if method != Method::POST {
@@ -176,11 +178,11 @@ async fn route(
                     key: ErrorKey::Issues,
                 });
             }
-            handlers::event::post(app, request).await
+            handlers::event::post(app, caller, request).await
         }
         Endpoint::AlignakLogs => {
             get_only(&method)?;
-            handlers::logs::get(app, request.uri().query()).await
+            handlers::logs::get(app, caller, request.uri().query()).await
         }
         Endpoint::AlignakMap => {
             get_only(&method)?;

@@ -19,11 +19,24 @@ pub enum CredentialError {
     Random(#[from] RandomError),
     #[error("the credential check did not finish: {0}")]
     Task(String),
+    #[error("{0}")]
+    Backend(String),
+}
+
+/// The answer to a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Refused,
+    /// The password is right; `token` is the one the check itself gave (the backend's
+    /// `/login`), else `issue_token` makes one when a token is needed.
+    Accepted {
+        token: Option<String>,
+    },
 }
 
 pub trait CredentialStore: Send + Sync {
     /// Whether `password` is `user`'s password.
-    fn verify_password(&self, user: &str, password: &str) -> Result<bool, CredentialError>;
+    fn verify_password(&self, user: &str, password: &str) -> Result<Verdict, CredentialError>;
 
     /// The user `token` belongs to, while it is valid.
     fn verify_token(&self, token: &str) -> Result<Option<String>, CredentialError>;
@@ -64,8 +77,12 @@ fn now_ms() -> i64 {
 }
 
 impl CredentialStore for LocalCredentials {
-    fn verify_password(&self, user: &str, password: &str) -> Result<bool, CredentialError> {
-        Ok(self.users.verify(user, password))
+    fn verify_password(&self, user: &str, password: &str) -> Result<Verdict, CredentialError> {
+        Ok(if self.users.verify(user, password) {
+            Verdict::Accepted { token: None }
+        } else {
+            Verdict::Refused
+        })
     }
 
     fn verify_token(&self, token: &str) -> Result<Option<String>, CredentialError> {
@@ -110,8 +127,14 @@ mod tests {
     #[test]
     fn tokens_are_valid_until_revoked_and_stored_hashed() {
         let (_dir, c) = local(Duration::from_secs(60));
-        assert!(c.verify_password("alice", "secret").unwrap());
-        assert!(!c.verify_password("alice", "Secret").unwrap());
+        assert_eq!(
+            c.verify_password("alice", "secret").unwrap(),
+            Verdict::Accepted { token: None }
+        );
+        assert_eq!(
+            c.verify_password("alice", "Secret").unwrap(),
+            Verdict::Refused
+        );
         let token = c.issue_token("alice").unwrap();
         assert_eq!(c.verify_token(&token).unwrap().as_deref(), Some("alice"));
         assert_eq!(c.verify_token("").unwrap(), None);

@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 
 use hyper::HeaderMap;
 
-use self::credentials::{CredentialError, CredentialStore, LocalCredentials};
+use self::credentials::{CredentialError, CredentialStore, LocalCredentials, Verdict};
 use self::headers::Credentials;
 use self::htpasswd::{CreatedAdmin, HtpasswdError, UsersFile};
 use self::rate_limit::{Admission, Attempt, Policy, RateLimiter};
 use self::sessions::Sessions;
 use crate::store::tokens::{TokenStore, TokenStoreError};
+use crate::store::Caller;
 
 pub use self::headers::COOKIE_NAME;
 
@@ -103,21 +104,25 @@ impl Auth {
         Ok((auth, created))
     }
 
-    /// The user a request to a protected endpoint comes from.
+    /// Who a request to a protected endpoint comes from, and the token it proved (the one
+    /// the backend is called with).
     pub async fn authenticate(
         &self,
         headers: &HeaderMap,
         peer: IpAddr,
-    ) -> Result<String, AuthError> {
+    ) -> Result<Caller, AuthError> {
         for id in headers::session_ids(headers) {
-            if let Some(user) = self.session_user(id).await? {
-                return Ok(user);
+            if let Some(caller) = self.session_caller(id).await? {
+                return Ok(caller);
             }
         }
         let credentials = headers::basic(headers).ok_or(AuthError::Missing)?;
         let attempt = self.admit(peer).await?;
         match self.check(credentials).await? {
-            Some(proven) => Ok(proven.user),
+            Some(proven) => Ok(Caller {
+                user: Some(proven.user),
+                token: proven.token,
+            }),
             None => Err(self.refused(attempt, peer)),
         }
     }
@@ -177,19 +182,22 @@ impl Auth {
         headers::clear_cookie(self.secure_cookies)
     }
 
-    async fn session_user(&self, id: &str) -> Result<Option<String>, AuthError> {
+    async fn session_caller(&self, id: &str) -> Result<Option<Caller>, AuthError> {
         let Some(session) = self.sessions.touch(id, Instant::now()) else {
             return Ok(None);
         };
         // A session lasts no longer than its token: once that expires, or is revoked by a
         // /logout elsewhere, the session ends too.
-        let token = session.token;
+        let token = session.token.clone();
         if self
             .blocking(move |c| c.verify_token(&token))
             .await?
             .is_some()
         {
-            Ok(Some(session.user))
+            Ok(Some(Caller {
+                user: Some(session.user),
+                token: Some(session.token),
+            }))
         } else {
             self.sessions.remove(id);
             Ok(None)
@@ -200,10 +208,13 @@ impl Auth {
         match credentials {
             Credentials::Password { user, password } => {
                 let for_user = user.clone();
-                let valid = self
+                let verdict = self
                     .blocking(move |c| c.verify_password(&for_user, &password))
                     .await?;
-                Ok(valid.then_some(Proven { user, token: None }))
+                Ok(match verdict {
+                    Verdict::Accepted { token } => Some(Proven { user, token }),
+                    Verdict::Refused => None,
+                })
             }
             Credentials::Token(token) => {
                 let checked = token.clone();

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ErrorKey};
 use crate::handlers::command::submit;
 use crate::hosts::request::check_name;
 use crate::response::{ok, HttpResponse};
-use crate::store::{self, model::NewHistory};
+use crate::store::{self, model::NewHistory, Caller};
 
 fn bad(message: &str) -> ApiError {
     ApiError::Invalid {
@@ -73,16 +73,30 @@ pub fn comment(body: &Value) -> Result<(String, NewHistory), ApiError> {
     Ok((line, history))
 }
 
-pub async fn post(app: &App, request: Request<Incoming>) -> Result<HttpResponse, ApiError> {
+pub async fn post(
+    app: &App,
+    caller: Caller,
+    request: Request<Incoming>,
+) -> Result<HttpResponse, ApiError> {
     let body = read_json(request, app.config.max_body_size).await?;
     let (line, history) = comment(&body)?;
-    // The history first: a store failure then refuses the whole request (503), rather than
-    // sending a comment that the history never shows.
-    store::run(Arc::clone(&app.store), move |session| {
-        session.add_history(&history)
-    })
-    .await?;
-    submit(app, vec![line.clone()]).await?;
+    let store = Arc::clone(&app.store);
+    if store.atomic() {
+        // The history first: a store failure then refuses the whole request (503), rather
+        // than sending a comment that the history never shows.
+        store::run(store, caller, move |session| session.add_history(&history)).await?;
+        submit(app, vec![line.clone()]).await?;
+    } else {
+        // The backend: the comment is sent whatever becomes of its history entry, as the
+        // original did; a failed entry is then told with the command line it did send.
+        submit(app, vec![line.clone()]).await?;
+        if let Err(err) =
+            store::run(store, caller, move |session| session.add_history(&history)).await
+        {
+            log::error!("comment sent, but its history entry was not written");
+            return Err(ApiError::store(err, vec![line]));
+        }
+    }
     Ok(ok(&json!({"_status": "OK", "_result": [line]})))
 }
 

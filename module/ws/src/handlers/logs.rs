@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::app::App;
 use crate::error::ApiError;
 use crate::query::{pairs, param};
 use crate::response::{ok, HttpResponse};
-use crate::store::{self, model::HistoryQuery};
+use crate::store::{self, model::HistoryQuery, Caller};
 
 /// The backend's page size limit.
 const MAX_COUNT: u64 = 50;
@@ -25,7 +25,7 @@ fn number(value: Option<&str>, key: &str, default: u64) -> Result<u64, ApiError>
     }
 }
 
-pub async fn get(app: &App, query: Option<&str>) -> Result<HttpResponse, ApiError> {
+pub async fn get(app: &App, caller: Caller, query: Option<&str>) -> Result<HttpResponse, ApiError> {
     let pairs = pairs(query);
     let start = number(param(&pairs, "start"), "start", 0)?;
     let count = number(param(&pairs, "count"), "count", 25)?;
@@ -48,18 +48,13 @@ pub async fn get(app: &App, query: Option<&str>) -> Result<HttpResponse, ApiErro
         offset: (page - 1) * count,
         limit: count,
     };
-    let found = store::run(Arc::clone(&app.store), move |session| {
-        session.history(&history_query)
+    let (items, total) = store::run(Arc::clone(&app.store), caller, move |session| {
+        session.history_documents(&history_query)
     })
     .await?;
-    let items: Vec<Value> = found
-        .items
-        .iter()
-        .map(|entry| Value::Object(entry.document()))
-        .collect();
     Ok(ok(&json!({
         "_status": "OK",
-        "_meta": {"page": page, "max_results": count, "total": found.total},
+        "_meta": {"page": page, "max_results": count, "total": total},
         "items": items,
     })))
 }

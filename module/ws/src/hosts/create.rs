@@ -99,8 +99,8 @@ fn set(new: &mut NewElement, key: &str, value: &Value, realm_case: RealmCase) {
     }
 }
 
-pub fn new_element(
-    session: &mut dyn Session,
+pub fn new_element<S: Session + ?Sized>(
+    session: &mut S,
     kind: Kind,
     name: &str,
     template: Option<&Map<String, Value>>,

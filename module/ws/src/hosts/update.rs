@@ -5,13 +5,12 @@
 
 use serde_json::{json, Map, Value};
 
-use super::create::new_element;
 use super::customs;
 use super::feedback::feedback;
 use super::livestate::{self, LivestateIn, Target};
 use super::request::{ElementRequest, HostRequest};
 use crate::config::WsConfig;
-use crate::store::model::{Element, ElementPatch, Kind, NewHistory};
+use crate::store::model::{CheckRecord, Element, ElementPatch, Kind};
 use crate::store::{Session, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +26,14 @@ pub enum Status {
 pub struct Outcome {
     pub status: Status,
     pub body: Map<String, Value>,
+    pub commands: Vec<String>,
+}
+
+/// A store failure part-way, and the commands built before it (a store that is not atomic
+/// has applied what came before: those commands are still sent, as the original did).
+#[derive(Debug)]
+pub struct Failure {
+    pub error: StoreError,
     pub commands: Vec<String>,
 }
 
@@ -86,11 +93,18 @@ impl Work<'_> {
     fn livestates(
         &mut self,
         session: &mut dyn Session,
-        target: Target,
+        (host, service): (&Element, Option<&Element>),
         livestates: &[LivestateIn],
         patch: &mut ElementPatch,
         send: bool,
     ) -> Result<(), StoreError> {
+        let target = match service {
+            None => Target::Host(&host.name),
+            Some(service) => Target::Service {
+                host: &host.name,
+                service: &service.name,
+            },
+        };
         for ls in livestates {
             let (state, code) = match livestate::state_of(target, ls) {
                 Ok(found) => found,
@@ -106,16 +120,11 @@ impl Work<'_> {
             }
             self.result.push(line);
             let last = livestate::last_state(&state, code, ls, self.now);
-            let (host_name, service_name) = match target {
-                Target::Host(h) => (h, None),
-                Target::Service { host, service } => (host, Some(service.to_string())),
-            };
-            session.add_history(&NewHistory {
-                host_name: Some(host_name.to_string()),
-                service_name,
-                user_name: "Alignak".into(),
-                kind: "check.result".into(),
-                message: livestate::history_message(&last),
+            session.record_check(&CheckRecord {
+                host,
+                service,
+                last: &last,
+                timestamp: ls.timestamp,
             })?;
             patch.livestate = Some(last);
         }
@@ -144,7 +153,7 @@ pub fn update_host(
     config: &WsConfig,
     request: &HostRequest,
     now: i64,
-) -> Result<Outcome, StoreError> {
+) -> Result<Outcome, Failure> {
     let name = request.host.name.clone().unwrap_or_default();
     let mut work = Work {
         config,
@@ -153,24 +162,47 @@ pub fn update_host(
         issues: Vec::new(),
         commands: Vec::new(),
     };
+    update(session, &mut work, request, &name).map_err(|error| Failure {
+        error,
+        commands: std::mem::take(&mut work.commands),
+    })
+}
 
-    let (host, created) = match session.host(&name)? {
+fn update(
+    session: &mut dyn Session,
+    work: &mut Work,
+    request: &HostRequest,
+    name: &str,
+) -> Result<Outcome, StoreError> {
+    let config = work.config;
+    let (host, created) = match session.host(name)? {
         Some(host) => (host, false),
-        None if !config.allow_host_creation => return Ok(unknown_host(config, &name, work.result)),
+        None if !config.allow_host_creation => {
+            return Ok(unknown_host(config, name, std::mem::take(&mut work.result)))
+        }
         None => {
             work.result
                 .push(format!("Requested host '{name}' does not exist."));
-            let new = new_element(
-                session,
+            match session.create_from_template(
                 Kind::Host,
-                &name,
+                None,
+                name,
                 request.host.template.as_ref(),
                 config.realm_case,
-            )?;
-            let host = session.create(Kind::Host, None, &new)?;
-            work.result
-                .push(format!("Requested host '{name}' created."));
-            (host, true)
+            ) {
+                Ok(host) => {
+                    work.result
+                        .push(format!("Requested host '{name}' created."));
+                    (host, true)
+                }
+                Err(StoreError::Refused(why)) => {
+                    log::warn!("host '{name}' not created: {why}");
+                    work.issues
+                        .push(format!("Requested host '{name}' creation failed."));
+                    return Ok(creation_failed(work));
+                }
+                Err(err) => return Err(err),
+            }
         }
     };
 
@@ -186,7 +218,7 @@ pub fn update_host(
         &label,
         "active",
         ("ENABLE_HOST_CHECK", "DISABLE_HOST_CHECK"),
-        &name,
+        name,
         created,
     );
     work.toggle(
@@ -197,7 +229,7 @@ pub fn update_host(
         &label,
         "passive",
         ("ENABLE_PASSIVE_HOST_CHECKS", "DISABLE_PASSIVE_HOST_CHECKS"),
-        &name,
+        name,
         created,
     );
     if let Some(wanted) = h.check_freshness {
@@ -209,13 +241,7 @@ pub fn update_host(
         }
     }
     work.variables(&host, h.variables.as_ref(), &mut update, &mut patch);
-    work.livestates(
-        session,
-        Target::Host(&name),
-        &h.livestates,
-        &mut patch,
-        !created,
-    )?;
+    work.livestates(session, (&host, None), &h.livestates, &mut patch, !created)?;
     if created && patch.livestate.is_some() {
         update = Some(true);
     }
@@ -228,8 +254,7 @@ pub fn update_host(
                     .push("A service does not have a 'name' property".into());
                 continue;
             };
-            if let Some(fb) =
-                update_service(session, &mut work, &host, created, service_name, service)?
+            if let Some(fb) = update_service(session, work, &host, created, service_name, service)?
             {
                 services_feedback.push(Value::Object(fb));
             }
@@ -251,7 +276,7 @@ pub fn update_host(
             body.insert("_result".into(), json!(work.result));
         }
         if with_feedback {
-            let stored = session.host(&name)?.unwrap_or(host);
+            let stored = session.host(name)?.unwrap_or(host);
             let mut fb = feedback(&stored, &config.feedback_host);
             if !services_feedback.is_empty() {
                 fb.insert("services".into(), Value::Array(services_feedback));
@@ -278,8 +303,18 @@ pub fn update_host(
             Status::Issues
         },
         body,
-        commands: work.commands,
+        commands: std::mem::take(&mut work.commands),
     })
+}
+
+/// The store refused to create the host: nothing else is done.
+fn creation_failed(work: &mut Work) -> Outcome {
+    let body = json!({"_status": "ERR", "_result": work.result, "_issues": work.issues});
+    Outcome {
+        status: Status::Issues,
+        body: body.as_object().cloned().unwrap_or_default(),
+        commands: Vec::new(),
+    }
 }
 
 /// The host is unknown and creation is off: 404 (or, with `ignore_unknown_host`, an OK that
@@ -324,17 +359,26 @@ fn update_service(
         None if config.allow_service_creation => {
             work.result
                 .push(format!("Requested service '{full}' does not exist."));
-            let new = new_element(
-                session,
+            match session.create_from_template(
                 Kind::Service,
+                Some(host),
                 name,
                 request.template.as_ref(),
                 config.realm_case,
-            )?;
-            let service = session.create(Kind::Service, Some(host.id), &new)?;
-            work.result
-                .push(format!("Requested service '{full}' created."));
-            (service, true)
+            ) {
+                Ok(service) => {
+                    work.result
+                        .push(format!("Requested service '{full}' created."));
+                    (service, true)
+                }
+                Err(StoreError::Refused(why)) => {
+                    log::warn!("service '{full}' not created: {why}");
+                    work.issues
+                        .push(format!("Requested service '{full}' creation failed."));
+                    return Ok(None);
+                }
+                Err(err) => return Err(err),
+            }
         }
         None => {
             let message = format!(
@@ -388,13 +432,9 @@ fn update_service(
         &mut update,
         &mut patch,
     );
-    let target = Target::Service {
-        host: &host.name,
-        service: name,
-    };
     work.livestates(
         session,
-        target,
+        (host, Some(&service)),
         &request.livestates,
         &mut patch,
         !host_created,

@@ -25,7 +25,7 @@ use super::model::{
     Element, ElementPatch, HistoryEntry, HistoryPage, HistoryQuery, Hostgroup, Kind, LastState,
     NewElement, NewHistory,
 };
-use super::{now, schema, Session, Store, StoreError};
+use super::{now, schema, Caller, Session, Store, StoreError};
 
 /// Sessions committed together at most.
 const MAX_BATCH: usize = 8;
@@ -53,7 +53,10 @@ struct Slot {
 }
 
 fn unavailable(path: &Path, err: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("{}: {err}", path.display()))
+    StoreError::Unavailable(format!(
+        "The data store is not available currently: {}: {err}",
+        path.display()
+    ))
 }
 
 impl EmbeddedStore {
@@ -151,6 +154,7 @@ impl EmbeddedStore {
 impl Store for EmbeddedStore {
     fn session(
         &self,
+        _caller: &Caller,
         work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.waiting.fetch_add(1, Ordering::SeqCst);
@@ -567,7 +571,7 @@ mod tests {
     fn with<T>(store: &EmbeddedStore, mut f: impl FnMut(&mut dyn Session) -> T) -> T {
         let mut out = None;
         store
-            .session(&mut |s| {
+            .session(&Caller::default(), &mut |s| {
                 out = Some(f(s));
                 Ok(())
             })
@@ -620,7 +624,7 @@ mod tests {
     #[test]
     fn a_failed_session_writes_nothing() {
         let (_dir, store) = store();
-        let result = store.session(&mut |s| {
+        let result = store.session(&Caller::default(), &mut |s| {
             s.create(Kind::Host, None, &NewElement::named("h1"))?;
             Err(StoreError::Unavailable("boom".into()))
         });
@@ -705,7 +709,7 @@ mod tests {
         std::fs::write(&path, vec![b'x'; 8192]).unwrap();
         let (store, error) = EmbeddedStore::open(&path);
         assert!(matches!(error, Some(StoreError::Unavailable(_))));
-        let result = store.session(&mut |s| s.host("h").map(|_| ()));
+        let result = store.session(&Caller::default(), &mut |s| s.host("h").map(|_| ()));
         assert!(matches!(result, Err(StoreError::Unavailable(_))));
     }
 
@@ -717,7 +721,7 @@ mod tests {
             .map(|i| {
                 let store = std::sync::Arc::clone(&store);
                 std::thread::spawn(move || {
-                    store.session(&mut |s| {
+                    store.session(&Caller::default(), &mut |s| {
                         s.create(Kind::Host, None, &NewElement::named(&format!("h{i}")))?;
                         match i {
                             3 => Err(StoreError::Unavailable("refused by the test".into())),

@@ -1,25 +1,47 @@
 //! Where hosts, services, their customs and last livestate, hostgroups and the history
 //! (check results, comments) live. The /host algorithm is written once against `Session`;
-//! `EmbeddedStore` (SQLite) is the first implementation, an Alignak-backend one comes later.
+//! `EmbeddedStore` (SQLite) and `AlignakBackend` (REST) implement it.
 
+pub mod backend;
 pub mod embedded;
 pub mod model;
 pub mod schema;
 pub mod tokens;
 
+use serde_json::{json, Map, Value};
+
+use crate::config::RealmCase;
 use model::{
-    Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement, NewHistory,
+    CheckRecord, Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement,
+    NewHistory,
 };
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// The store cannot be used now (file locked, disk full, corrupt, unreachable): 503.
-    #[error("The data store is not available currently: {0}")]
+    /// The store cannot be used now (file locked, disk full, corrupt, backend unreachable):
+    /// 503. The text says which store and why.
+    #[error("{0}")]
     Unavailable(String),
+    /// The backend refused the caller's credentials: 401.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The store refused a document (the backend's validation): the caller's request cannot
+    /// be applied as it is.
+    #[error("{0}")]
+    Refused(String),
 }
 
-/// One unit of work: everything done through a session is committed together, or not at
-/// all, and no other session runs meanwhile. Calls are blocking.
+/// Who a session works for: the backend is called with the caller's own token (upstream
+/// v1.5+), the embedded store does not need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    pub user: Option<String>,
+    pub token: Option<String>,
+}
+
+/// One unit of work, with blocking calls. On the embedded store everything done through a
+/// session is committed together, or not at all; the backend has no transactions: each call
+/// is applied when it is made (`Store::atomic` tells which).
 pub trait Session {
     fn host(&mut self, name: &str) -> Result<Option<Element>, StoreError>;
     fn service(&mut self, host_id: i64, name: &str) -> Result<Option<Element>, StoreError>;
@@ -30,6 +52,19 @@ pub trait Session {
         host_id: Option<i64>,
         new: &NewElement,
     ) -> Result<Element, StoreError>;
+    /// Creates `name` from the request's `template` (upstream-spec §8): the store resolves
+    /// what the template names. `StoreError::Refused` when the store will not have it.
+    fn create_from_template(
+        &mut self,
+        kind: Kind,
+        host: Option<&Element>,
+        name: &str,
+        template: Option<&Map<String, Value>>,
+        realm_case: RealmCase,
+    ) -> Result<Element, StoreError> {
+        let new = crate::hosts::create::new_element(self, kind, name, template, realm_case)?;
+        self.create(kind, host.map(|h| h.id), &new)
+    }
     fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch) -> Result<(), StoreError>;
     /// Every host naming `group` in its `hostgroups` field.
     fn hosts_in_group(&mut self, group: &str) -> Result<Vec<Element>, StoreError>;
@@ -44,6 +79,103 @@ pub trait Session {
     fn add_history(&mut self, entry: &NewHistory) -> Result<(), StoreError>;
     /// Newest first.
     fn history(&mut self, query: &HistoryQuery) -> Result<HistoryPage, StoreError>;
+
+    /// Keeps a check result of a livestate: here a `check.result` history entry; the
+    /// backend posts a log check result for a timestamped one instead.
+    fn record_check(&mut self, check: &CheckRecord) -> Result<(), StoreError> {
+        self.add_history(&NewHistory {
+            host_name: Some(check.host.name.clone()),
+            service_name: check.service.map(|s| s.name.clone()),
+            user_name: "Alignak".into(),
+            kind: "check.result".into(),
+            message: crate::hosts::livestate::history_message(check.last),
+        })
+    }
+
+    /// `GET /host/<name>`: the host's documents as the API shows them.
+    fn host_documents(&mut self, name: &str) -> Result<Vec<Map<String, Value>>, StoreError> {
+        let Some(host) = self.host(name)? else {
+            return Ok(Vec::new());
+        };
+        let services: Vec<Value> = self
+            .services(host.id)?
+            .iter()
+            .map(|s| Value::Object(s.document()))
+            .collect();
+        let mut doc = host.document();
+        doc.insert("services".into(), Value::Array(services));
+        Ok(vec![doc])
+    }
+
+    /// `GET /hostgroup[/<name>]`: every group (or the one named), with its hosts: declared
+    /// members first, then stored hosts naming the group, each once; with `embedded`, hosts
+    /// and realm as `{name, alias}`.
+    fn hostgroup_documents(
+        &mut self,
+        name: Option<&str>,
+        embedded: bool,
+    ) -> Result<Vec<Map<String, Value>>, StoreError> {
+        let alias_of = |host: &Element| {
+            host.fields
+                .get("alias")
+                .and_then(Value::as_str)
+                .map_or_else(|| host.name.clone(), String::from)
+        };
+        let mut out = Vec::new();
+        for group in self.hostgroups(name)? {
+            let mut hosts: Vec<(String, String)> = Vec::new();
+            for member in &group.members {
+                let alias = self
+                    .host(member)?
+                    .map_or_else(|| member.clone(), |h| alias_of(&h));
+                hosts.push((member.clone(), alias));
+            }
+            for host in self.hosts_in_group(&group.name)? {
+                if !hosts.iter().any(|(n, _)| *n == host.name) {
+                    let alias = alias_of(&host);
+                    hosts.push((host.name, alias));
+                }
+            }
+            let mut doc = group.document();
+            doc.insert("notes".into(), json!(""));
+            doc.insert("_level".into(), json!(1));
+            doc.insert("hostgroups".into(), json!([]));
+            let hosts: Vec<Value> = hosts
+                .into_iter()
+                .map(|(name, alias)| {
+                    if embedded {
+                        json!({"name": name, "alias": alias})
+                    } else {
+                        json!(name)
+                    }
+                })
+                .collect();
+            doc.insert("hosts".into(), Value::Array(hosts));
+            let realm = if embedded {
+                json!({"name": "All", "alias": "All"})
+            } else {
+                json!("All")
+            };
+            doc.insert("_realm".into(), realm);
+            out.push(doc);
+        }
+        Ok(out)
+    }
+
+    /// `GET /alignak_logs`: one page of history documents, newest first, and how many match.
+    fn history_documents(
+        &mut self,
+        query: &HistoryQuery,
+    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError> {
+        let page = self.history(query)?;
+        Ok((
+            page.items
+                .iter()
+                .map(model::HistoryEntry::document)
+                .collect(),
+            page.total,
+        ))
+    }
 }
 
 /// Seconds since the Unix epoch: the store's timestamps.
@@ -54,11 +186,19 @@ pub fn now() -> i64 {
 }
 
 pub trait Store: Send + Sync {
-    /// Runs `work` in one session; its writes are committed when it returns `Ok`.
+    /// Runs `work` in one session for `caller`; on an atomic store its writes are committed
+    /// when it returns `Ok`, and undone when it fails.
     fn session(
         &self,
+        caller: &Caller,
         work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+
+    /// Whether a failed session leaves nothing done. The backend applies each call when it
+    /// is made: commands built before a failure are then still sent, as the original did.
+    fn atomic(&self) -> bool {
+        true
+    }
 }
 
 /// Sessions handed to the blocking pool at once. Sessions run one at a time (one
@@ -67,7 +207,11 @@ pub trait Store: Send + Sync {
 static SESSION_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
 
 /// `Store::session` with a result, run off the async workers: store calls block.
-pub async fn run<T, F>(store: std::sync::Arc<dyn Store>, work: F) -> Result<T, StoreError>
+pub async fn run<T, F>(
+    store: std::sync::Arc<dyn Store>,
+    caller: Caller,
+    work: F,
+) -> Result<T, StoreError>
 where
     T: Send + 'static,
     F: FnOnce(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
@@ -79,7 +223,7 @@ where
     tokio::task::spawn_blocking(move || {
         let mut work = Some(work);
         let mut output = None;
-        store.session(&mut |session| {
+        store.session(&caller, &mut |session| {
             if let Some(work) = work.take() {
                 output = Some(work(session)?);
             }

@@ -91,6 +91,17 @@ pub struct Hostgroup {
     pub updated: i64,
 }
 
+/// A valid livestate of a request, for `Session::record_check`.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckRecord<'a> {
+    pub host: &'a Element,
+    /// `None` for the host's own check result.
+    pub service: Option<&'a Element>,
+    pub last: &'a LastState,
+    /// The livestate's own `timestamp`, when it had one.
+    pub timestamp: Option<i64>,
+}
+
 /// A history entry to write (`check.result`, `webui.comment`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewHistory {

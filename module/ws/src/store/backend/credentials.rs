@@ -1,0 +1,140 @@
+//! Logins checked by the Alignak backend: a password with its `POST /login` (which answers
+//! the user's token), a token with a cheap authenticated call. Results are kept at most
+//! `CACHE_FOR`, keyed by a hash of the secret, so that a client sending Basic credentials on
+//! every request does not cost a backend login each time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::client::{q, BackendError, Client};
+use crate::auth::credentials::{CredentialError, CredentialStore, Verdict};
+use crate::auth::secret;
+
+const CACHE_FOR: Duration = Duration::from_secs(60);
+/// Entries beyond this are dropped (oldest first) so that guesses cannot grow the cache.
+const CACHE_SIZE: usize = 10_000;
+
+/// A token that works but whose user the backend does not tell.
+const UNNAMED_USER: &str = "backend user";
+
+pub struct BackendCredentials {
+    client: Arc<Client>,
+    /// hash(user, password) -> token.
+    logins: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    /// hash(token) -> user name.
+    tokens: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+}
+
+fn backend_error(err: BackendError) -> CredentialError {
+    CredentialError::Backend(format!(
+        "Alignak backend is not available currently ({err})"
+    ))
+}
+
+fn cached(cache: &Mutex<HashMap<[u8; 32], (String, Instant)>>, key: &[u8; 32]) -> Option<String> {
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    match cache.get(key) {
+        Some((value, at)) if at.elapsed() < CACHE_FOR => Some(value.clone()),
+        Some(_) => {
+            cache.remove(key);
+            None
+        }
+        None => None,
+    }
+}
+
+fn remember(cache: &Mutex<HashMap<[u8; 32], (String, Instant)>>, key: [u8; 32], value: String) {
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= CACHE_SIZE {
+        cache.retain(|_, (_, at)| at.elapsed() < CACHE_FOR);
+        if cache.len() >= CACHE_SIZE {
+            cache.clear();
+        }
+    }
+    cache.insert(key, (value, Instant::now()));
+}
+
+impl BackendCredentials {
+    pub fn new(client: Arc<Client>) -> BackendCredentials {
+        BackendCredentials {
+            client,
+            logins: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl CredentialStore for BackendCredentials {
+    fn verify_password(&self, user: &str, password: &str) -> Result<Verdict, CredentialError> {
+        let key = secret::hash(&format!("{user}\u{0}{password}"));
+        if let Some(token) = cached(&self.logins, &key) {
+            return Ok(Verdict::Accepted { token: Some(token) });
+        }
+        match self.client.login(user, password).map_err(backend_error)? {
+            Some(token) => {
+                remember(&self.logins, key, token.clone());
+                remember(&self.tokens, secret::hash(&token), user.to_string());
+                Ok(Verdict::Accepted { token: Some(token) })
+            }
+            None => Ok(Verdict::Refused),
+        }
+    }
+
+    fn verify_token(&self, token: &str) -> Result<Option<String>, CredentialError> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let key = secret::hash(token);
+        if let Some(user) = cached(&self.tokens, &key) {
+            return Ok(Some(user));
+        }
+        // Who owns the token, when the caller may read users; any answer but 401 means
+        // the backend took the token.
+        let answer = self.client.get(
+            Some(token),
+            "user",
+            &[
+                ("where", q(json!({"token": token}))),
+                ("projection", q(json!({"name": 1}))),
+                ("max_results", "1".into()),
+            ],
+        );
+        let user = match answer {
+            Ok(page) => page
+                .pointer("/_items/0/name")
+                .and_then(Value::as_str)
+                .unwrap_or(UNNAMED_USER)
+                .to_string(),
+            Err(BackendError::Unauthorized(_)) => return Ok(None),
+            Err(BackendError::Refused { .. }) => UNNAMED_USER.to_string(),
+            Err(err) => return Err(backend_error(err)),
+        };
+        remember(&self.tokens, key, user.clone());
+        Ok(Some(user))
+    }
+
+    fn issue_token(&self, user: &str) -> Result<String, CredentialError> {
+        // Never reached: a password accepted by the backend comes with the user's token.
+        Err(CredentialError::Backend(format!(
+            "no backend token for '{user}': log in with a password"
+        )))
+    }
+
+    fn revoke_token(&self, token: &str) -> Result<(), CredentialError> {
+        // The backend's token is the user's own and stays valid there (the original never
+        // revoked it either); this module stops trusting it without asking again.
+        let key = secret::hash(token);
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        self.logins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (t, _)| t != token);
+        Ok(())
+    }
+}

@@ -1,0 +1,695 @@
+//! `AlignakBackend`: the store when `alignak_backend` is set. Hosts, services, customs,
+//! creation, hostgroups, history, log check results and logins live in an Alignak backend
+//! (Eve REST), called with the caller's own token as the original (v1.5+) did.
+//!
+//! The backend has no transactions: each call is applied when it is made (`atomic` is
+//! false), so the commands built before a failure are still sent, as the original did. A
+//! failure is never remembered: the next request calls the backend again.
+
+pub mod client;
+pub mod create;
+pub mod credentials;
+pub mod documents;
+mod poll;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+
+use self::client::{q, BackendError, Client};
+use self::create::Resolver;
+use crate::config::{RealmCase, WsConfig};
+use crate::store::model::{
+    CheckRecord, Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement,
+    NewHistory,
+};
+use crate::store::{Caller, Session, Store, StoreError};
+
+/// What the backend store does beyond the calls: the original's `alignak_backend_*` options.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `alignak_backend_livestate_update`: write `ls_*` for every livestate (always for a
+    /// host created by the request).
+    pub livestate_update: bool,
+    /// `alignak_backend_old_lcr`: a log check result for every timestamped livestate.
+    pub old_lcr: bool,
+    /// `alignak_backend_get_lcr`: copy the acknowledgement/downtime fields of the latest
+    /// earlier log check result into the new one.
+    pub get_lcr: bool,
+    /// `alignak_backend_timeshift`: older results than this are logged as from the past.
+    pub timeshift: i64,
+}
+
+impl Settings {
+    pub fn from_config(config: &WsConfig) -> Settings {
+        Settings {
+            livestate_update: config.backend_livestate_update,
+            old_lcr: config.backend_old_lcr,
+            get_lcr: config.backend_get_lcr,
+            timeshift: config.backend_timeshift,
+        }
+    }
+}
+
+pub struct AlignakBackend {
+    client: Arc<Client>,
+    settings: Settings,
+    _poll: Option<poll::Poller>,
+}
+
+impl AlignakBackend {
+    /// The store on the backend at `config.alignak_backend` (which must be set), with the
+    /// availability poll of `alignak_backend_polling_period` (0: none) using the module's
+    /// own credentials.
+    pub fn new(url: &str, config: &WsConfig) -> AlignakBackend {
+        let client = Arc::new(Client::new(url));
+        let poll = poll::Poller::start(Arc::clone(&client), config);
+        AlignakBackend {
+            client,
+            settings: Settings::from_config(config),
+            _poll: poll,
+        }
+    }
+
+    pub fn client(&self) -> Arc<Client> {
+        Arc::clone(&self.client)
+    }
+}
+
+/// The original's message, and why.
+pub fn store_error(err: BackendError) -> StoreError {
+    match err {
+        BackendError::Unavailable(why) => StoreError::Unavailable(format!(
+            "Alignak backend is not available currently ({why})."
+        )),
+        BackendError::Unauthorized(call) => StoreError::Unauthorized(format!(
+            "The Alignak backend refused the credentials ({call}): log in with a backend user."
+        )),
+        refused @ BackendError::Refused { .. } => StoreError::Refused(refused.to_string()),
+    }
+}
+
+impl Store for AlignakBackend {
+    fn session(
+        &self,
+        caller: &Caller,
+        work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut session = BackendSession {
+            client: &self.client,
+            token: caller.token.as_deref(),
+            settings: &self.settings,
+            handles: Vec::new(),
+            services: HashMap::new(),
+            created: HashSet::new(),
+        };
+        work(&mut session)
+    }
+
+    fn atomic(&self) -> bool {
+        false
+    }
+}
+
+/// A document the session has read: `Element::id` is its index in `handles`.
+struct Handle {
+    kind: Kind,
+    id: String,
+    etag: String,
+    /// The host's handle, for a service.
+    host: Option<i64>,
+    /// Changed by this session: read again before it is shown.
+    stale: bool,
+}
+
+struct BackendSession<'a> {
+    client: &'a Client,
+    token: Option<&'a str>,
+    settings: &'a Settings,
+    handles: Vec<Handle>,
+    /// A host's services, read once per session (upstream v1.5+), by host handle.
+    services: HashMap<i64, Vec<Element>>,
+    /// Handles of the documents this session created.
+    created: HashSet<i64>,
+}
+
+fn resource(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Host => "host",
+        Kind::Service => "service",
+    }
+}
+
+fn id_of(doc: &Map<String, Value>) -> String {
+    doc.get("_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+impl BackendSession<'_> {
+    fn adopt(&mut self, kind: Kind, host: Option<i64>, doc: &Map<String, Value>) -> Element {
+        let handle = self.handles.len() as i64;
+        self.handles.push(Handle {
+            kind,
+            id: id_of(doc),
+            etag: doc
+                .get("_etag")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            host,
+            stale: false,
+        });
+        documents::element(kind, handle, doc)
+    }
+
+    fn handle(&self, id: i64) -> Result<&Handle, StoreError> {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.handles.get(i))
+            .ok_or_else(|| {
+                StoreError::Unavailable(format!("no backend document {id} in this session"))
+            })
+    }
+
+    fn load_services(&mut self, host_id: i64) -> Result<(), StoreError> {
+        if self.services.contains_key(&host_id) {
+            return Ok(());
+        }
+        let host = self.handle(host_id)?.id.clone();
+        let docs = self
+            .client
+            .get_all(
+                self.token,
+                "service",
+                &[("where", q(json!({"host": host})))],
+            )
+            .map_err(store_error)?;
+        let services = docs
+            .iter()
+            .map(|doc| self.adopt(Kind::Service, Some(host_id), doc))
+            .collect();
+        self.services.insert(host_id, services);
+        Ok(())
+    }
+
+    /// A value of the element's backend document, for a log check result.
+    fn field(element: &Element, key: &str, default: Value) -> Value {
+        element.fields.get(key).cloned().unwrap_or(default)
+    }
+
+    fn post_lcr(&self, check: &CheckRecord, timestamp: i64) -> Result<(), BackendError> {
+        let element = check.service.unwrap_or(check.host);
+        let host_id = &self
+            .handle(check.host.id)
+            .map_err(|e| BackendError::Unavailable(e.to_string()))?
+            .id;
+        let service_id = match check.service {
+            Some(service) => json!(
+                self.handle(service.id)
+                    .map_err(|e| BackendError::Unavailable(e.to_string()))?
+                    .id
+            ),
+            None => Value::Null,
+        };
+        let last_check = element
+            .fields
+            .get("ls_last_check")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if last_check > timestamp + self.settings.timeshift {
+            log::info!(
+                "{}: check result of {timestamp} is older than the last one ({last_check})",
+                element.name
+            );
+        }
+        let default_state = match check.service {
+            Some(_) => "OK",
+            None => "UP",
+        };
+        let mut lcr = json!({
+            "last_check": timestamp,
+            "host": host_id,
+            "service": service_id,
+            "acknowledged": Self::field(element, "ls_acknowledged", json!(false)),
+            "acknowledgement_type": Self::field(element, "ls_acknowledgement_type", json!(1)),
+            "downtimed": Self::field(element, "ls_downtimed", json!(false)),
+            "state_id": check.last.state_id,
+            "state": check.last.state,
+            "state_type": Self::field(element, "ls_state_type", json!("HARD")),
+            "last_state": Self::field(element, "ls_last_state", json!(default_state)),
+            "last_state_type": Self::field(element, "ls_last_state_type", json!("HARD")),
+            "latency": 0,
+            "execution_time": 0,
+            "output": check.last.output,
+            "long_output": check.last.long_output,
+            "perf_data": check.last.perf_data,
+            "_realm": Self::field(element, "_realm", Value::Null),
+        });
+        if self.settings.get_lcr {
+            let mut filter =
+                json!({"host_name": check.host.name, "last_check": {"$lte": timestamp}});
+            if let Some(service) = check.service {
+                filter["service_name"] = json!(service.name);
+            }
+            if let Some(previous) = self.client.first(
+                self.token,
+                "logcheckresult",
+                &[("max_results", "1".into()), ("where", q(filter))],
+            )? {
+                for key in [
+                    "acknowledged",
+                    "acknowledgement_type",
+                    "downtimed",
+                    "state_type",
+                    "last_state",
+                    "last_state_type",
+                    "state_changed",
+                ] {
+                    if let Some(value) = previous.get(key) {
+                        lcr[key] = value.clone();
+                    }
+                }
+            }
+        }
+        if lcr["_realm"].is_null() {
+            if let Some(map) = lcr.as_object_mut() {
+                map.remove("_realm");
+            }
+        }
+        self.client.post(self.token, "logcheckresult", &lcr)?;
+        Ok(())
+    }
+}
+
+impl Session for BackendSession<'_> {
+    fn host(&mut self, name: &str) -> Result<Option<Element>, StoreError> {
+        let found = self
+            .client
+            .first(self.token, "host", &[("where", q(json!({"name": name})))])
+            .map_err(store_error)?;
+        Ok(found.map(|doc| self.adopt(Kind::Host, None, &doc)))
+    }
+
+    fn service(&mut self, host_id: i64, name: &str) -> Result<Option<Element>, StoreError> {
+        self.load_services(host_id)?;
+        let Some(position) = self
+            .services
+            .get(&host_id)
+            .and_then(|list| list.iter().position(|s| s.name == name))
+        else {
+            return Ok(None);
+        };
+        let current = self.services[&host_id][position].clone();
+        if !self.handle(current.id)?.stale {
+            return Ok(Some(current));
+        }
+        let id = self.handle(current.id)?.id.clone();
+        let Some(doc) = self
+            .client
+            .get_one(self.token, "service", &id)
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        let fresh = self.adopt(Kind::Service, Some(host_id), &doc);
+        if let Some(list) = self.services.get_mut(&host_id) {
+            list[position] = fresh.clone();
+        }
+        Ok(Some(fresh))
+    }
+
+    fn services(&mut self, host_id: i64) -> Result<Vec<Element>, StoreError> {
+        self.load_services(host_id)?;
+        Ok(self.services.get(&host_id).cloned().unwrap_or_default())
+    }
+
+    fn create(
+        &mut self,
+        kind: Kind,
+        host_id: Option<i64>,
+        new: &NewElement,
+    ) -> Result<Element, StoreError> {
+        let mut template = new.fields.clone();
+        template.insert("customs".into(), Value::Object(new.customs.clone()));
+        template.insert(
+            "active_checks_enabled".into(),
+            json!(new.active_checks_enabled),
+        );
+        template.insert(
+            "passive_checks_enabled".into(),
+            json!(new.passive_checks_enabled),
+        );
+        template.insert("check_freshness".into(), json!(new.check_freshness));
+        let host = match host_id {
+            Some(id) => Some(self.handle_element(id)?),
+            None => None,
+        };
+        self.create_from_template(
+            kind,
+            host.as_ref(),
+            &new.name,
+            Some(&template),
+            RealmCase::Unchanged,
+        )
+    }
+
+    fn create_from_template(
+        &mut self,
+        kind: Kind,
+        host: Option<&Element>,
+        name: &str,
+        template: Option<&Map<String, Value>>,
+        realm_case: RealmCase,
+    ) -> Result<Element, StoreError> {
+        let host_id = match host {
+            Some(host) => Some(self.handle(host.id)?.id.clone()),
+            None => None,
+        };
+        let resolver = Resolver {
+            client: self.client,
+            token: self.token,
+        };
+        let doc = resolver
+            .document(kind, name, template, realm_case, host_id.as_deref())
+            .map_err(store_error)?;
+        let resource = resource(kind);
+        let id = self
+            .client
+            .post(self.token, resource, &Value::Object(doc))
+            .map_err(store_error)?;
+        let stored = self
+            .client
+            .get_one(self.token, resource, &id)
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                StoreError::Unavailable(format!(
+                    "Alignak backend is not available currently (the created {resource} '{name}' cannot be read)."
+                ))
+            })?;
+        let host_handle = host.map(|h| h.id);
+        let element = self.adopt(kind, host_handle, &stored);
+        self.created.insert(element.id);
+        if let Some(host_handle) = host_handle {
+            self.load_services(host_handle)?;
+            if let Some(list) = self.services.get_mut(&host_handle) {
+                if !list.iter().any(|s| s.name == element.name) {
+                    list.push(element.clone());
+                }
+            }
+        }
+        Ok(element)
+    }
+
+    fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch) -> Result<(), StoreError> {
+        let handle = self.handle(id)?;
+        let created = self.created.contains(&id)
+            || handle.host.is_some_and(|host| self.created.contains(&host));
+        let mut body = Map::new();
+        if let Some(customs) = &patch.customs {
+            body.insert("customs".into(), Value::Object(customs.clone()));
+        }
+        for (key, value) in [
+            ("active_checks_enabled", patch.active_checks_enabled),
+            ("passive_checks_enabled", patch.passive_checks_enabled),
+            ("check_freshness", patch.check_freshness),
+        ] {
+            if let Some(value) = value {
+                body.insert(key.into(), json!(value));
+            }
+        }
+        if let Some(ls) = patch
+            .livestate
+            .as_ref()
+            .filter(|_| self.settings.livestate_update || created)
+        {
+            for (key, value) in [
+                ("ls_state", json!(ls.state)),
+                ("ls_state_id", json!(ls.state_id)),
+                ("ls_state_type", json!(ls.state_type)),
+                ("ls_last_check", json!(ls.last_check)),
+                ("ls_output", json!(ls.output)),
+                ("ls_long_output", json!(ls.long_output)),
+                ("ls_perf_data", json!(ls.perf_data)),
+            ] {
+                body.insert(key.into(), value);
+            }
+        }
+        if body.is_empty() {
+            return Ok(());
+        }
+        debug_assert_eq!(handle.kind, kind);
+        let (resource_id, etag) = (handle.id.clone(), handle.etag.clone());
+        let etag = self
+            .client
+            .patch(
+                self.token,
+                resource(kind),
+                &resource_id,
+                &etag,
+                &Value::Object(body),
+            )
+            .map_err(store_error)?;
+        if let Some(handle) = usize::try_from(id)
+            .ok()
+            .and_then(|i| self.handles.get_mut(i))
+        {
+            handle.etag = etag;
+            handle.stale = true;
+        }
+        Ok(())
+    }
+
+    fn hosts_in_group(&mut self, _group: &str) -> Result<Vec<Element>, StoreError> {
+        // `hostgroup_documents` reads the groups' own host lists.
+        Ok(Vec::new())
+    }
+
+    fn hostgroups(&mut self, name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError> {
+        Ok(self
+            .hostgroup_documents(name, true)?
+            .into_iter()
+            .map(|doc| Hostgroup {
+                id: 0,
+                name: doc
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .into(),
+                alias: doc
+                    .get("alias")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .into(),
+                members: doc
+                    .get("hosts")
+                    .and_then(Value::as_array)
+                    .map(|hosts| {
+                        hosts
+                            .iter()
+                            .filter_map(|h| h.get("name").and_then(Value::as_str))
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                created: 0,
+                updated: 0,
+            })
+            .collect())
+    }
+
+    fn put_hostgroup(&mut self, name: &str, _: &str, _: &[String]) -> Result<(), StoreError> {
+        Err(StoreError::Refused(format!(
+            "hostgroup '{name}': with an Alignak backend, hostgroups are the backend's (hostgroups_file is not used)"
+        )))
+    }
+
+    fn add_history(&mut self, entry: &NewHistory) -> Result<(), StoreError> {
+        let mut doc = json!({
+            "host_name": entry.host_name,
+            "user_name": entry.user_name,
+            "type": entry.kind,
+            "message": entry.message,
+        });
+        if let Some(service) = &entry.service_name {
+            doc["service_name"] = json!(service);
+        }
+        self.client
+            .post(self.token, "history", &doc)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    fn history(&mut self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+        // `history_documents` serves `/alignak_logs` from the backend's own documents.
+        let (items, total) = self.history_documents(query)?;
+        Ok(HistoryPage {
+            items: items
+                .into_iter()
+                .map(|doc| crate::store::model::HistoryEntry {
+                    id: 0,
+                    created: 0,
+                    host_name: doc
+                        .get("host_name")
+                        .and_then(Value::as_str)
+                        .map(String::from),
+                    service_name: doc
+                        .get("service_name")
+                        .and_then(Value::as_str)
+                        .map(String::from),
+                    user_name: doc
+                        .get("user_name")
+                        .and_then(Value::as_str)
+                        .map(String::from),
+                    kind: doc
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .into(),
+                    message: doc
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .into(),
+                })
+                .collect(),
+            total,
+        })
+    }
+
+    fn record_check(&mut self, check: &CheckRecord) -> Result<(), StoreError> {
+        let Some(timestamp) = check.timestamp.filter(|_| self.settings.old_lcr) else {
+            return Ok(());
+        };
+        // As the original: a log check result that cannot be written is logged, and the
+        // check result itself still goes to Alignak.
+        if let Err(err) = self.post_lcr(check, timestamp) {
+            log::error!(
+                "log check result of {}{} not written: {err}",
+                check.host.name,
+                check
+                    .service
+                    .map(|s| format!("/{}", s.name))
+                    .unwrap_or_default()
+            );
+        }
+        Ok(())
+    }
+
+    fn host_documents(&mut self, name: &str) -> Result<Vec<Map<String, Value>>, StoreError> {
+        let docs = self
+            .client
+            .get_all(
+                self.token,
+                "host",
+                &[
+                    ("where", q(json!({"name": name}))),
+                    ("embedded", documents::HOST_EMBEDDED.to_string()),
+                ],
+            )
+            .map_err(store_error)?;
+        Ok(docs
+            .into_iter()
+            .map(|doc| {
+                let mut value = Value::Object(doc);
+                documents::strip_secrets(&mut value);
+                match value {
+                    Value::Object(doc) => doc,
+                    _ => Map::new(),
+                }
+            })
+            .collect())
+    }
+
+    fn hostgroup_documents(
+        &mut self,
+        name: Option<&str>,
+        embedded: bool,
+    ) -> Result<Vec<Map<String, Value>>, StoreError> {
+        let mut query = vec![(
+            "projection",
+            q(
+                json!({"name":1,"alias":1,"notes":1,"hostgroups":1,"hosts":1,"_level":1,
+                     "_parent":1,"_tree_parents":1,"_realm":1}),
+            ),
+        )];
+        if let Some(name) = name {
+            query.push(("where", q(json!({"name": name}))));
+        }
+        if embedded {
+            query.push((
+                "embedded",
+                q(json!({"hostgroups":1,"hosts":1,"_parent":1,"_tree_parents":1,"_realm":1})),
+            ));
+        }
+        let docs = self
+            .client
+            .get_all(self.token, "hostgroup", &query)
+            .map_err(store_error)?;
+        Ok(docs
+            .into_iter()
+            .map(|doc| documents::hostgroup(doc, embedded))
+            .collect())
+    }
+
+    fn history_documents(
+        &mut self,
+        query: &HistoryQuery,
+    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError> {
+        let limit = query.limit.max(1);
+        let mut params = vec![
+            ("page", (query.offset / limit + 1).to_string()),
+            ("max_results", limit.to_string()),
+            ("sort", "-_id".to_string()),
+            (
+                "projection",
+                q(
+                    json!({"host_name":1,"service_name":1,"user_name":1,"type":1,"message":1,
+                         "logcheckresult":1}),
+                ),
+            ),
+            ("embedded", q(json!({"logcheckresult": 1}))),
+        ];
+        if let Some(filter) = documents::history_where(&query.filters) {
+            params.push(("where", q(filter)));
+        }
+        let answer = self
+            .client
+            .get(self.token, "history", &params)
+            .map_err(store_error)?;
+        let total = answer
+            .pointer("/_meta/total")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let items = answer
+            .get("_items")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .map(|doc| documents::history_item(doc.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((items, total))
+    }
+}
+
+impl BackendSession<'_> {
+    /// An element again from its handle's document (for `create` with a host handle).
+    fn handle_element(&mut self, id: i64) -> Result<Element, StoreError> {
+        let handle = self.handle(id)?;
+        let (kind, resource_id, host) = (handle.kind, handle.id.clone(), handle.host);
+        let doc = self
+            .client
+            .get_one(self.token, resource(kind), &resource_id)
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                StoreError::Refused(format!("{} {resource_id} is gone", resource(kind)))
+            })?;
+        Ok(self.adopt(kind, host, &doc))
+    }
+}
