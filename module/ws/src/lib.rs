@@ -132,8 +132,8 @@ extern "C" fn get_instance(config: ModuleConfig, host: HostBox) -> RResult<Modul
     })
 }
 
-/// The backend's client, shared by the store and the credential checks.
-type BackendClient = Arc<store::backend::client::Client>;
+/// The backend's credential checks, shared by the store and the authentication.
+type BackendLogins = Arc<store::backend::credentials::BackendCredentials>;
 
 struct Running {
     runtime: tokio::runtime::Runtime,
@@ -206,12 +206,11 @@ impl WsModule {
 
     /// The authentication of `authorization 1`. On a first start, creates the users file and
     /// shows its admin password, once.
-    fn start_auth(&self, backend: Option<BackendClient>) -> Result<Auth, String> {
+    fn start_auth(&self, backend: Option<BackendLogins>) -> Result<Auth, String> {
         let c = &self.config;
-        if let Some(client) = backend {
-            let credentials = store::backend::credentials::BackendCredentials::new(client);
+        if let Some(credentials) = backend {
             return Ok(Auth::new(
-                Arc::new(credentials),
+                credentials,
                 Duration::from_secs(c.session_timeout_secs),
                 c.use_ssl,
             ));
@@ -251,15 +250,15 @@ impl WsModule {
     /// keeps working, and the store's endpoints answer 503 and try again on each request.
     /// A `hostgroups_file` that cannot be read or parsed stops the start (a configuration
     /// error); its groups are written to the store when it can be used.
-    fn open_store(&self) -> Result<(Arc<dyn store::Store>, Option<BackendClient>), ModuleError> {
+    fn open_store(&self) -> Result<(Arc<dyn store::Store>, Option<BackendLogins>), ModuleError> {
         if let Some(url) = &self.config.alignak_backend {
             if self.config.hostgroups_file.is_some() {
                 log::warn!("hostgroups_file is not used with an Alignak backend: its hostgroups are the backend's");
             }
             log::info!("Alignak backend: {url}");
             let backend = store::backend::AlignakBackend::new(url, &self.config);
-            let client = backend.client();
-            return Ok((Arc::new(backend), Some(client)));
+            let credentials = backend.credentials();
+            return Ok((Arc::new(backend), Some(credentials)));
         }
         let path = self.working_dir.join(&self.config.embedded_store);
         let (store, error) = store::embedded::EmbeddedStore::open(&path);

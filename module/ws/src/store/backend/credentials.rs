@@ -126,6 +126,14 @@ impl CredentialStore for BackendCredentials {
     fn revoke_token(&self, token: &str) -> Result<(), CredentialError> {
         // The backend's token is the user's own and stays valid there (the original never
         // revoked it either); this module stops trusting it without asking again.
+        self.forget(token);
+        Ok(())
+    }
+}
+
+impl BackendCredentials {
+    /// Drops what the caches say of `token`: the next use asks the backend again.
+    pub fn forget(&self, token: &str) {
         let key = secret::hash(token);
         self.tokens
             .lock()
@@ -135,6 +143,5 @@ impl CredentialStore for BackendCredentials {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|_, (t, _)| t != token);
-        Ok(())
     }
 }

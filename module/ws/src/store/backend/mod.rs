@@ -54,6 +54,7 @@ impl Settings {
 
 pub struct AlignakBackend {
     client: Arc<Client>,
+    credentials: Arc<credentials::BackendCredentials>,
     settings: Settings,
     _poll: Option<poll::Poller>,
 }
@@ -66,14 +67,17 @@ impl AlignakBackend {
         let client = Arc::new(Client::new(url));
         let poll = poll::Poller::start(Arc::clone(&client), config);
         AlignakBackend {
+            credentials: Arc::new(credentials::BackendCredentials::new(Arc::clone(&client))),
             client,
             settings: Settings::from_config(config),
             _poll: poll,
         }
     }
 
-    pub fn client(&self) -> Arc<Client> {
-        Arc::clone(&self.client)
+    /// The logins and tokens checks on this backend, sharing what the store learns: a token
+    /// the backend refuses is no longer trusted from the cache.
+    pub fn credentials(&self) -> Arc<credentials::BackendCredentials> {
+        Arc::clone(&self.credentials)
     }
 }
 
@@ -104,7 +108,13 @@ impl Store for AlignakBackend {
             services: HashMap::new(),
             created: HashSet::new(),
         };
-        work(&mut session)
+        let result = work(&mut session);
+        if let (Err(StoreError::Unauthorized(_)), Some(token)) = (&result, &caller.token) {
+            // A backend restarted with new tokens, or a token revoked there: the next
+            // request logs in again instead of trusting the cache for up to a minute.
+            self.credentials.forget(token);
+        }
+        result
     }
 
     fn atomic(&self) -> bool {
