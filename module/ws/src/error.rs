@@ -126,7 +126,7 @@ impl From<AuthError> for ApiError {
     }
 }
 
-fn issues_of(body: &Map<String, Value>) -> String {
+pub fn issues_of(body: &Map<String, Value>) -> String {
     body.get("_issues")
         .and_then(Value::as_array)
         .map(|issues| {
@@ -213,10 +213,8 @@ impl ApiError {
         }
     }
 
-    pub fn into_response(self, legacy_status_codes: bool) -> Response<Full<Bytes>> {
-        if let ApiError::Internal(detail) = &self {
-            log::error!("internal error: {detail}");
-        }
+    /// The JSON answer: `_status: ERR`, `_issues` and, where the original had it, `_error`.
+    pub fn body(&self) -> Map<String, Value> {
         let mut body = Map::new();
         body.insert("_status".into(), json!("ERR"));
         let text = self.to_string();
@@ -240,6 +238,18 @@ impl ApiError {
             }
             body.insert("_issues".into(), json!([text]));
         }
+        body
+    }
+
+    pub fn into_body(self) -> Value {
+        Value::Object(self.body())
+    }
+
+    pub fn into_response(self, legacy_status_codes: bool) -> Response<Full<Bytes>> {
+        if let ApiError::Internal(detail) = &self {
+            log::error!("internal error: {detail}");
+        }
+        let body = self.body();
         let status = if legacy_status_codes && self.was_200_in_the_original() {
             StatusCode::OK
         } else {

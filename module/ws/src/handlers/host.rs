@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::body::read_json;
-use crate::error::ApiError;
+use crate::error::{issues_of, ApiError};
 use crate::handlers::command::submit;
 use crate::hosts::request::HostRequest;
 use crate::hosts::update::{update_host, Failure, Status};
@@ -23,6 +23,9 @@ pub async fn update(
     path_name: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_json(request, app.config.max_body_size).await?;
+    if let Value::Array(items) = body {
+        return batch(app, caller, items, path_name).await;
+    }
     let host_request = HostRequest::parse(&body, path_name.as_deref())?;
     let config = Arc::clone(&app.config);
     let atomic = app.store.atomic();
@@ -55,6 +58,104 @@ pub async fn update(
         Status::Issues => Err(ApiError::Issues { body: outcome.body }),
         Status::UnknownHost => Err(ApiError::UnknownElement { body: outcome.body }),
     }
+}
+
+/// A batch: a JSON array of host objects, each naming its host, processed in order in one
+/// store session; their commands go to the daemon in one push. The answer lists each
+/// item's own answer; any item not OK makes it a 422 naming the items.
+async fn batch(
+    app: &App,
+    caller: Caller,
+    items: Vec<Value>,
+    path_name: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    if path_name.is_some() {
+        return Err(ApiError::invalid_legacy(
+            "A batch of hosts is sent to /host, each item with its 'name'.",
+        ));
+    }
+    if items.is_empty() {
+        return Err(ApiError::invalid_legacy(
+            "You must send parameters on this endpoint.",
+        ));
+    }
+    // A malformed item is refused alone, with the answer it would have had on its own.
+    let requests: Vec<Result<HostRequest, Value>> = items
+        .iter()
+        .map(|item| HostRequest::parse(item, None).map_err(|err| err.into_body()))
+        .collect();
+    let config = Arc::clone(&app.config);
+    let atomic = app.store.atomic();
+    let outcomes = store::run(Arc::clone(&app.store), caller, move |session| {
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for request in &requests {
+            let request = match request {
+                Ok(request) => request,
+                Err(body) => {
+                    outcomes.push(Err(body.clone()));
+                    continue;
+                }
+            };
+            match update_host(session, &config, request, now()) {
+                Ok(outcome) => outcomes.push(Ok(outcome)),
+                Err(failure) if atomic => return Err(failure.error),
+                Err(Failure { error, commands }) => {
+                    let mut sent: Vec<String> = outcomes
+                        .iter()
+                        .filter_map(|o| o.as_ref().ok())
+                        .flat_map(|o: &crate::hosts::update::Outcome| o.commands.clone())
+                        .collect();
+                    sent.extend(commands);
+                    return Ok(Err(Failure {
+                        error,
+                        commands: sent,
+                    }));
+                }
+            }
+        }
+        Ok(Ok(outcomes))
+    })
+    .await?;
+    let outcomes = match outcomes {
+        Ok(outcomes) => outcomes,
+        Err(Failure { error, commands }) => {
+            if !commands.is_empty() {
+                submit(app, commands.clone()).await?;
+            }
+            return Err(ApiError::store(error, commands));
+        }
+    };
+    let mut commands = Vec::new();
+    let mut results = Vec::with_capacity(outcomes.len());
+    let mut issues = Vec::new();
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Ok(outcome) => {
+                commands.extend(outcome.commands);
+                if outcome.status != Status::Ok {
+                    issues.push(format!("Host {index}: {}", issues_of(&outcome.body)));
+                }
+                results.push(Value::Object(outcome.body));
+            }
+            Err(body) => {
+                issues.push(format!("Host {index}: {}", issues_of_value(&body)));
+                results.push(body);
+            }
+        }
+    }
+    submit(app, commands).await?;
+    if issues.is_empty() {
+        Ok(ok(&json!({"_status": "OK", "_result": results})))
+    } else {
+        Err(ApiError::PartlyRejected {
+            issues,
+            result: Value::Array(results),
+        })
+    }
+}
+
+fn issues_of_value(body: &Value) -> String {
+    body.as_object().map(issues_of).unwrap_or_default()
 }
 
 /// `GET /host[/<name>]`: the stored host, backend-shaped, with its services.

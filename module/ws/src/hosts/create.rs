@@ -50,7 +50,7 @@ fn flag(value: &Value) -> Option<bool> {
 }
 
 /// A name or a list of names (a comma-separated string too).
-fn names(value: &Value) -> Vec<String> {
+pub fn names(value: &Value) -> Vec<String> {
     match value {
         Value::String(s) => s
             .split(',')

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::client::{q, BackendError, Client};
 use crate::config::RealmCase;
-use crate::hosts::create::apply_realm_case;
+use crate::hosts::create::{apply_realm_case, names};
 use crate::store::model::Kind;
 
 /// The resource a link field names. The original's list, plus the group, user and parent
@@ -108,17 +108,6 @@ impl Resolver<'_> {
                 let Some(resource) = resource_of(field, kind) else {
                     doc.insert(field.clone(), value.clone());
                     continue;
-                };
-                let names = |v: &Value| -> Vec<String> {
-                    match v {
-                        Value::String(s) => vec![s.clone()],
-                        Value::Array(items) => items
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .map(String::from)
-                            .collect(),
-                        _ => Vec::new(),
-                    }
                 };
                 let mut ids = Vec::new();
                 for wanted in names(value) {

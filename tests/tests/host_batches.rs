@@ -1,0 +1,116 @@
+//! `PATCH|POST /host` with a JSON array of hosts (SPEC §7 batches): each item is processed as
+//! it would be alone, in order, in one store session; their commands reach the command file
+//! together and in order; the answer lists each item's answer, and a 422 names the items that
+//! were not OK.
+
+use alignak_e2e::{Receiver, Setup};
+use serde_json::{json, Value};
+
+fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> (u16, Value) {
+    let reply = receiver.request(
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    (reply.status, reply.json())
+}
+
+fn setup() -> Setup {
+    Setup::new()
+        .module_param("give_result", "1")
+        .module_param("give_feedback", "0")
+        .module_param("set_timestamp", "0")
+        .module_param("allow_host_creation", "1")
+}
+
+#[test]
+fn a_batch_answers_each_host_and_sends_every_command_in_order() {
+    let receiver = setup().start();
+    // Known hosts first, so that their livestates give commands.
+    let (status, _) = send(
+        &receiver,
+        "PATCH",
+        "/host",
+        &json!([{"name": "b1"}, {"name": "b2"}]),
+    );
+    assert_eq!(status, 200);
+
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host",
+        &json!([
+            {"name": "b1", "livestate": {"state": "UP", "output": "one"}},
+            {"name": "b2", "livestate": {"state": "down", "output": "two", "timestamp": 7}},
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"_status": "OK", "_result": [
+            {"_status": "OK", "_result": ["b1 is alive :)", "PROCESS_HOST_CHECK_RESULT;b1;0;one"]},
+            {"_status": "OK", "_result": ["b2 is alive :)", "[7] PROCESS_HOST_CHECK_RESULT;b2;1;two"]},
+        ]})
+    );
+    let lines = receiver.wait_commands(2);
+    assert!(lines[0].ends_with("] PROCESS_HOST_CHECK_RESULT;b1;0;one"), "{lines:?}");
+    assert_eq!(lines[1], "[7] PROCESS_HOST_CHECK_RESULT;b2;1;two");
+}
+
+#[test]
+fn bad_items_are_refused_alone_and_named() {
+    let receiver = setup().start();
+    send(&receiver, "PATCH", "/host", &json!({"name": "ok1"}));
+    let (status, body) = send(
+        &receiver,
+        "POST",
+        "/host",
+        &json!([
+            {"livestate": {"state": "UP"}},
+            {"name": "ok1", "livestate": {"state": "BOGUS"}},
+            {"name": "ok1", "livestate": {"state": "UP", "timestamp": "soon"}},
+            {"name": "ok1", "livestate": {"state": "UP", "output": "fine"}},
+        ]),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["_status"], "ERR");
+    let results = body["_result"].as_array().expect("a list of answers");
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0]["_issues"], json!(["Missing targeted element."]));
+    assert_eq!(
+        results[1]["_issues"],
+        json!(["Host state must be UP, DOWN or UNREACHABLE, and not 'BOGUS'."])
+    );
+    assert_eq!(
+        results[2]["_issues"],
+        json!(["The livestate timestamp must be an integer value."])
+    );
+    assert_eq!(results[3]["_status"], "OK");
+    let issues: Vec<&str> = body["_issues"]
+        .as_array()
+        .expect("issues")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(issues.len(), 3, "{issues:?}");
+    assert!(issues[0].starts_with("Host 0: "), "{issues:?}");
+    assert!(issues[1].starts_with("Host 1: "), "{issues:?}");
+    assert!(issues[2].starts_with("Host 2: "), "{issues:?}");
+    // Only the good item's command was sent.
+    let lines = receiver.wait_commands(1);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].ends_with("PROCESS_HOST_CHECK_RESULT;ok1;0;fine"));
+}
+
+#[test]
+fn an_empty_batch_or_a_batch_on_a_named_path_is_refused() {
+    let receiver = setup().start();
+    let (status, body) = send(&receiver, "PATCH", "/host", &json!([]));
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["_error"], "You must send parameters on this endpoint.");
+    let (status, body) = send(&receiver, "PATCH", "/host/x", &json!([{"name": "x"}]));
+    assert_eq!(status, 400, "{body}");
+    assert!(receiver.commands().is_empty());
+}
