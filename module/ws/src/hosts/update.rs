@@ -439,7 +439,9 @@ fn update_service(
         &mut patch,
         !host_created,
     )?;
-    if (created || host_created) && patch.livestate.is_some() {
+    // The original (v1.5+): a livestate forces an update only for the services of a host
+    // created by this request, whose state goes to the store instead of a command.
+    if host_created && patch.livestate.is_some() {
         update = Some(true);
     }
     match update {

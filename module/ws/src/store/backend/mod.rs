@@ -415,8 +415,12 @@ impl Session for BackendSession<'_> {
 
     fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch) -> Result<(), StoreError> {
         let handle = self.handle(id)?;
-        let created = self.created.contains(&id)
-            || handle.host.is_some_and(|host| self.created.contains(&host));
+        // The `ls_*` of a host created by this request, and of its services: Alignak does
+        // not know them yet, so no command carries their state (the original's rule).
+        let created = match handle.host {
+            None => self.created.contains(&id),
+            Some(host) => self.created.contains(&host),
+        };
         let mut body = Map::new();
         if let Some(customs) = &patch.customs {
             body.insert("customs".into(), Value::Object(customs.clone()));
