@@ -20,6 +20,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod alignak;
+pub mod backend;
 pub mod nagios;
 
 /// Where the built artifacts are.
@@ -129,6 +130,8 @@ pub struct Setup {
     pub modules_dir: Option<PathBuf>,
     pub extra_files: Vec<(String, String)>,
     pub rust_log: String,
+    /// An `Authorization` header every request carries unless it sends its own.
+    pub authorization: Option<String>,
 }
 
 impl Default for Setup {
@@ -145,6 +148,7 @@ impl Default for Setup {
             modules_dir: None,
             extra_files: Vec::new(),
             rust_log: "info".into(),
+            authorization: None,
         }
     }
 }
@@ -189,6 +193,13 @@ impl Setup {
 
     /// A file to write into the daemon's directory (its working directory) before it starts;
     /// `name` is relative to it.
+    /// HTTP Basic credentials that every request sends unless it has its own
+    /// `Authorization` header.
+    pub fn credentials(mut self, user: &str, password: &str) -> Setup {
+        self.authorization = Some(basic(user, password));
+        self
+    }
+
     pub fn file(mut self, name: &str, text: &str) -> Setup {
         self.extra_files.push((name.into(), text.into()));
         self
@@ -261,6 +272,7 @@ impl Setup {
             log_offset: 0,
             tls: false,
             tls_client: None,
+            authorization: self.authorization,
         };
         receiver.launch();
         receiver
@@ -288,6 +300,8 @@ pub struct Receiver {
     tls: bool,
     /// The TLS client `request` uses, set by `with_tls_client`.
     tls_client: Option<Arc<rustls::ClientConfig>>,
+    /// Sent with every request that has no `Authorization` header of its own.
+    authorization: Option<String>,
 }
 
 const LISTENING: &str = "listening on: ";
@@ -468,6 +482,16 @@ impl Receiver {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
+        let mut with_credentials: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(value) = &self.authorization {
+            if !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+            {
+                with_credentials.push(("Authorization", value));
+            }
+        }
+        let headers = with_credentials.as_slice();
         match &self.tls_client {
             None => http_request(self.address(), method, path, headers, body),
             Some(client) => https_request(

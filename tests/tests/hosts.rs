@@ -1,10 +1,77 @@
-//! `PATCH|POST /host` end to end: the real daemon, the real module, a real SQLite store in the
-//! test's directory. Expected answers are the original module's
-//! (../shared/peers/python-ws/responses-*.txt, upstream-spec §5) with SPEC §3's fixes; every
-//! test checks both the answer and the lines that reached the command file.
+//! `PATCH|POST /host` end to end: the real daemon, the real module, and each case twice: on
+//! the embedded store (a real SQLite file in the test's directory) and on a real Alignak
+//! backend (1.4.16 on mongomock, `tests/backend/`, one per case, called as its `admin`).
+//! Expected answers are the original module's (../shared/peers/python-ws/responses-*.txt,
+//! upstream-spec §5) with SPEC §3's fixes; every case checks both the answer and the lines
+//! that reached the command file.
+//!
+//! The backend runs with `alignak_backend_livestate_update 1`, so that it keeps each
+//! livestate in `ls_*` as the embedded store does. Where the backend's own behaviour differs,
+//! the case says so (`store.is_backend()`):
+//! - `__delete__` does not delete a custom variable in the backend: Eve merges the `customs`
+//!   dictionary of a PATCH into the stored one (the original's tests assert the same);
+//! - `GET /host` answers the backend's document: `_realm` (and the other links) embedded as
+//!   documents, every backend field, and no `services` list.
 
+use alignak_e2e::backend::Backend;
 use alignak_e2e::{Receiver, Reply, Setup};
 use serde_json::{json, Value};
+
+/// Where the module keeps hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Store {
+    Embedded,
+    Backend,
+}
+
+impl Store {
+    fn is_backend(self) -> bool {
+        self == Store::Backend
+    }
+
+    /// Starts the receiver with `setup` on this store: for the backend, a new one, which
+    /// lives as long as the returned value. `None` when the backend cannot run here (not
+    /// under CI).
+    fn start(self, setup: Setup) -> Option<(Receiver, Option<Backend>)> {
+        match self {
+            Store::Embedded => Some((setup.start(), None)),
+            Store::Backend => {
+                let backend = Backend::start()?;
+                let receiver = setup
+                    .module_param("alignak_backend", &backend.url())
+                    .module_param("authorization", "1")
+                    .module_param("alignak_backend_polling_period", "0")
+                    .module_param("alignak_backend_livestate_update", "1")
+                    .credentials("admin", "admin")
+                    .start();
+                Some((receiver, Some(backend)))
+            }
+        }
+    }
+}
+
+/// Each case as two tests: `embedded::<case>` and `backend::<case>`.
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $( #[test] fn $case() { super::$case(super::Store::Embedded) } )*
+        }
+        mod backend {
+            $( #[test] fn $case() { super::$case(super::Store::Backend) } )*
+        }
+    };
+}
+
+on_both_stores!(
+    the_originals_captured_answers_and_their_commands,
+    every_state_name_lists_of_livestates_and_bad_states,
+    timestamps_are_integers_and_malformed_requests_change_nothing,
+    check_toggles_send_commands_only_when_they_change,
+    variables_are_set_kept_updated_and_deleted,
+    unknown_hosts_and_services_with_and_without_creation,
+    give_result_and_give_feedback_decide_what_the_answer_holds,
+    get_shows_the_stored_state_and_customs_and_a_restart_keeps_them,
+);
 
 const SENTINEL: &str = "DISABLE_NOTIFICATIONS";
 
@@ -102,9 +169,10 @@ fn create_test_host(receiver: &Receiver) {
     );
 }
 
-#[test]
-fn the_originals_captured_answers_and_their_commands() {
-    let receiver = like_the_captures().start();
+fn the_originals_captured_answers_and_their_commands(store: Store) {
+    let Some((receiver, _backend)) = store.start(like_the_captures()) else {
+        return;
+    };
     let mut commands = Commands::new(&receiver);
     create_test_host(&receiver);
     commands.next(&[]);
@@ -206,9 +274,10 @@ fn the_originals_captured_answers_and_their_commands() {
     commands.next(&[]);
 }
 
-#[test]
-fn every_state_name_lists_of_livestates_and_bad_states() {
-    let receiver = like_the_captures().start();
+fn every_state_name_lists_of_livestates_and_bad_states(store: Store) {
+    let Some((receiver, _backend)) = store.start(like_the_captures()) else {
+        return;
+    };
     let mut commands = Commands::new(&receiver);
     create_test_host(&receiver);
 
@@ -273,11 +342,12 @@ fn every_state_name_lists_of_livestates_and_bad_states() {
     ]);
 }
 
-#[test]
-fn timestamps_are_integers_and_malformed_requests_change_nothing() {
-    let receiver = like_the_captures()
-        .module_param("set_timestamp", "1")
-        .start();
+fn timestamps_are_integers_and_malformed_requests_change_nothing(store: Store) {
+    let Some((receiver, _backend)) =
+        store.start(like_the_captures().module_param("set_timestamp", "1"))
+    else {
+        return;
+    };
     let mut commands = Commands::new(&receiver);
     create_test_host(&receiver);
 
@@ -331,9 +401,10 @@ fn timestamps_are_integers_and_malformed_requests_change_nothing() {
     commands.next(&[]);
 }
 
-#[test]
-fn check_toggles_send_commands_only_when_they_change() {
-    let receiver = like_the_captures().start();
+fn check_toggles_send_commands_only_when_they_change(store: Store) {
+    let Some((receiver, _backend)) = store.start(like_the_captures()) else {
+        return;
+    };
     let mut commands = Commands::new(&receiver);
     create_test_host(&receiver);
 
@@ -421,9 +492,10 @@ fn check_toggles_send_commands_only_when_they_change() {
     commands.next(&[]);
 }
 
-#[test]
-fn variables_are_set_kept_updated_and_deleted() {
-    let receiver = like_the_captures().start();
+fn variables_are_set_kept_updated_and_deleted(store: Store) {
+    let Some((receiver, _backend)) = store.start(like_the_captures()) else {
+        return;
+    };
     let mut commands = Commands::new(&receiver);
     create_test_host(&receiver);
     let alive = "test_host is alive :)";
@@ -440,7 +512,12 @@ fn variables_are_set_kept_updated_and_deleted() {
         (json!({"test2": "__delete__"}), "Host 'test_host' updated."),
         (
             json!({"test2": "__delete__"}),
-            "Host 'test_host' unchanged.",
+            // Eve merged the customs: the backend still has _TEST2.
+            if store.is_backend() {
+                "Host 'test_host' updated."
+            } else {
+                "Host 'test_host' unchanged."
+            },
         ),
     ] {
         expect(
@@ -465,12 +542,14 @@ fn variables_are_set_kept_updated_and_deleted() {
     commands.next(&[]);
 }
 
-#[test]
-fn unknown_hosts_and_services_with_and_without_creation() {
-    let receiver = Setup::new()
-        .module_param("give_result", "1")
-        .module_param("give_feedback", "0")
-        .start();
+fn unknown_hosts_and_services_with_and_without_creation(store: Store) {
+    let Some((receiver, _backend)) = store.start(
+        Setup::new()
+            .module_param("give_result", "1")
+            .module_param("give_feedback", "0"),
+    ) else {
+        return;
+    };
     let mut commands = Commands::new(&receiver);
     // Creation off (the default), ignore_unknown_host off: 404, nothing sent.
     let body = json!({"livestate": {"state": "UP"}});
@@ -483,10 +562,13 @@ fn unknown_hosts_and_services_with_and_without_creation() {
     commands.next(&[]);
     drop(receiver);
 
-    let receiver = Setup::new()
-        .module_param("give_result", "1")
-        .module_param("ignore_unknown_host", "1")
-        .start();
+    let Some((receiver, _backend)) = store.start(
+        Setup::new()
+            .module_param("give_result", "1")
+            .module_param("ignore_unknown_host", "1"),
+    ) else {
+        return;
+    };
     let mut commands = Commands::new(&receiver);
     expect(
         patch(&receiver, "/host/nowhere", body),
@@ -499,13 +581,16 @@ fn unknown_hosts_and_services_with_and_without_creation() {
     // Host creation on, service creation off: a created host sends no command, its unknown
     // service is a message (ignore_unknown_service 1, the default) or an issue (0).
     for ignore in ["1", "0"] {
-        let receiver = Setup::new()
-            .module_param("give_result", "1")
-            .module_param("give_feedback", "0")
-            .module_param("set_timestamp", "0")
-            .module_param("allow_host_creation", "1")
-            .module_param("ignore_unknown_service", ignore)
-            .start();
+        let Some((receiver, _backend)) = store.start(
+            Setup::new()
+                .module_param("give_result", "1")
+                .module_param("give_feedback", "0")
+                .module_param("set_timestamp", "0")
+                .module_param("allow_host_creation", "1")
+                .module_param("ignore_unknown_service", ignore),
+        ) else {
+            return;
+        };
         let mut commands = Commands::new(&receiver);
         let missing = "Requested service 'new_host/svc' does not exist. Note that service creation is not allowed.";
         let mut result = vec![
@@ -548,12 +633,14 @@ fn unknown_hosts_and_services_with_and_without_creation() {
     }
 }
 
-#[test]
-fn give_result_and_give_feedback_decide_what_the_answer_holds() {
-    let receiver = Setup::new()
-        .module_param("allow_host_creation", "1")
-        .module_param("allow_service_creation", "1")
-        .start();
+fn give_result_and_give_feedback_decide_what_the_answer_holds(store: Store) {
+    let Some((receiver, _backend)) = store.start(
+        Setup::new()
+            .module_param("allow_host_creation", "1")
+            .module_param("allow_service_creation", "1"),
+    ) else {
+        return;
+    };
     let mut commands = Commands::new(&receiver);
     // The defaults: give_result 0, give_feedback 1, set_timestamp 1.
     expect(
@@ -594,16 +681,19 @@ fn give_result_and_give_feedback_decide_what_the_answer_holds() {
     commands.next(&["PROCESS_HOST_CHECK_RESULT;fb_host;0;hb"]);
     drop(receiver);
 
-    let receiver = Setup::new()
-        .module_param("allow_host_creation", "1")
-        .module_param("allow_service_creation", "1")
-        .module_param("give_feedback", "2")
-        .module_param(
-            "feedback_host",
-            "alias, active_checks_enabled, ls_state, customs",
-        )
-        .module_param("feedback_service", "ls_state, ls_output")
-        .start();
+    let Some((receiver, _backend)) = store.start(
+        Setup::new()
+            .module_param("allow_host_creation", "1")
+            .module_param("allow_service_creation", "1")
+            .module_param("give_feedback", "2")
+            .module_param(
+                "feedback_host",
+                "alias, active_checks_enabled, ls_state, customs",
+            )
+            .module_param("feedback_service", "ls_state, ls_output"),
+    ) else {
+        return;
+    };
     patch(
         &receiver,
         "/host/fb_host",
@@ -624,9 +714,10 @@ fn give_result_and_give_feedback_decide_what_the_answer_holds() {
     );
 }
 
-#[test]
-fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them() {
-    let mut receiver = like_the_captures().start();
+fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them(store: Store) {
+    let Some((mut receiver, backend)) = store.start(like_the_captures()) else {
+        return;
+    };
     create_test_host(&receiver);
     let reply = patch(
         &receiver,
@@ -657,11 +748,12 @@ fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them() {
             assert_eq!(json["_status"], "OK");
             let host = &json["_result"][0];
             assert_eq!(host["name"], "test_host");
-            assert_eq!(
-                host["customs"],
-                json!({"_TEST1": "a", "_LIST": ["x"]}),
-                "{host}"
-            );
+            let customs = if store.is_backend() {
+                json!({"_TEST1": "a", "_LIST": ["x"], "_GONE": 1})
+            } else {
+                json!({"_TEST1": "a", "_LIST": ["x"]})
+            };
+            assert_eq!(host["customs"], customs, "{host}");
             assert_eq!(host["active_checks_enabled"], false);
             assert_eq!(host["passive_checks_enabled"], true);
             assert_eq!(host["ls_state"], "DOWN");
@@ -671,13 +763,22 @@ fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them() {
             assert_eq!(host["ls_long_output"], "long");
             assert_eq!(host["ls_perf_data"], "p=1");
             assert_eq!(host["ls_last_check"], 1700000000);
-            assert_eq!(host["_realm"], "All");
+            if store.is_backend() {
+                assert_eq!(host["_realm"]["name"], "All", "{host}");
+            } else {
+                assert_eq!(host["_realm"], "All");
+            }
             assert!(host["_id"].as_str().is_some_and(|id| id.len() == 24));
             assert!(
                 host["_created"].as_str().unwrap().ends_with(" GMT"),
                 "{host}"
             );
             assert!(host["_updated"].as_str().unwrap().ends_with(" GMT"));
+            assert!(!reply.body.contains("password") && !reply.body.contains("token"));
+            if store.is_backend() {
+                // The backend's host document has no services: read them there.
+                continue;
+            }
             let services = host["services"].as_array().unwrap();
             let names: Vec<&str> = services
                 .iter()
@@ -693,6 +794,17 @@ fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them() {
         }
     };
     check(&receiver);
+    if let Some(backend) = &backend {
+        let host_id = backend.id_of("host", "test_host");
+        let services = backend.services_of(&host_id);
+        let mut names: Vec<&str> = services.iter().filter_map(|s| s["name"].as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["svc", "svc1", "svc2"]);
+        let svc1 = services.iter().find(|s| s["name"] == "svc1").expect("svc1");
+        assert_eq!(svc1["customs"], json!({"_SVC_VAR": "s"}));
+        assert_eq!(svc1["ls_state"], "WARNING");
+        assert_eq!(svc1["ls_state_id"], 1);
+    }
     receiver.terminate();
     receiver.restart();
     check(&receiver);

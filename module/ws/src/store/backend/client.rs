@@ -205,6 +205,7 @@ impl Client {
         let path = format!("{resource}/{id}");
         let answer = match self.call("PATCH", &path, &[], token, Some(body), Some(etag)) {
             Err(BackendError::Refused { status: 412, .. }) => {
+                log::info!("PATCH /{path}: the document changed meanwhile (412): its _etag is read again and the PATCH made once more");
                 let fresh = self
                     .get_one(token, resource, id)?
                     .and_then(|doc| doc.get("_etag").and_then(Value::as_str).map(String::from))

@@ -1,0 +1,43 @@
+#!/usr/bin/env python
+"""Run the real alignak-backend 1.4.16 (Eve 0.7.9 / Flask 0.12) with its MongoDB storage
+replaced by an in-memory mongomock client (no MongoDB server needed).
+
+Usage: launch.py PORT (listens on 127.0.0.1). Data is lost on exit. Started by run-backend.sh.
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+os.environ.setdefault('ALIGNAK_BACKEND_CONFIGURATION_FILE', os.path.join(HERE, 'settings.json'))
+
+import mongomock  # noqa: E402
+import pymongo  # noqa: E402
+
+# One shared in-memory server for every client the app creates
+_STORE = mongomock.MongoClient()._store
+
+
+class MockClient(mongomock.MongoClient):
+    """mongomock client accepting the pymongo 3 kwargs used by Flask-PyMongo 0.5"""
+    def __init__(self, *args, **kwargs):
+        for k in list(kwargs):
+            if k not in ('document_class', 'tz_aware', 'connect', 'read_preference'):
+                kwargs.pop(k)
+        kwargs['_store'] = _STORE
+        super().__init__(*args, **kwargs)
+
+
+pymongo.MongoClient = MockClient
+pymongo.MongoReplicaSetClient = MockClient
+import flask_pymongo  # noqa: E402
+import flask_pymongo.wrappers  # noqa: E402
+flask_pymongo.MongoClient = MockClient
+flask_pymongo.MongoReplicaSetClient = MockClient
+flask_pymongo.wrappers.MongoClient = MockClient
+flask_pymongo.wrappers.MongoReplicaSetClient = MockClient
+
+from alignak_backend.app import app  # noqa: E402  (creates realm All, admin user, ...)
+
+port = int(sys.argv[1]) if len(sys.argv) > 1 else int(app.config.get('PORT', 15000))
+print("alignak-backend (mongomock) listening on http://127.0.0.1:%d" % port, flush=True)
+app.run(host='127.0.0.1', port=port, debug=False, threaded=True, use_reloader=False)

@@ -1,0 +1,289 @@
+//! The real alignak-backend 1.4.16 (from PyPI, on mongomock: MongoDB cannot be installed
+//! here), started by the project's own `tests/backend/run-backend.sh` on a free port, one per
+//! test (its data lives in its process), stopped on drop. The first start makes its Python
+//! environment (about 15 s with a warm pip cache).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+use crate::Setup;
+
+pub struct Backend {
+    port: u16,
+    dir: TempDir,
+    pid: Option<i32>,
+    agent: ureq::Agent,
+    admin_token: String,
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("backend/run-backend.sh")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Backend {
+    /// Starts a backend. Without `python3` on this machine: `None` with a notice; under CI
+    /// that is a failure.
+    pub fn start() -> Option<Backend> {
+        if Command::new("python3").arg("--version").output().is_err() {
+            assert!(std::env::var_os("CI").is_none(), "python3 is missing");
+            eprintln!("SKIPPED: python3 is not there to run the Alignak backend");
+            return None;
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("alignak-backend-")
+            .tempdir()
+            .expect("temp dir");
+        let port = free_port();
+        let output = Command::new(script())
+            .arg("start")
+            .arg(port.to_string())
+            .arg(dir.path())
+            .output()
+            .expect("run tests/backend/run-backend.sh");
+        assert!(
+            output.status.success(),
+            "the Alignak backend did not start:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let pid = String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse::<i32>()
+            .ok();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut backend = Backend {
+            port,
+            dir,
+            pid,
+            agent,
+            admin_token: String::new(),
+        };
+        backend.admin_token = backend
+            .login("admin", "admin")
+            .expect("the backend's admin/admin login");
+        Some(backend)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The module configured for this backend: `authorization 1`, and every request sent
+    /// as the backend's `admin`.
+    pub fn setup(&self) -> Setup {
+        Setup::new()
+            .module_param("alignak_backend", &self.url())
+            .module_param("authorization", "1")
+            .module_param("alignak_backend_polling_period", "0")
+            .credentials("admin", "admin")
+    }
+
+    /// The backend's own `POST /login`: a token, or `None` when it refuses.
+    pub fn login(&self, user: &str, password: &str) -> Option<String> {
+        let mut response = self
+            .agent
+            .post(&format!("{}/login", self.url()))
+            .header("Content-Type", "application/json")
+            .send(json!({"username": user, "password": password}).to_string())
+            .expect("POST /login");
+        if response.status().as_u16() != 200 {
+            return None;
+        }
+        let body: Value =
+            serde_json::from_str(&response.body_mut().read_to_string().expect("body"))
+                .expect("JSON");
+        body["token"].as_str().map(String::from)
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    fn auth(&self) -> String {
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:", self.admin_token));
+        format!("Basic {basic}")
+    }
+
+    fn answer(mut response: ureq::http::Response<ureq::Body>, what: &str) -> (u16, Value) {
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        assert!(status < 300, "{what}: {status} {body}");
+        (status, body)
+    }
+
+    /// `GET <path_and_query>` as admin; the query is sent as written (JSON values are
+    /// percent-encoded here).
+    pub fn get(&self, path: &str, query: &[(&str, Value)]) -> Value {
+        let mut request = self
+            .agent
+            .get(&format!("{}/{}", self.url(), path.trim_start_matches('/')))
+            .header("Authorization", self.auth());
+        for (key, value) in query {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            request = request.query(*key, text);
+        }
+        let response = request.call().expect("GET");
+        Self::answer(response, path).1
+    }
+
+    /// Every item of `resource` matching `filter` (one page: tests stay small).
+    pub fn items(&self, resource: &str, filter: Value) -> Vec<Value> {
+        let page = self.get(
+            resource,
+            &[("where", filter), ("max_results", json!("5000"))],
+        );
+        page["_items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The document of `resource` named `name`.
+    pub fn find(&self, resource: &str, name: &str) -> Option<Value> {
+        self.items(resource, json!({"name": name}))
+            .into_iter()
+            .next()
+    }
+
+    pub fn id_of(&self, resource: &str, name: &str) -> String {
+        self.find(resource, name)
+            .unwrap_or_else(|| panic!("no {resource} named {name}"))["_id"]
+            .as_str()
+            .expect("_id")
+            .to_string()
+    }
+
+    /// `POST /<resource>` as admin: the new `_id`.
+    pub fn post(&self, resource: &str, body: Value) -> String {
+        let response = self
+            .agent
+            .post(&format!("{}/{resource}", self.url()))
+            .header("Authorization", self.auth())
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .expect("POST");
+        let (_, answer) = Self::answer(response, &format!("POST /{resource} {body}"));
+        answer["_id"].as_str().expect("_id").to_string()
+    }
+
+    /// `PATCH /<resource>/<id>` as admin, with the document's current `_etag`.
+    pub fn patch(&self, resource: &str, id: &str, body: Value) {
+        let doc = self.get(&format!("{resource}/{id}"), &[]);
+        let response = self
+            .agent
+            .patch(&format!("{}/{resource}/{id}", self.url()))
+            .header("Authorization", self.auth())
+            .header("Content-Type", "application/json")
+            .header("If-Match", doc["_etag"].as_str().expect("_etag"))
+            .send(body.to_string())
+            .expect("PATCH");
+        Self::answer(response, &format!("PATCH /{resource}/{id}"));
+    }
+
+    pub fn realm_all(&self) -> String {
+        self.id_of("realm", "All")
+    }
+
+    /// A realm under `All`.
+    pub fn add_realm(&self, name: &str) -> String {
+        let all = self.realm_all();
+        self.post("realm", json!({"name": name, "_parent": all}))
+    }
+
+    /// A host template (`_is_template: true`) with `fields`.
+    pub fn add_host_template(&self, name: &str, fields: Value) -> String {
+        let mut doc = json!({"name": name, "_is_template": true, "_realm": self.realm_all()});
+        if let (Some(doc), Some(fields)) = (doc.as_object_mut(), fields.as_object()) {
+            doc.extend(fields.clone());
+        }
+        self.post("host", doc)
+    }
+
+    /// A host with `services` (their names), in realm All.
+    pub fn add_host(&self, name: &str, services: &[&str]) -> String {
+        let realm = self.realm_all();
+        let host = self.post("host", json!({"name": name, "_realm": realm}));
+        let command = self.id_of("command", "_echo");
+        for service in services {
+            self.post(
+                "service",
+                json!({"name": service, "host": host, "_realm": realm, "check_command": command}),
+            );
+        }
+        host
+    }
+
+    /// The services of the host `host_id`.
+    pub fn services_of(&self, host_id: &str) -> Vec<Value> {
+        self.items("service", json!({"host": host_id}))
+    }
+
+    /// A non-administrator user with a password.
+    pub fn add_user(&self, name: &str, password: &str) -> String {
+        let realm = self.realm_all();
+        self.post(
+            "user",
+            json!({"name": name, "password": password, "_realm": realm, "is_admin": false}),
+        )
+    }
+
+    /// The log check results of the host `host_id`.
+    pub fn logcheckresults_of(&self, host_id: &str) -> Vec<Value> {
+        self.items("logcheckresult", json!({"host": host_id}))
+    }
+
+    /// Stops the backend (its data is gone).
+    pub fn stop(&mut self) {
+        let _ = Command::new(script())
+            .arg("stop")
+            .arg(self.port.to_string())
+            .arg(self.dir.path())
+            .status();
+        if let Some(pid) = self.pid.take() {
+            // SAFETY: a signal to the backend's process; it may have exited already.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+
+    /// Freezes the backend's process (SIGSTOP): connections are accepted by the kernel but
+    /// never answered, as with a backend that hangs.
+    pub fn freeze(&self) {
+        if let Some(pid) = self.pid {
+            // SAFETY: a signal to the backend's process.
+            unsafe { libc::kill(pid, libc::SIGSTOP) };
+        }
+    }
+
+    pub fn thaw(&self) {
+        if let Some(pid) = self.pid {
+            // SAFETY: a signal to the backend's process.
+            unsafe { libc::kill(pid, libc::SIGCONT) };
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.thaw();
+        self.stop();
+    }
+}
