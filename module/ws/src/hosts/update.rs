@@ -354,8 +354,8 @@ fn update_service(
     let config = work.config;
     let full = format!("{}/{name}", host.name);
     let issues_before = work.issues.len();
-    let (service, created) = match session.service(host.id, name)? {
-        Some(service) => (service, false),
+    let service = match session.service(host.id, name)? {
+        Some(service) => service,
         None if config.allow_service_creation => {
             work.result
                 .push(format!("Requested service '{full}' does not exist."));
@@ -369,7 +369,7 @@ fn update_service(
                 Ok(service) => {
                     work.result
                         .push(format!("Requested service '{full}' created."));
-                    (service, true)
+                    service
                 }
                 Err(StoreError::Refused(why)) => {
                     log::warn!("service '{full}' not created: {why}");
