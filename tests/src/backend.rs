@@ -85,14 +85,18 @@ impl Backend {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The module configured for this backend: `authorization 1`, and every request sent
-    /// as the backend's `admin`.
-    pub fn setup(&self) -> Setup {
+    /// The module configured for this backend, with `authorization 1`.
+    pub fn module(&self) -> Setup {
         Setup::new()
             .module_param("alignak_backend", &self.url())
             .module_param("authorization", "1")
             .module_param("alignak_backend_polling_period", "0")
-            .credentials("admin", "admin")
+    }
+
+    /// `module()`, and every request sent as the backend's `admin` unless it has its own
+    /// `Authorization` header.
+    pub fn setup(&self) -> Setup {
+        self.module().credentials("admin", "admin")
     }
 
     /// The backend's own `POST /login`: a token, or `None` when it refuses.

@@ -1,0 +1,680 @@
+//! The module on a real Alignak backend (1.4.16 from PyPI, on mongomock: `tests/backend/`):
+//! logins and tokens checked by the backend, creation with templates and realms, hostgroups,
+//! comments, the history search, log check results, and a backend that stops or hangs. Each
+//! test checks our answers, the backend's own documents (read from the backend directly) and
+//! the command file. The /host cases shared with the embedded store are in `hosts.rs`.
+
+use std::time::{Duration, Instant};
+
+use alignak_e2e::backend::Backend;
+use alignak_e2e::{basic, Receiver, Setup};
+use serde_json::{json, Value};
+
+fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> (u16, Value) {
+    let reply = receiver.request(
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/json"),
+        "{}",
+        reply.body
+    );
+    (reply.status, reply.json())
+}
+
+fn get(receiver: &Receiver, path: &str) -> (u16, Value) {
+    let reply = receiver.get(path);
+    (reply.status, reply.json())
+}
+
+/// Commands in the command file, without the `[<ts>] ` the daemon adds.
+fn commands(receiver: &Receiver) -> Vec<String> {
+    receiver
+        .commands()
+        .into_iter()
+        .map(|line| match line.split_once("] ") {
+            Some((_, rest)) if line.starts_with('[') => rest.to_string(),
+            _ => line,
+        })
+        .collect()
+}
+
+/// The commands sent since the last call: a sentinel command is posted and waited for, so
+/// that "nothing more" is sure.
+fn commands_after_sentinel(receiver: &Receiver) -> Vec<String> {
+    let (status, _) = send(
+        receiver,
+        "POST",
+        "/command",
+        &json!({"command": "DISABLE_NOTIFICATIONS"}),
+    );
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let lines = commands(receiver);
+        if lines.last().map(String::as_str) == Some("DISABLE_NOTIFICATIONS") {
+            let before = &lines[..lines.len() - 1];
+            // Only what came since the previous sentinel.
+            let start = before
+                .iter()
+                .rposition(|l| l == "DISABLE_NOTIFICATIONS")
+                .map_or(0, |i| i + 1);
+            return before[start..].to_vec();
+        }
+        assert!(Instant::now() < deadline, "no sentinel in {lines:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn start(backend: &Backend, setup: impl FnOnce(Setup) -> Setup) -> Receiver {
+    setup(backend.setup()).start()
+}
+
+#[test]
+fn logins_and_tokens_are_checked_by_the_backend() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    backend.add_user("bob", "bob-secret");
+    // No default credentials: each request says who it is.
+    let receiver = backend.module().start();
+    let no_auth = [("Content-Type", "application/json")];
+
+    // /login with the backend's users answers the backend's own token.
+    for (user, password) in [("admin", "admin"), ("bob", "bob-secret")] {
+        // A new user's first login makes its token: asked here first, it is then the one
+        // every login answers.
+        let token = backend.login(user, password).expect("backend login");
+        let reply = receiver.request(
+            "POST",
+            "/login",
+            &no_auth,
+            json!({"username": user, "password": password})
+                .to_string()
+                .as_bytes(),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.json(), json!({"_status": "OK", "_result": [token]}));
+        // The session cookie works...
+        let cookie = reply.cookie("alignak_ws").expect("a session cookie");
+        let with_cookie = receiver.request(
+            "GET",
+            "/are_you_alive",
+            &[("Cookie", &format!("alignak_ws={cookie}"))],
+            b"",
+        );
+        assert_eq!(with_cookie.status, 200, "{}", with_cookie.body);
+        // ...and so does the token, as Basic `token:`.
+        let auth = basic(&token, "");
+        let with_token = receiver.request("GET", "/host/_dummy", &[("Authorization", &auth)], b"");
+        assert_eq!(with_token.status, 200, "{}", with_token.body);
+    }
+
+    // A wrong password, an unknown user, a made-up token: refused.
+    let reply = receiver.request(
+        "POST",
+        "/login",
+        &no_auth,
+        br#"{"username": "admin", "password": "wrong"}"#,
+    );
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert_eq!(
+        reply.json(),
+        json!({"_status": "ERR", "_issues": ["Access denied."]})
+    );
+    for auth in [
+        basic("admin", "wrong"),
+        basic("nobody", "x"),
+        basic("1795581572149-0a4b618a-27b3-4a48-b328-a6b870cc8da8", ""),
+    ] {
+        let reply = receiver.request("GET", "/are_you_alive", &[("Authorization", &auth)], b"");
+        assert_eq!(reply.status, 401, "{auth}: {}", reply.body);
+        assert_eq!(reply.json()["_status"], "ERR");
+    }
+    // Basic user:password works for every endpoint.
+    let reply = receiver.request(
+        "GET",
+        "/host/_dummy",
+        &[("Authorization", &basic("bob", "bob-secret"))],
+        b"",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(!receiver.log().contains("bob-secret"));
+}
+
+#[test]
+fn get_host_is_the_backends_document_with_links_and_no_secrets() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    let admin = backend.id_of("user", "admin");
+    let host = backend.add_host("web01", &["http"]);
+    backend.patch(
+        "host",
+        &host,
+        json!({"users": [admin], "alias": "Web 01", "customs": {"_OS": "linux"}}),
+    );
+    let receiver = start(&backend, |s| s);
+    let (status, body) = get(&receiver, "/host/web01");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["_status"], "OK");
+    let doc = &body["_result"][0];
+    assert_eq!(doc["_id"], host.as_str());
+    assert_eq!(doc["alias"], "Web 01");
+    assert_eq!(doc["customs"], json!({"_OS": "linux"}));
+    // Links are embedded documents.
+    assert_eq!(doc["_realm"]["name"], "All", "{doc}");
+    assert_eq!(doc["check_command"]["name"], "_internal_host_up", "{doc}");
+    assert_eq!(doc["users"][0]["name"], "admin", "{doc}");
+    // The backend's user documents hold a password hash and a token: never shown.
+    let text = body.to_string();
+    assert!(!text.contains("\"password\""), "{text}");
+    assert!(!text.contains("\"token\""), "{text}");
+    assert!(!text.contains(backend.admin_token()), "{text}");
+
+    let (status, body) = get(&receiver, "/host/nowhere");
+    assert_eq!(status, 404);
+    assert_eq!(
+        body,
+        json!({"_status": "ERR", "_result": [], "_issues": ["Requested host 'nowhere' does not exist"]})
+    );
+}
+
+#[test]
+fn creation_resolves_templates_realms_and_links_and_sends_no_commands() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    let north = backend.add_realm("NORTH");
+    let template = backend.add_host_template(
+        "web-template",
+        json!({"customs": {"_FROM_TEMPLATE": "yes"}, "max_check_attempts": 7}),
+    );
+    let echo = backend.id_of("command", "_echo");
+    let period = backend.id_of("timeperiod", "24x7");
+    let receiver = start(&backend, |s| {
+        s.module_param("allow_host_creation", "1")
+            .module_param("allow_service_creation", "1")
+            .module_param("realm_case", "upper")
+            .module_param("set_timestamp", "0")
+            .module_param("give_result", "1")
+            .module_param("give_feedback", "0")
+    });
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/web02",
+        &json!({
+            "template": {"_templates": ["web-template"], "_realm": "north", "alias": "Web 02",
+                          "check_command": "_echo", "check_period": "24x7",
+                          "notification_period": "no such period"},
+            "livestate": {"state": "DOWN", "output": "created down"},
+            "services": [{"name": "http", "livestate": {"state": "CRITICAL", "output": "no answer"}}],
+        }),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["_result"],
+        json!([
+            "web02 is alive :)",
+            "Requested host 'web02' does not exist.",
+            "Requested host 'web02' created.",
+            "PROCESS_HOST_CHECK_RESULT;web02;1;created down",
+            "Requested service 'web02/http' does not exist.",
+            "Requested service 'web02/http' created.",
+            "PROCESS_SERVICE_CHECK_RESULT;web02;http;2;no answer",
+            "Service 'web02/http' updated",
+            "Host 'web02' updated.",
+        ])
+    );
+    // Alignak does not know a host created by the request: no command at all.
+    assert_eq!(commands_after_sentinel(&receiver), Vec::<String>::new());
+
+    let host = backend
+        .find("host", "web02")
+        .expect("created in the backend");
+    assert_eq!(host["_templates"], json!([template]));
+    assert_eq!(
+        host["_realm"],
+        north.as_str(),
+        "realm_case upper: north -> NORTH"
+    );
+    assert_eq!(host["check_command"], echo.as_str());
+    assert_eq!(host["check_period"], period.as_str());
+    assert_eq!(host["alias"], "Web 02");
+    // Inherited from the template by the backend.
+    assert_eq!(host["max_check_attempts"], 7);
+    assert_eq!(host["customs"]["_FROM_TEMPLATE"], "yes");
+    // Its livestate went to ls_* instead of a command.
+    assert_eq!(host["ls_state"], "DOWN");
+    assert_eq!(host["ls_output"], "created down");
+    let services = backend.services_of(host["_id"].as_str().expect("_id"));
+    assert_eq!(services.len(), 1);
+    assert_eq!(services[0]["name"], "http");
+    assert_eq!(services[0]["ls_state"], "CRITICAL");
+
+    // Known now: the next livestate is a command.
+    let (status, _) = send(
+        &receiver,
+        "PATCH",
+        "/host/web02",
+        &json!({"livestate": {"state": "UP", "output": "back"}}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        commands_after_sentinel(&receiver),
+        ["PROCESS_HOST_CHECK_RESULT;web02;0;back"]
+    );
+
+    // A creation the backend refuses (a template that is no template is just left out, but
+    // an invalid field value is refused by its validation).
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/web03",
+        &json!({"template": {"max_check_attempts": "not a number"}}),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["_issues"],
+        json!(["Requested host 'web03' creation failed."])
+    );
+    assert!(backend.find("host", "web03").is_none());
+}
+
+#[test]
+fn variables_toggles_and_livestates_reach_the_backend() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    let host = backend.add_host("db01", &["mysql", "disk"]);
+    let receiver = start(&backend, |s| {
+        s.module_param("give_result", "1")
+            .module_param("give_feedback", "2")
+            .module_param("feedback_host", "customs,ls_state")
+            .module_param("feedback_service", "active_checks_enabled")
+    });
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/db01",
+        &json!({
+            "variables": {"role": "primary", "Packages": ["mysql", "ssh"]},
+            "livestate": {"state": "UP", "output": "fine", "perf_data": "load=1"},
+            "services": [
+                {"name": "mysql", "active_checks_enabled": false, "variables": {"port": 3306},
+                 "livestate": {"state": "WARNING", "output": "slow"}},
+                {"name": "disk", "passive_checks_enabled": false},
+                {"name": "nope", "livestate": {"state": "OK"}},
+            ],
+        }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let sent = commands_after_sentinel(&receiver);
+    assert_eq!(
+        sent,
+        [
+            "PROCESS_HOST_CHECK_RESULT;db01;0;fine|load=1",
+            "DISABLE_SVC_CHECK;db01;mysql",
+            "PROCESS_SERVICE_CHECK_RESULT;db01;mysql;1;slow",
+            "DISABLE_PASSIVE_SVC_CHECKS;db01;disk",
+        ]
+    );
+    assert!(body["_result"]
+        .as_array()
+        .expect("_result")
+        .contains(&json!(
+        "Requested service 'db01/nope' does not exist. Note that service creation is not allowed."
+    )));
+    // Feedback read back from the backend after the update.
+    assert_eq!(
+        body["_feedback"]["customs"],
+        json!({"_ROLE": "primary", "_PACKAGES": ["mysql", "ssh"]})
+    );
+    assert_eq!(
+        body["_feedback"]["services"],
+        json!([{"name": "mysql", "active_checks_enabled": false},
+               {"name": "disk", "active_checks_enabled": true}])
+    );
+
+    let doc = backend.get(&format!("host/{host}"), &[]);
+    assert_eq!(
+        doc["customs"],
+        json!({"_ROLE": "primary", "_PACKAGES": ["mysql", "ssh"]})
+    );
+    let services = backend.services_of(&host);
+    let mysql = services
+        .iter()
+        .find(|s| s["name"] == "mysql")
+        .expect("mysql");
+    let disk = services.iter().find(|s| s["name"] == "disk").expect("disk");
+    assert_eq!(mysql["active_checks_enabled"], false);
+    assert_eq!(mysql["customs"], json!({"_PORT": 3306}));
+    assert_eq!(disk["passive_checks_enabled"], false);
+    // alignak_backend_livestate_update is off: ls_* are the backend's own, not ours.
+    assert_ne!(doc["ls_output"], "fine");
+
+    // With alignak_backend_livestate_update 1, ls_* follow every livestate.
+    drop(receiver);
+    let receiver = start(&backend, |s| {
+        s.module_param("alignak_backend_livestate_update", "1")
+    });
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/db01",
+        &json!({"livestate": {"state": "DOWN", "output": "gone", "long_output": "l", "perf_data": "p=1"}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let doc = backend.get(&format!("host/{host}"), &[]);
+    assert_eq!(doc["ls_state"], "DOWN");
+    assert_eq!(doc["ls_state_id"], 1);
+    assert_eq!(doc["ls_output"], "gone");
+    assert_eq!(doc["ls_long_output"], "l");
+    assert_eq!(doc["ls_perf_data"], "p=1");
+}
+
+#[test]
+fn timestamped_livestates_become_log_check_results() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    let host = backend.add_host("lcr01", &["svc"]);
+    let receiver = start(&backend, |s| s.module_param("give_result", "1"));
+    // A timestamped livestate (host and service) and variables in one request: posting the
+    // log check result changes the host in the backend (its _etag), so the PATCH of the
+    // variables meets a 412 and is made again with the new _etag.
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/lcr01",
+        &json!({"livestate": {"state": "DOWN", "output": "past", "timestamp": 1700000000},
+                "variables": {"after": "lcr"},
+                "services": [{"name": "svc", "livestate": {"state": "CRITICAL", "output": "svc past", "timestamp": 1700000001}}]}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let lcrs = backend.logcheckresults_of(&host);
+    let host_lcr = lcrs
+        .iter()
+        .find(|l| l["service"].is_null())
+        .unwrap_or_else(|| panic!("a host LCR in {lcrs:?}"));
+    assert_eq!(host_lcr["last_check"], 1700000000);
+    assert_eq!(host_lcr["state"], "DOWN");
+    assert_eq!(host_lcr["state_id"], 1);
+    assert_eq!(host_lcr["output"], "past");
+    let svc_lcr = lcrs
+        .iter()
+        .find(|l| !l["service"].is_null())
+        .unwrap_or_else(|| panic!("a service LCR in {lcrs:?}"));
+    assert_eq!(svc_lcr["last_check"], 1700000001);
+    assert_eq!(svc_lcr["state"], "CRITICAL");
+    assert_eq!(lcrs.len(), 2, "{lcrs:?}");
+    let doc = backend.get(&format!("host/{host}"), &[]);
+    assert_eq!(doc["customs"], json!({"_AFTER": "lcr"}));
+    assert!(
+        receiver.log().contains("412"),
+        "the PATCH after the LCR met a 412 and was retried"
+    );
+    // The commands keep their own timestamps.
+    let lines = receiver.commands();
+    assert!(
+        lines.contains(&"[1700000000] PROCESS_HOST_CHECK_RESULT;lcr01;1;past".to_string()),
+        "{lines:?}"
+    );
+
+    // Without a timestamp: no log check result.
+    let (status, _) = send(
+        &receiver,
+        "PATCH",
+        "/host/lcr01",
+        &json!({"livestate": {"state": "UP", "output": "now"}}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(backend.logcheckresults_of(&host).len(), 2);
+
+    // The history shows them, with the log check result embedded and trimmed.
+    let (status, body) = get(
+        &receiver,
+        "/alignak_logs?search=type:check.result%20host_name:lcr01",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["_meta"]["total"], 2, "{body}");
+    let item = &body["items"][0];
+    assert_eq!(item["type"], "check.result");
+    assert_eq!(item["host_name"], "lcr01");
+    let lcr = &item["logcheckresult"];
+    assert!(lcr["state"].is_string(), "{item}");
+    for hidden in ["_id", "_etag", "_links", "host", "host_name", "_realm"] {
+        assert!(lcr.get(hidden).is_none(), "{hidden} in {lcr}");
+    }
+}
+
+#[test]
+fn hostgroups_comments_and_the_history_search() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    let web = backend.add_host("web", &[]);
+    let db = backend.add_host("db", &[]);
+    backend.patch("host", &web, json!({"alias": "Web server"}));
+    let all_group = backend.id_of("hostgroup", "All");
+    let realm = backend.realm_all();
+    backend.post(
+        "hostgroup",
+        json!({"name": "servers", "alias": "All servers", "hosts": [web, db], "_parent": all_group, "_realm": realm}),
+    );
+    let receiver = start(&backend, |s| s);
+
+    let (status, body) = get(&receiver, "/hostgroup/servers");
+    assert_eq!(status, 200, "{body}");
+    let group = &body["_result"][0];
+    assert_eq!(group["name"], "servers");
+    assert_eq!(group["alias"], "All servers");
+    let mut hosts: Vec<&str> = group["hosts"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    hosts.sort_unstable();
+    let mut expected = [web.as_str(), db.as_str()];
+    expected.sort_unstable();
+    assert_eq!(hosts, expected);
+    assert!(group.get("_etag").is_none() && group.get("_links").is_none());
+
+    let (status, body) = get(&receiver, "/hostgroup?name=servers&embedded=1");
+    assert_eq!(status, 200, "{body}");
+    let group = &body["_result"][0];
+    let hosts = group["hosts"].as_array().expect("hosts");
+    assert_eq!(hosts.len(), 2, "{group}");
+    let web_doc = hosts.iter().find(|h| h["name"] == "web").expect("web");
+    assert_eq!(web_doc, &json!({"name": "web", "alias": "Web server"}));
+    assert!(
+        hosts
+            .iter()
+            .all(|h| h.as_object().map(|o| o.len()) == Some(2)),
+        "{group}"
+    );
+    assert_eq!(group["_realm"], json!({"name": "All", "alias": "All"}));
+    assert_eq!(group["_parent"]["name"], "All");
+    // Every group, embedded: the root group's null parent stays null (the original crashed).
+    let (status, body) = get(&receiver, "/hostgroup?embedded=1");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["_result"].as_array().map(Vec::len), Some(2));
+    let (status, body) = get(&receiver, "/hostgroup/nope");
+    assert_eq!(status, 404);
+    assert_eq!(
+        body,
+        json!({"_status": "ERR", "_result": [], "_issues": ["Requested hostgroup 'nope' does not exist"]})
+    );
+
+    // Comments: the command, and a webui.comment history entry in the backend.
+    for (host, comment) in [("web", "disk replaced"), ("db", "backup moved")] {
+        let (status, body) = send(
+            &receiver,
+            "POST",
+            "/event",
+            &json!({"host": host, "author": "alice", "comment": comment}),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            json!({"_status": "OK", "_result": [format!("ADD_HOST_COMMENT;{host};1;alice;{comment}")]})
+        );
+    }
+    assert_eq!(
+        commands_after_sentinel(&receiver),
+        [
+            "ADD_HOST_COMMENT;web;1;alice;disk replaced",
+            "ADD_HOST_COMMENT;db;1;alice;backup moved"
+        ]
+    );
+    let history = backend.items("history", json!({"type": "webui.comment"}));
+    assert_eq!(history.len(), 2, "{history:?}");
+
+    // The search: by type, by host, a negation, several values of a field, paging.
+    for (search, expected) in [
+        ("type:webui.comment", vec!["backup moved", "disk replaced"]),
+        ("host_name:web", vec!["disk replaced"]),
+        ("web", vec!["disk replaced"]),
+        ("type:webui.comment%20host_name:!web", vec!["backup moved"]),
+        (
+            "host_name:web%20host_name:db",
+            vec!["backup moved", "disk replaced"],
+        ),
+        (
+            "user_name:alice%20message:%22disk%20rep%22",
+            vec!["disk replaced"],
+        ),
+        ("type:nothing", vec![]),
+    ] {
+        let (status, body) = get(&receiver, &format!("/alignak_logs?search={search}"));
+        assert_eq!(status, 200, "{search}: {body}");
+        let messages: Vec<&str> = body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["message"].as_str())
+            .collect();
+        assert_eq!(messages, expected, "{search}: {body}");
+        assert_eq!(body["_meta"]["total"], expected.len(), "{search}");
+    }
+    let (_, body) = get(
+        &receiver,
+        "/alignak_logs?search=type:webui.comment&count=1&start=1",
+    );
+    assert_eq!(
+        body["_meta"],
+        json!({"page": 2, "max_results": 1, "total": 2})
+    );
+    assert_eq!(body["items"][0]["message"], "disk replaced");
+}
+
+#[test]
+fn a_backend_that_stops_or_hangs_is_a_503_and_the_next_request_tries_again() {
+    let Some(mut backend) = Backend::start() else {
+        return;
+    };
+    backend.add_host("edge", &[]);
+    let receiver = start(&backend, |s| {
+        s.module_param("give_result", "1")
+            .module_param("set_timestamp", "0")
+    });
+    let (status, _) = get(&receiver, "/host/edge");
+    assert_eq!(status, 200);
+
+    // Hanging: the call is bounded, the answer a 503 with the original's message.
+    backend.freeze();
+    let started = Instant::now();
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/edge",
+        &json!({"livestate": {"state": "UP", "output": "while frozen"}}),
+    );
+    let waited = started.elapsed();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["_status"], "ERR");
+    let error = body["_error"].as_str().expect("_error");
+    assert!(
+        error.starts_with("Alignak backend is not available currently"),
+        "{error}"
+    );
+    assert!(waited < Duration::from_secs(30), "bounded: {waited:?}");
+    // /command does not need the backend.
+    let (status, _) = send(
+        &receiver,
+        "POST",
+        "/command",
+        &json!({"command": "ENABLE_NOTIFICATIONS"}),
+    );
+    assert_eq!(status, 200);
+    backend.thaw();
+    // Nothing sticky: the next request goes to the backend again.
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/edge",
+        &json!({"livestate": {"state": "UP", "output": "thawed"}}),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // Stopped: 503 at once; the daemon stays up and the commands still flow.
+    backend.stop();
+    for path in ["/host/edge", "/hostgroup", "/alignak_logs"] {
+        let (status, body) = get(&receiver, path);
+        assert_eq!(status, 503, "{path}: {body}");
+        assert!(receiver_is_running(&receiver));
+    }
+    let (status, body) = send(
+        &receiver,
+        "POST",
+        "/event",
+        &json!({"host": "edge", "comment": "while down"}),
+    );
+    // The comment is sent even though its history entry cannot be written, as the original.
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body["_result"],
+        json!(["ADD_HOST_COMMENT;edge;1;Alignak WS;while down"])
+    );
+    let lines = commands_after_sentinel(&receiver);
+    assert!(
+        lines.contains(&"PROCESS_HOST_CHECK_RESULT;edge;0;thawed".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"ADD_HOST_COMMENT;edge;1;Alignak WS;while down".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("while frozen")),
+        "{lines:?}"
+    );
+}
+
+fn receiver_is_running(receiver: &Receiver) -> bool {
+    receiver.get("/are_you_alive").status == 200
+}
+
+#[test]
+fn without_authorization_the_backend_refuses_and_the_answer_says_so() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    let receiver = Setup::new()
+        .module_param("alignak_backend", &backend.url())
+        .module_param("alignak_backend_polling_period", "0")
+        .start();
+    let (status, body) = get(&receiver, "/host/_dummy");
+    assert_eq!(status, 401, "{body}");
+    assert!(body["_error"]
+        .as_str()
+        .expect("_error")
+        .contains("refused the credentials"));
+    assert!(receiver.log().contains("authorization 0"));
+}
