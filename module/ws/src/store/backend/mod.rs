@@ -353,13 +353,9 @@ impl Session for BackendSession<'_> {
             json!(new.passive_checks_enabled),
         );
         template.insert("check_freshness".into(), json!(new.check_freshness));
-        let host = match host_id {
-            Some(id) => Some(self.handle_element(id)?),
-            None => None,
-        };
-        self.create_from_template(
+        self.post_new(
             kind,
-            host.as_ref(),
+            host_id,
             &new.name,
             Some(&template),
             RealmCase::Unchanged,
@@ -374,43 +370,7 @@ impl Session for BackendSession<'_> {
         template: Option<&Map<String, Value>>,
         realm_case: RealmCase,
     ) -> Result<Element, StoreError> {
-        let host_id = match host {
-            Some(host) => Some(self.handle(host.id)?.id.clone()),
-            None => None,
-        };
-        let resolver = Resolver {
-            client: self.client,
-            token: self.token,
-        };
-        let doc = resolver
-            .document(kind, name, template, realm_case, host_id.as_deref())
-            .map_err(store_error)?;
-        let resource = resource(kind);
-        let id = self
-            .client
-            .post(self.token, resource, &Value::Object(doc))
-            .map_err(store_error)?;
-        let stored = self
-            .client
-            .get_one(self.token, resource, &id)
-            .map_err(store_error)?
-            .ok_or_else(|| {
-                StoreError::Unavailable(format!(
-                    "Alignak backend is not available currently (the created {resource} '{name}' cannot be read)."
-                ))
-            })?;
-        let host_handle = host.map(|h| h.id);
-        let element = self.adopt(kind, host_handle, &stored);
-        self.created.insert(element.id);
-        if let Some(host_handle) = host_handle {
-            self.load_services(host_handle)?;
-            if let Some(list) = self.services.get_mut(&host_handle) {
-                if !list.iter().any(|s| s.name == element.name) {
-                    list.push(element.clone());
-                }
-            }
-        }
-        Ok(element)
+        self.post_new(kind, host.map(|h| h.id), name, template, realm_case)
     }
 
     fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch) -> Result<(), StoreError> {
@@ -693,17 +653,51 @@ impl Session for BackendSession<'_> {
 }
 
 impl BackendSession<'_> {
-    /// An element again from its handle's document (for `create` with a host handle).
-    fn handle_element(&mut self, id: i64) -> Result<Element, StoreError> {
-        let handle = self.handle(id)?;
-        let (kind, resource_id, host) = (handle.kind, handle.id.clone(), handle.host);
-        let doc = self
+    /// `POST` of the document made from `template` (its links resolved), then the created
+    /// document read back; `host_handle` for a service.
+    fn post_new(
+        &mut self,
+        kind: Kind,
+        host_handle: Option<i64>,
+        name: &str,
+        template: Option<&Map<String, Value>>,
+        realm_case: RealmCase,
+    ) -> Result<Element, StoreError> {
+        let host_id = match host_handle {
+            Some(handle) => Some(self.handle(handle)?.id.clone()),
+            None => None,
+        };
+        let resolver = Resolver {
+            client: self.client,
+            token: self.token,
+        };
+        let doc = resolver
+            .document(kind, name, template, realm_case, host_id.as_deref())
+            .map_err(store_error)?;
+        let resource = resource(kind);
+        let id = self
             .client
-            .get_one(self.token, resource(kind), &resource_id)
+            .post(self.token, resource, &Value::Object(doc))
+            .map_err(store_error)?;
+        let stored = self
+            .client
+            .get_one(self.token, resource, &id)
             .map_err(store_error)?
             .ok_or_else(|| {
-                StoreError::Refused(format!("{} {resource_id} is gone", resource(kind)))
+                StoreError::Unavailable(format!(
+                    "Alignak backend is not available currently (the created {resource} '{name}' cannot be read)."
+                ))
             })?;
-        Ok(self.adopt(kind, host, &doc))
+        let element = self.adopt(kind, host_handle, &stored);
+        self.created.insert(element.id);
+        if let Some(host_handle) = host_handle {
+            self.load_services(host_handle)?;
+            if let Some(list) = self.services.get_mut(&host_handle) {
+                if !list.iter().any(|s| s.name == element.name) {
+                    list.push(element.clone());
+                }
+            }
+        }
+        Ok(element)
     }
 }
