@@ -39,5 +39,11 @@ flask_pymongo.wrappers.MongoReplicaSetClient = MockClient
 from alignak_backend.app import app  # noqa: E402  (creates realm All, admin user, ...)
 
 port = int(sys.argv[1]) if len(sys.argv) > 1 else int(app.config.get('PORT', 15000))
-print("alignak-backend (mongomock) listening on http://127.0.0.1:%d" % port, flush=True)
-app.run(host='127.0.0.1', port=port, debug=False, threaded=True, use_reloader=False)
+# HTTPS when run-backend.sh is given a certificate (PEM chain) and its key.
+cert = os.environ.get('ALIGNAK_WS_BACKEND_CERT')
+key = os.environ.get('ALIGNAK_WS_BACKEND_KEY')
+tls = (cert, key) if cert and key else None
+print("alignak-backend (mongomock) listening on %s://127.0.0.1:%d"
+      % ('https' if tls else 'http', port), flush=True)
+app.run(host='127.0.0.1', port=port, debug=False, threaded=True, use_reloader=False,
+        ssl_context=tls)

@@ -9,6 +9,8 @@
 #                                     print its PID
 #   run-backend.sh stop PORT [DIR]
 #
+# With ALIGNAK_WS_BACKEND_CERT and ALIGNAK_WS_BACKEND_KEY (PEM files) it serves HTTPS only.
+#
 # The environment is made under ${ALIGNAK_WS_BACKEND_VENV:-~/.cache/alignak-ws-tests/backend-venv},
 # never in the repository. On start the backend creates realm All, user admin/admin,
 # timeperiods 24x7/Never, commands _internal_host_up/_echo and the host template _dummy.
@@ -54,9 +56,11 @@ install_venv() {
 
 answers() {
   "$VENV/bin/python" - "$PORT" <<'PY'
-import sys, urllib.request, urllib.error
+import os, ssl, sys, urllib.request, urllib.error
+scheme = "https" if os.environ.get("ALIGNAK_WS_BACKEND_CERT") else "http"
 try:
-    urllib.request.urlopen("http://127.0.0.1:%s/version" % sys.argv[1], timeout=2)
+    urllib.request.urlopen("%s://127.0.0.1:%s/version" % (scheme, sys.argv[1]), timeout=2,
+                           context=ssl._create_unverified_context())
 except urllib.error.HTTPError:
     pass          # 401: it answers
 except Exception:

@@ -16,6 +16,8 @@ use crate::Setup;
 
 pub struct Backend {
     port: u16,
+    /// `https` when started with a certificate.
+    scheme: &'static str,
     dir: TempDir,
     pid: Option<i32>,
     agent: ureq::Agent,
@@ -37,6 +39,16 @@ impl Backend {
     /// Starts a backend. Without `python3` on this machine: `None` with a notice; under CI
     /// that is a failure.
     pub fn start() -> Option<Backend> {
+        Backend::start_with(None)
+    }
+
+    /// Starts a backend that serves HTTPS only, with the PEM certificate chain `chain` and
+    /// its `key`; this harness trusts `ca` (PEM) to talk to it.
+    pub fn start_tls(ca: &str, chain: &str, key: &str) -> Option<Backend> {
+        Backend::start_with(Some((ca, chain, key)))
+    }
+
+    fn start_with(tls: Option<(&str, &str, &str)>) -> Option<Backend> {
         if Command::new("python3").arg("--version").output().is_err() {
             assert!(std::env::var_os("CI").is_none(), "python3 is missing");
             eprintln!("SKIPPED: python3 is not there to run the Alignak backend");
@@ -47,12 +59,34 @@ impl Backend {
             .tempdir()
             .expect("temp dir");
         let port = free_port();
-        let output = Command::new(script())
-            .arg("start")
-            .arg(port.to_string())
-            .arg(dir.path())
-            .output()
-            .expect("run tests/backend/run-backend.sh");
+        let mut command = Command::new(script());
+        command.arg("start").arg(port.to_string()).arg(dir.path());
+        let mut agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .http_status_as_error(false);
+        if let Some((ca, chain, key)) = tls {
+            let (cert_path, key_path) = (
+                dir.path().join("backend.crt"),
+                dir.path().join("backend.key"),
+            );
+            std::fs::write(&cert_path, chain).expect("write the certificate");
+            std::fs::write(&key_path, key).expect("write the key");
+            command
+                .env("ALIGNAK_WS_BACKEND_CERT", &cert_path)
+                .env("ALIGNAK_WS_BACKEND_KEY", &key_path);
+            let roots: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca.as_bytes())
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(cert)) => Some(cert),
+                    _ => None,
+                })
+                .collect();
+            agent = agent.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
+                    .build(),
+            );
+        }
+        let output = command.output().expect("run tests/backend/run-backend.sh");
         assert!(
             output.status.success(),
             "the Alignak backend did not start:\n{}\n{}",
@@ -63,13 +97,10 @@ impl Backend {
             .trim()
             .parse::<i32>()
             .ok();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent: ureq::Agent = agent.build().into();
         let mut backend = Backend {
             port,
+            scheme: if tls.is_some() { "https" } else { "http" },
             dir,
             pid,
             agent,
@@ -82,7 +113,7 @@ impl Backend {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
     }
 
     /// The module configured for this backend, with `authorization 1`.

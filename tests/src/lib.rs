@@ -132,6 +132,8 @@ pub struct Setup {
     pub rust_log: String,
     /// An `Authorization` header every request carries unless it sends its own.
     pub authorization: Option<String>,
+    /// Environment variables of the daemon.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Setup {
@@ -149,6 +151,7 @@ impl Default for Setup {
             extra_files: Vec::new(),
             rust_log: "info".into(),
             authorization: None,
+            env: Vec::new(),
         }
     }
 }
@@ -197,6 +200,12 @@ impl Setup {
     /// `Authorization` header.
     pub fn credentials(mut self, user: &str, password: &str) -> Setup {
         self.authorization = Some(basic(user, password));
+        self
+    }
+
+    /// An environment variable of the daemon (e.g. `SSL_CERT_FILE`).
+    pub fn env(mut self, key: &str, value: &str) -> Setup {
+        self.env.push((key.into(), value.into()));
         self
     }
 
@@ -273,6 +282,7 @@ impl Setup {
             tls: false,
             tls_client: None,
             authorization: self.authorization,
+            env: self.env,
         };
         receiver.launch();
         receiver
@@ -302,6 +312,7 @@ pub struct Receiver {
     tls_client: Option<Arc<rustls::ClientConfig>>,
     /// Sent with every request that has no `Authorization` header of its own.
     authorization: Option<String>,
+    env: Vec<(String, String)>,
 }
 
 const LISTENING: &str = "listening on: ";
@@ -321,6 +332,7 @@ impl Receiver {
             .arg(self.dir.path().join("alignak.cfg"))
             .current_dir(self.dir.path())
             .env("RUST_LOG", &self.rust_log)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)

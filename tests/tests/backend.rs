@@ -678,3 +678,64 @@ fn without_authorization_the_backend_refuses_and_the_answer_says_so() {
         .contains("refused the credentials"));
     assert!(receiver.log().contains("authorization 0"));
 }
+
+/// A CA, and a server certificate for 127.0.0.1 signed by it: (CA PEM, chain PEM, key PEM).
+fn certificates() -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "backend test CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_key = KeyPair::generate().expect("CA key");
+    let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .expect("server params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "alignak-backend test");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().expect("server key");
+    let server = params.signed_by(&key, &issuer).expect("server certificate");
+    (
+        ca.pem(),
+        format!("{}{}", server.pem(), ca.pem()),
+        key.serialize_pem(),
+    )
+}
+
+#[test]
+fn an_https_backend_is_used_with_the_machines_trusted_certificates() {
+    let (ca, chain, key) = certificates();
+    let Some(backend) = Backend::start_tls(&ca, &chain, &key) else {
+        return;
+    };
+    assert!(backend.url().starts_with("https://"));
+    // The daemon trusts what the machine trusts: here, through SSL_CERT_FILE, the test CA.
+    let receiver = backend
+        .setup()
+        .env("SSL_CERT_FILE", "certs/ca.pem")
+        .file("certs/ca.pem", &ca)
+        .start();
+    let (status, body) = get(&receiver, "/host/_dummy");
+    assert_eq!(status, 200, "{body}\n{}", receiver.log());
+    assert_eq!(body["_result"][0]["name"], "_dummy");
+
+    // A certificate the machine does not trust: refused (the login is the first call: its
+    // 503 says the credentials cannot be checked, the log says why).
+    let untrusting = backend.setup().start();
+    let (status, body) = get(&untrusting, "/host/_dummy");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["_status"], "ERR");
+    let log = untrusting.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("credentials cannot be checked") && l.contains("certificate")),
+        "{log}"
+    );
+}

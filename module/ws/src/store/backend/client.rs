@@ -45,7 +45,13 @@ pub type Query<'a> = &'a [(&'a str, String)];
 
 impl Client {
     pub fn new(url: &str) -> Client {
+        // https: the certificates this machine trusts (its CA store, so that a site's own CA
+        // works), not only the public ones compiled in.
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+            .build();
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls)
             .timeout_global(Some(CALL_TIMEOUT))
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .http_status_as_error(false)
