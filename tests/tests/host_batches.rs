@@ -55,7 +55,10 @@ fn a_batch_answers_each_host_and_sends_every_command_in_order() {
         ]})
     );
     let lines = receiver.wait_commands(2);
-    assert!(lines[0].ends_with("] PROCESS_HOST_CHECK_RESULT;b1;0;one"), "{lines:?}");
+    assert!(
+        lines[0].ends_with("] PROCESS_HOST_CHECK_RESULT;b1;0;one"),
+        "{lines:?}"
+    );
     assert_eq!(lines[1], "[7] PROCESS_HOST_CHECK_RESULT;b2;1;two");
 }
 
