@@ -29,8 +29,8 @@ use serde_json::{Map, Value};
 
 use super::cache::ElementCache;
 use super::model::{
-    Element, ElementPatch, HistoryEntry, HistoryPage, HistoryQuery, Hostgroup, Kind, LastState,
-    NewElement, NewHistory,
+    CheckRecord, Element, ElementPatch, HistoryEntry, HistoryPage, HistoryQuery, Hostgroup, Kind,
+    LastState, NewElement, NewHistory,
 };
 use super::{now, schema, Caller, QueuedWork, Session, Store, StoreError};
 
@@ -347,6 +347,33 @@ fn table(kind: Kind) -> &'static str {
     }
 }
 
+macro_rules! update_element {
+    ($table:literal) => {
+        concat!(
+            "UPDATE ",
+            $table,
+            " SET updated = ?1, \
+             active_checks_enabled = COALESCE(?2, active_checks_enabled), \
+             passive_checks_enabled = COALESCE(?3, passive_checks_enabled), \
+             check_freshness = COALESCE(?4, check_freshness), \
+             customs = COALESCE(?5, customs), \
+             ls_state = COALESCE(?6, ls_state), \
+             ls_state_id = COALESCE(?7, ls_state_id), \
+             ls_state_type = COALESCE(?8, ls_state_type), \
+             ls_output = COALESCE(?9, ls_output), \
+             ls_long_output = COALESCE(?10, ls_long_output), \
+             ls_perf_data = COALESCE(?11, ls_perf_data), \
+             ls_last_check = COALESCE(?12, ls_last_check) \
+             WHERE id = ?13"
+        )
+    };
+}
+const UPDATE_HOST: &str = update_element!("host");
+const UPDATE_SERVICE: &str = update_element!("service");
+const INSERT_HISTORY: &str =
+    "INSERT INTO history (created, host_name, service_name, user_name, type, message) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
 const ELEMENT_COLUMNS: &str = "id, name, fields, customs, active_checks_enabled, \
     passive_checks_enabled, check_freshness, ls_state, ls_state_id, ls_state_type, ls_output, \
     ls_long_output, ls_perf_data, ls_last_check, created, updated";
@@ -503,46 +530,56 @@ impl Session for SqliteSession<'_> {
         if patch.is_empty() {
             return Ok(());
         }
+        // One statement text per table, whatever the patch holds: a NULL parameter keeps the
+        // column (the livestate's columns are set together, none of them NULL).
+        let sql = match kind {
+            Kind::Host => UPDATE_HOST,
+            Kind::Service => UPDATE_SERVICE,
+        };
         let now = now();
-        let mut sets = vec!["updated = ?".to_string()];
-        let mut args: Vec<rusqlite::types::Value> = vec![now.into()];
-        for (column, value) in [
-            ("active_checks_enabled", patch.active_checks_enabled),
-            ("passive_checks_enabled", patch.passive_checks_enabled),
-            ("check_freshness", patch.check_freshness),
-        ] {
-            if let Some(value) = value {
-                sets.push(format!("{column} = ?"));
-                args.push(i64::from(value).into());
-            }
-        }
-        if let Some(customs) = &patch.customs {
-            sets.push("customs = ?".into());
-            args.push(Value::Object(customs.clone()).to_string().into());
-        }
-        if let Some(ls) = &patch.livestate {
-            for (column, value) in [
-                ("ls_state", ls.state.clone().into()),
-                ("ls_state_id", ls.state_id.into()),
-                ("ls_state_type", ls.state_type.clone().into()),
-                ("ls_output", ls.output.clone().into()),
-                ("ls_long_output", ls.long_output.clone().into()),
-                ("ls_perf_data", ls.perf_data.clone().into()),
-                ("ls_last_check", ls.last_check.into()),
-            ] {
-                sets.push(format!("{column} = ?"));
-                args.push(value);
-            }
-        }
-        args.push(id.into());
-        let sql = format!(
-            "UPDATE {} SET {} WHERE id = ?",
-            table(kind),
-            sets.join(", ")
-        );
-        self.execute(&sql, params_from_iter(args))
-            .map_err(|e| self.fail(e))?;
+        let customs = patch
+            .customs
+            .as_ref()
+            .map(|customs| Value::Object(customs.clone()).to_string());
+        let ls = patch.livestate.as_ref();
+        self.execute(
+            sql,
+            params![
+                now,
+                patch.active_checks_enabled,
+                patch.passive_checks_enabled,
+                patch.check_freshness,
+                customs,
+                ls.map(|l| &l.state),
+                ls.map(|l| l.state_id),
+                ls.map(|l| &l.state_type),
+                ls.map(|l| &l.output),
+                ls.map(|l| &l.long_output),
+                ls.map(|l| &l.perf_data),
+                ls.map(|l| l.last_check),
+                id
+            ],
+        )
+        .map_err(|e| self.fail(e))?;
         self.cache.update(kind, id, patch, now);
+        Ok(())
+    }
+
+    /// As the default (a `check.result` history entry), without copying what it writes.
+    fn record_check(&mut self, check: &CheckRecord) -> Result<(), StoreError> {
+        let message = crate::hosts::livestate::history_message(check.last);
+        self.execute(
+            INSERT_HISTORY,
+            params![
+                now(),
+                check.host.name,
+                check.service.map(|s| &s.name),
+                "Alignak",
+                "check.result",
+                message
+            ],
+        )
+        .map_err(|e| self.fail(e))?;
         Ok(())
     }
 
@@ -599,8 +636,7 @@ impl Session for SqliteSession<'_> {
 
     fn add_history(&mut self, entry: &NewHistory) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO history (created, host_name, service_name, user_name, type, message) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            INSERT_HISTORY,
             params![
                 now(),
                 entry.host_name,
