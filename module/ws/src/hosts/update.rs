@@ -354,7 +354,7 @@ fn update_service(
     let config = work.config;
     let full = format!("{}/{name}", host.name);
     let issues_before = work.issues.len();
-    let (service, _created) = match session.service(host.id, name)? {
+    let (service, created) = match session.service(host.id, name)? {
         Some(service) => (service, false),
         None if config.allow_service_creation => {
             work.result
