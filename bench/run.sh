@@ -9,7 +9,8 @@
 # command_file a regular file, authorization 0 (as the baseline). The original: its standalone
 # mode (../shared/peers/run-python-ws.sh), give_result 1, set_timestamp 0, no backend.
 # Needs: wrk (apt-get install wrk), python3 (the original's venv is made on first use).
-# Env: DURATION (10s), CONNS (32), THREADS (2), PEERS (../shared/peers), SKIP_PYTHON=1.
+# Env: DURATION (10s), CONNS (32), THREADS (2), PEERS (../shared/peers), SKIP_PYTHON=1,
+# CASES (a subset of "post_command patch_host get_alive").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -103,7 +104,7 @@ to_ms() {  # wrk prints 1.23ms / 456.00us / 1.02s
 }
 
 declare -A RESULT
-CASES="post_command patch_host get_alive"
+CASES=${CASES:-"post_command patch_host get_alive"}
 script_of() { case $1 in post_command) echo post_command.lua;; patch_host) echo patch_host.lua;; *) echo "";; esac; }
 path_of() { case $1 in post_command) echo /ws/command;; patch_host) echo /ws/host/test_host;; *) echo /ws/are_you_alive;; esac; }
 

@@ -3,6 +3,11 @@
 //! It serves the web-services HTTP API on its own tokio runtime and hands the external
 //! commands it builds to its daemon through the stable interface of `alignak-module-abi`.
 
+/// The module's own allocations (its Rust code; SQLite keeps its own): what crosses the
+/// interface is `abi_stable` types, freed by the side that allocated them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod alignak_map;
 pub mod app;
 pub mod auth;

@@ -105,8 +105,9 @@ fn push_loop(
             }
         }
         let mut batch = RVec::with_capacity(count);
-        for submission in &submissions {
-            batch.extend(submission.commands.iter().cloned());
+        for submission in &mut submissions {
+            // Moved, not copied: each handler waits for its answer only.
+            batch.extend(submission.commands.drain(..));
         }
         let result = host.push_commands(batch).into_result();
         counters.pushes.fetch_add(1, Ordering::Relaxed);

@@ -1,55 +1,72 @@
 //! `EmbeddedStore`: the store in one SQLite file (WAL mode).
 //!
-//! Concurrency: one connection behind a `Mutex`, held for a whole session, and sessions run on
-//! tokio's blocking pool (`store::run`). So sessions are serialised — a read-modify-write of a
-//! host's customs cannot interleave with another — and the async workers never wait on the
-//! disk. A failed open or a failed batch drops the connection: the next request opens the file
-//! again (no sticky "unavailable" state).
+//! Concurrency: one connection, behind a `Mutex`, and one thread of the store's own (the
+//! session thread) that runs the sessions queued by `store::run`: it takes every session
+//! waiting (up to `MAX_BATCH`), runs them one after the other in one transaction, each inside
+//! its own savepoint (a failing session is undone alone), commits once for all (group
+//! commit), and only then answers each. So sessions are serialised — a read-modify-write of a
+//! host's customs cannot interleave with another —, the async workers never wait on the
+//! disk, and a request costs no lock contention nor thread of the blocking pool.
+//! `Store::session` called directly (at start-up, in tests) runs its session in a batch of
+//! its own on the caller's thread, under the same lock.
 //!
-//! Group commit: each session is a savepoint inside a transaction that stays open while other
-//! sessions wait for the connection; the last of them commits for all, and every session of
-//! the batch returns only once the batch is committed (or with the error that stopped it). A
-//! transaction per request was what limited `PATCH /host`.
+//! A failed open or a failed batch drops the connection: the next batch opens the file again
+//! (no sticky "unavailable" state).
+//!
+//! Hosts and services read or written are kept in a read cache (`cache.rs`), write-through
+//! and rolled back with the savepoint or the batch that changed it: `host` and `service` then
+//! cost no `SELECT`.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{params, params_from_iter, Connection, Row};
 use serde_json::{Map, Value};
 
+use super::cache::ElementCache;
 use super::model::{
-    Element, ElementPatch, HistoryEntry, HistoryPage, HistoryQuery, Hostgroup, Kind, LastState,
-    NewElement, NewHistory,
+    CheckRecord, Element, ElementPatch, HistoryEntry, HistoryPage, HistoryQuery, Hostgroup, Kind,
+    LastState, NewElement, NewHistory,
 };
-use super::{now, schema, Caller, Session, Store, StoreError};
+use super::{now, schema, Caller, QueuedWork, Session, Store, StoreError};
 
 /// Sessions committed together at most.
-const MAX_BATCH: usize = 8;
+const MAX_BATCH: usize = 64;
+/// Sessions queued at most (`store::run` bounds them before; this is a last guard): beyond,
+/// a session runs on the caller's side (`Store::queue` gives it back).
+const MAX_QUEUED: usize = 1024;
+/// Hosts and services the read cache keeps at most.
+const CACHE_CAPACITY: usize = 20_000;
 
 pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct Inner {
     path: PathBuf,
     slot: Mutex<Slot>,
-    /// Wakes the sessions of a batch when it is committed.
-    batch_done: Condvar,
-    /// Sessions waiting for the connection: while there are any, a session leaves the
-    /// transaction open for them.
-    waiting: AtomicUsize,
+    queue: Mutex<Queue>,
+    /// Wakes the session thread when a session is queued or the store closes.
+    wake: Condvar,
+    /// Tests: the next commit fails.
+    #[cfg(test)]
+    fail_next_commit: std::sync::atomic::AtomicBool,
+}
+
+struct Slot {
+    conn: Option<Connection>,
+    cache: ElementCache,
 }
 
 #[derive(Default)]
-struct Slot {
-    conn: Option<Connection>,
-    /// The batch whose transaction is open, and how many sessions it holds.
-    open: Option<(u64, usize)>,
-    next_batch: u64,
-    /// Every batch up to this one is finished.
-    finished: u64,
-    /// Why recent batches failed, for their sessions still waiting.
-    failures: HashMap<u64, StoreError>,
+struct Queue {
+    sessions: VecDeque<Box<dyn QueuedWork>>,
+    closed: bool,
 }
 
 fn unavailable(path: &Path, err: impl std::fmt::Display) -> StoreError {
@@ -63,25 +80,53 @@ impl EmbeddedStore {
     /// Opens (creating it and its directory) the store at `path`. A file that cannot be used
     /// now is not fatal: the error is returned for the log, and each request tries again.
     pub fn open(path: &Path) -> (EmbeddedStore, Option<StoreError>) {
-        let store = EmbeddedStore {
+        let inner = Arc::new(Inner {
             path: path.to_path_buf(),
             slot: Mutex::new(Slot {
-                next_batch: 1,
-                ..Slot::default()
+                conn: None,
+                cache: ElementCache::new(CACHE_CAPACITY),
             }),
-            batch_done: Condvar::new(),
-            waiting: AtomicUsize::new(0),
-        };
-        let error = match store.connect() {
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            #[cfg(test)]
+            fail_next_commit: std::sync::atomic::AtomicBool::new(false),
+        });
+        let error = match inner.connect() {
             Ok(conn) => {
-                store.lock().conn = Some(conn);
+                inner.lock().conn = Some(conn);
                 None
             }
             Err(err) => Some(err),
         };
-        (store, error)
+        let thread_inner = Arc::clone(&inner);
+        let thread = std::thread::Builder::new()
+            .name("ws-store".into())
+            .spawn(move || thread_inner.session_thread())
+            .map_err(|e| {
+                // Sessions then run on the blocking pool (`Store::queue` gives them back).
+                log::warn!("cannot start the store's session thread: {e}");
+                inner.queue().closed = true;
+            })
+            .ok();
+        (EmbeddedStore { inner, thread }, error)
     }
+}
 
+impl Drop for EmbeddedStore {
+    fn drop(&mut self) {
+        self.inner.queue().closed = true;
+        self.inner.wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            // The session thread runs what is queued, then ends. (A session holding the last
+            // handle would be that thread itself: it is then left to end on its own.)
+            if thread.thread().id() != std::thread::current().id() && thread.join().is_err() {
+                log::error!("the store's session thread panicked");
+            }
+        }
+    }
+}
+
+impl Inner {
     fn connect(&self) -> Result<Connection, StoreError> {
         let fail = |e: &dyn std::fmt::Display| unavailable(&self.path, e);
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -102,53 +147,153 @@ impl EmbeddedStore {
         schema::migrate(&mut conn).map_err(|e| fail(&e))?;
         Ok(conn)
     }
-}
 
-impl EmbeddedStore {
-    /// A panic inside a session (a bug) poisons the lock: start again from a new connection
-    /// rather than refuse every later request.
+    /// A panic outside a session's own guard (a bug) poisons the lock: start again from a
+    /// new connection and an empty cache rather than refuse every later request.
     fn lock(&self) -> MutexGuard<'_, Slot> {
         self.slot.lock().unwrap_or_else(|poison| {
             let mut slot = poison.into_inner();
-            // The open batch dies with the connection: its waiting sessions must hear it.
-            if let Some((batch, _)) = slot.open.take() {
-                slot.failures.insert(
-                    batch,
-                    unavailable(&self.path, "a store session panicked (a bug)"),
-                );
-                slot.finished = batch;
-                self.batch_done.notify_all();
-            }
             slot.conn = None;
+            slot.cache.clear();
             slot
         })
     }
 
-    /// Ends the open batch: commits it, or rolls it back when `failure` says why not; drops
-    /// the connection after a failure. Wakes the batch's waiting sessions.
-    fn finish_batch(&self, slot: &mut Slot, failure: Option<StoreError>) -> Result<(), StoreError> {
-        let Some((batch, _)) = slot.open.take() else {
-            return Ok(());
-        };
-        let failure = match (failure, slot.conn.as_ref()) {
-            (None, Some(conn)) => conn
-                .execute_batch("COMMIT")
-                .err()
-                .map(|e| unavailable(&self.path, e)),
-            (None, None) => Some(unavailable(&self.path, "the connection was lost")),
-            (Some(failure), _) => Some(failure),
-        };
-        if let Some(failure) = &failure {
-            if let Some(conn) = slot.conn.take() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-            slot.failures.insert(batch, failure.clone());
-        }
-        slot.finished = batch;
-        slot.failures.retain(|b, _| *b + 1024 > batch);
-        self.batch_done.notify_all();
-        failure.map_or(Ok(()), Err)
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // Every change under this lock leaves the queue consistent.
+        self.queue
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
+
+    /// The session thread: batches of the queued sessions until the store closes and the
+    /// queue is empty.
+    fn session_thread(&self) {
+        loop {
+            let mut batch: Vec<Box<dyn QueuedWork>> = {
+                let mut queue = self.queue();
+                while queue.sessions.is_empty() && !queue.closed {
+                    queue = self
+                        .wake
+                        .wait(queue)
+                        .unwrap_or_else(|poison| poison.into_inner());
+                }
+                if queue.sessions.is_empty() {
+                    return;
+                }
+                let count = queue.sessions.len().min(MAX_BATCH);
+                queue.sessions.drain(..count).collect()
+            };
+            let outcomes = catch_unwind(AssertUnwindSafe(|| {
+                self.run_batch(batch.len(), &mut |i, session| batch[i].run(session))
+            }))
+            .unwrap_or_else(|_| {
+                let failure = unavailable(&self.path, "a store batch panicked (a bug)");
+                vec![Err(failure); batch.len()]
+            });
+            for (work, outcome) in batch.drain(..).zip(outcomes) {
+                work.done(outcome);
+            }
+        }
+    }
+
+    /// Runs `count` sessions (`work(i, session)` runs the `i`th) in one transaction, each in
+    /// its own savepoint, and commits them together. Returns each session's outcome: its own
+    /// error, or the batch's when the batch fails (then nothing of it is kept).
+    fn run_batch(
+        &self,
+        count: usize,
+        work: &mut dyn FnMut(usize, &mut dyn Session) -> Result<(), StoreError>,
+    ) -> Vec<Result<(), StoreError>> {
+        let mut slot = self.lock();
+        let all_fail = |failure: StoreError| vec![Err(failure); count];
+        if slot.conn.is_none() {
+            // A new connection: what the cache knew may be older than the file.
+            slot.cache.clear();
+            match self.connect() {
+                Ok(conn) => slot.conn = Some(conn),
+                Err(failure) => return all_fail(failure),
+            }
+        }
+        let Slot { conn, cache } = &mut *slot;
+        let Some(connection) = conn.as_ref() else {
+            return all_fail(unavailable(&self.path, "not open"));
+        };
+        if let Err(e) = execute_cached(connection, "BEGIN IMMEDIATE") {
+            *conn = None;
+            return all_fail(unavailable(&self.path, e));
+        }
+        let mut outcomes = Vec::with_capacity(count);
+        let mut failure = None;
+        for i in 0..count {
+            // This session's writes, undone alone if it fails.
+            let mark = cache.mark();
+            let mut panicked = false;
+            let outcome = execute_cached(connection, "SAVEPOINT session")
+                .map_err(|e| unavailable(&self.path, e))
+                .and_then(|()| {
+                    let mut session = SqliteSession {
+                        conn: connection,
+                        path: &self.path,
+                        cache: &mut *cache,
+                    };
+                    catch_unwind(AssertUnwindSafe(|| work(i, &mut session))).unwrap_or_else(|_| {
+                        panicked = true;
+                        Err(unavailable(&self.path, "a store session panicked (a bug)"))
+                    })
+                });
+            let closed = match &outcome {
+                Ok(()) => execute_cached(connection, "RELEASE session"),
+                Err(_) => {
+                    if panicked {
+                        // The cache may have been left half-changed: forget it all.
+                        cache.clear();
+                    } else {
+                        cache.roll_back_to(mark);
+                    }
+                    execute_cached(connection, "ROLLBACK TO session")
+                        .and_then(|()| execute_cached(connection, "RELEASE session"))
+                }
+            };
+            outcomes.push(outcome);
+            if let Err(e) = closed {
+                // The transaction is in an unknown state: the whole batch fails.
+                failure = Some(unavailable(&self.path, e));
+                break;
+            }
+        }
+        #[cfg(test)]
+        if failure.is_none()
+            && self
+                .fail_next_commit
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            failure = Some(unavailable(&self.path, "the test failed this commit"));
+        }
+        if failure.is_none() {
+            failure = execute_cached(connection, "COMMIT")
+                .err()
+                .map(|e| unavailable(&self.path, e));
+        }
+        match failure {
+            None => {
+                cache.commit();
+                outcomes
+            }
+            Some(failure) => {
+                cache.roll_back();
+                if let Some(conn) = conn.take() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+                all_fail(failure)
+            }
+        }
+    }
+}
+
+/// A statement without parameters, from the connection's statement cache.
+fn execute_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 impl Store for EmbeddedStore {
@@ -157,73 +302,26 @@ impl Store for EmbeddedStore {
         _caller: &Caller,
         work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let mut slot = self.lock();
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        if slot.conn.is_none() {
-            // A batch cannot be open without a connection: nothing to finish here.
-            slot.open = None;
-            slot.conn = Some(self.connect()?);
-        }
-        // Field by field: the connection stays borrowed while the batch is numbered.
-        let state: &mut Slot = &mut slot;
-        let Some(conn) = state.conn.as_ref() else {
-            return Err(unavailable(&self.path, "not open"));
-        };
-        let batch = match state.open {
-            Some((batch, _)) => batch,
-            None => {
-                if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-                    state.conn = None;
-                    return Err(unavailable(&self.path, e));
-                }
-                let batch = state.next_batch;
-                state.next_batch += 1;
-                state.open = Some((batch, 0));
-                batch
+        self.inner
+            .run_batch(1, &mut |_, session| work(session))
+            .pop()
+            .unwrap_or_else(|| Err(unavailable(&self.inner.path, "the session did not run")))
+    }
+
+    fn queue(
+        &self,
+        _caller: &Caller,
+        work: Box<dyn QueuedWork>,
+    ) -> Result<(), Box<dyn QueuedWork>> {
+        {
+            let mut queue = self.inner.queue();
+            if queue.closed || queue.sessions.len() >= MAX_QUEUED {
+                return Err(work);
             }
-        };
-        // This session's writes, undone alone if it fails.
-        let outcome = conn
-            .execute_batch("SAVEPOINT session")
-            .map_err(|e| unavailable(&self.path, e))
-            .and_then(|()| {
-                let mut session = SqliteSession {
-                    conn,
-                    path: &self.path,
-                };
-                catch_unwind(AssertUnwindSafe(|| work(&mut session))).unwrap_or_else(|_| {
-                    Err(unavailable(&self.path, "a store session panicked (a bug)"))
-                })
-            });
-        let closed = match &outcome {
-            Ok(()) => conn.execute_batch("RELEASE session"),
-            Err(_) => conn.execute_batch("ROLLBACK TO session; RELEASE session"),
-        };
-        if let Err(e) = closed {
-            // The transaction is in an unknown state: the whole batch fails.
-            let failure = unavailable(&self.path, e);
-            let _ = self.finish_batch(state, Some(failure.clone()));
-            return Err(failure);
+            queue.sessions.push_back(work);
         }
-        let sessions = slot.open.map_or(0, |(_, n)| n) + 1;
-        slot.open = Some((batch, sessions));
-        if self.waiting.load(Ordering::SeqCst) > 0 && sessions < MAX_BATCH {
-            // Another session is about to run in this transaction: it (or a later one)
-            // commits for all.
-            while slot.finished < batch {
-                slot = self
-                    .batch_done
-                    .wait(slot)
-                    .unwrap_or_else(|poison| poison.into_inner());
-            }
-            if let Some(failure) = slot.failures.get(&batch) {
-                return Err(failure.clone());
-            }
-            return outcome;
-        }
-        self.finish_batch(&mut slot, None)?;
-        outcome
+        self.inner.wake.notify_one();
+        Ok(())
     }
 }
 
@@ -239,6 +337,7 @@ struct SqliteSession<'a> {
     /// Inside the batch's transaction and this session's savepoint.
     conn: &'a Connection,
     path: &'a Path,
+    cache: &'a mut ElementCache,
 }
 
 fn table(kind: Kind) -> &'static str {
@@ -247,6 +346,33 @@ fn table(kind: Kind) -> &'static str {
         Kind::Service => "service",
     }
 }
+
+macro_rules! update_element {
+    ($table:literal) => {
+        concat!(
+            "UPDATE ",
+            $table,
+            " SET updated = ?1, \
+             active_checks_enabled = COALESCE(?2, active_checks_enabled), \
+             passive_checks_enabled = COALESCE(?3, passive_checks_enabled), \
+             check_freshness = COALESCE(?4, check_freshness), \
+             customs = COALESCE(?5, customs), \
+             ls_state = COALESCE(?6, ls_state), \
+             ls_state_id = COALESCE(?7, ls_state_id), \
+             ls_state_type = COALESCE(?8, ls_state_type), \
+             ls_output = COALESCE(?9, ls_output), \
+             ls_long_output = COALESCE(?10, ls_long_output), \
+             ls_perf_data = COALESCE(?11, ls_perf_data), \
+             ls_last_check = COALESCE(?12, ls_last_check) \
+             WHERE id = ?13"
+        )
+    };
+}
+const UPDATE_HOST: &str = update_element!("host");
+const UPDATE_SERVICE: &str = update_element!("service");
+const INSERT_HISTORY: &str =
+    "INSERT INTO history (created, host_name, service_name, user_name, type, message) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 const ELEMENT_COLUMNS: &str = "id, name, fields, customs, active_checks_enabled, \
     passive_checks_enabled, check_freshness, ls_state, ls_state_id, ls_state_type, ls_output, \
@@ -314,21 +440,35 @@ impl SqliteSession<'_> {
 
 impl Session for SqliteSession<'_> {
     fn host(&mut self, name: &str) -> Result<Option<Element>, StoreError> {
-        Ok(self
+        if let Some(host) = self.cache.host(name) {
+            return Ok(Some(host.clone()));
+        }
+        let found = self
             .elements(Kind::Host, "name = ?1", &[&name])?
             .into_iter()
-            .next())
+            .next();
+        if let Some(host) = &found {
+            self.cache.remember(host, None);
+        }
+        Ok(found)
     }
 
     fn service(&mut self, host_id: i64, name: &str) -> Result<Option<Element>, StoreError> {
-        Ok(self
+        if let Some(service) = self.cache.service(host_id, name) {
+            return Ok(Some(service.clone()));
+        }
+        let found = self
             .elements(
                 Kind::Service,
                 "host_id = ?1 AND name = ?2",
                 &[&host_id, &name],
             )?
             .into_iter()
-            .next())
+            .next();
+        if let Some(service) = &found {
+            self.cache.remember(service, Some(host_id));
+        }
+        Ok(found)
     }
 
     fn services(&mut self, host_id: i64) -> Result<Vec<Element>, StoreError> {
@@ -377,54 +517,69 @@ impl Session for SqliteSession<'_> {
         }
         .map_err(|e| self.fail(e))?;
         let id = self.conn.last_insert_rowid();
-        self.elements(kind, "id = ?1", &[&id])?
+        let created = self
+            .elements(kind, "id = ?1", &[&id])?
             .into_iter()
             .next()
-            .ok_or_else(|| self.fail("the new element was not found after its creation"))
+            .ok_or_else(|| self.fail("the new element was not found after its creation"))?;
+        self.cache.remember(&created, host_id);
+        Ok(created)
     }
 
     fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch) -> Result<(), StoreError> {
         if patch.is_empty() {
             return Ok(());
         }
-        let mut sets = vec!["updated = ?".to_string()];
-        let mut args: Vec<rusqlite::types::Value> = vec![now().into()];
-        for (column, value) in [
-            ("active_checks_enabled", patch.active_checks_enabled),
-            ("passive_checks_enabled", patch.passive_checks_enabled),
-            ("check_freshness", patch.check_freshness),
-        ] {
-            if let Some(value) = value {
-                sets.push(format!("{column} = ?"));
-                args.push(i64::from(value).into());
-            }
-        }
-        if let Some(customs) = &patch.customs {
-            sets.push("customs = ?".into());
-            args.push(Value::Object(customs.clone()).to_string().into());
-        }
-        if let Some(ls) = &patch.livestate {
-            for (column, value) in [
-                ("ls_state", ls.state.clone().into()),
-                ("ls_state_id", ls.state_id.into()),
-                ("ls_state_type", ls.state_type.clone().into()),
-                ("ls_output", ls.output.clone().into()),
-                ("ls_long_output", ls.long_output.clone().into()),
-                ("ls_perf_data", ls.perf_data.clone().into()),
-                ("ls_last_check", ls.last_check.into()),
-            ] {
-                sets.push(format!("{column} = ?"));
-                args.push(value);
-            }
-        }
-        args.push(id.into());
-        let sql = format!(
-            "UPDATE {} SET {} WHERE id = ?",
-            table(kind),
-            sets.join(", ")
-        );
-        self.execute(&sql, params_from_iter(args))
-            .map_err(|e| self.fail(e))?;
+        // One statement text per table, whatever the patch holds: a NULL parameter keeps the
+        // column (the livestate's columns are set together, none of them NULL).
+        let sql = match kind {
+            Kind::Host => UPDATE_HOST,
+            Kind::Service => UPDATE_SERVICE,
+        };
+        let now = now();
+        let customs = patch
+            .customs
+            .as_ref()
+            .map(|customs| Value::Object(customs.clone()).to_string());
+        let ls = patch.livestate.as_ref();
+        self.execute(
+            sql,
+            params![
+                now,
+                patch.active_checks_enabled,
+                patch.passive_checks_enabled,
+                patch.check_freshness,
+                customs,
+                ls.map(|l| &l.state),
+                ls.map(|l| l.state_id),
+                ls.map(|l| &l.state_type),
+                ls.map(|l| &l.output),
+                ls.map(|l| &l.long_output),
+                ls.map(|l| &l.perf_data),
+                ls.map(|l| l.last_check),
+                id
+            ],
+        )
+        .map_err(|e| self.fail(e))?;
+        self.cache.update(kind, id, patch, now);
+        Ok(())
+    }
+
+    /// As the default (a `check.result` history entry), without copying what it writes.
+    fn record_check(&mut self, check: &CheckRecord) -> Result<(), StoreError> {
+        let message = crate::hosts::livestate::history_message(check.last);
+        self.execute(
+            INSERT_HISTORY,
+            params![
+                now(),
+                check.host.name,
+                check.service.map(|s| &s.name),
+                "Alignak",
+                "check.result",
+                message
+            ],
+        )
+        .map_err(|e| self.fail(e))?;
         Ok(())
     }
 
@@ -481,8 +636,7 @@ impl Session for SqliteSession<'_> {
 
     fn add_history(&mut self, entry: &NewHistory) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO history (created, host_name, service_name, user_name, type, message) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            INSERT_HISTORY,
             params![
                 now(),
                 entry.host_name,
@@ -740,5 +894,185 @@ mod tests {
             let found = with(&store, move |s| s.host(&format!("h{i}")).unwrap());
             assert_eq!(found.is_some(), i != 3 && i != 7, "h{i}");
         }
+    }
+
+    /// A queued session that reports its outcome on a channel.
+    struct Job<F> {
+        work: F,
+        done: std::sync::mpsc::Sender<(usize, Result<(), StoreError>)>,
+        index: usize,
+    }
+
+    impl<F: FnMut(&mut dyn Session) -> Result<(), StoreError> + Send> QueuedWork for Job<F> {
+        fn run(&mut self, session: &mut dyn Session) -> Result<(), StoreError> {
+            (self.work)(session)
+        }
+        fn done(self: Box<Self>, outcome: Result<(), StoreError>) {
+            self.done.send((self.index, outcome)).unwrap();
+        }
+    }
+
+    fn livestate(output: &str) -> ElementPatch {
+        ElementPatch {
+            livestate: Some(LastState {
+                state: "UP".into(),
+                state_id: 0,
+                state_type: "HARD".into(),
+                output: output.into(),
+                long_output: String::new(),
+                perf_data: String::new(),
+                last_check: 1,
+            }),
+            ..ElementPatch::default()
+        }
+    }
+
+    /// The host's output as the file has it (another connection: no cache), and as a session
+    /// sees it (through the cache).
+    fn outputs(store: &EmbeddedStore, name: &str) -> (Option<String>, Option<String>) {
+        let conn = Connection::open(&store.inner.path).unwrap();
+        let on_disk = conn
+            .query_row("SELECT ls_output FROM host WHERE name = ?1", [name], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .ok()
+            .flatten();
+        let seen = with(store, |s| {
+            s.host(name)
+                .unwrap()
+                .and_then(|h| h.livestate.map(|l| l.output))
+        });
+        (on_disk, seen)
+    }
+
+    #[test]
+    fn queued_sessions_are_batched_and_a_failed_one_leaves_nothing_in_the_file_or_the_cache() {
+        let (_dir, store) = store();
+        let host = with(&store, |s| {
+            s.create(Kind::Host, None, &NewElement::named("h")).unwrap()
+        });
+        let (sender, results) = std::sync::mpsc::channel();
+        // Held, so that the jobs queue up while the first batch waits: they run in batches.
+        let held = store.inner.lock();
+        for index in 0..40 {
+            let work = move |s: &mut dyn Session| {
+                // Reads what the sessions before it in the batch wrote (the cache).
+                let before = s.host("h")?.unwrap();
+                let expected = (0..index).rev().find(|i| i % 5 != 3 && *i != 17);
+                assert_eq!(
+                    before.livestate.map(|l| l.output),
+                    expected.map(|i| format!("out {i}")),
+                    "session {index}"
+                );
+                s.update(Kind::Host, host.id, &livestate(&format!("out {index}")))?;
+                s.create(
+                    Kind::Service,
+                    Some(host.id),
+                    &NewElement::named(&format!("s{index}")),
+                )?;
+                match index {
+                    17 => panic!("a bug inside a session"),
+                    i if i % 5 == 3 => Err(StoreError::Unavailable("refused by the test".into())),
+                    _ => Ok(()),
+                }
+            };
+            let job = Box::new(Job {
+                work,
+                done: sender.clone(),
+                index,
+            });
+            assert!(store.queue(&Caller::default(), job).is_ok());
+        }
+        drop(held);
+        let mut outcomes: Vec<_> = (0..40).map(|_| results.recv().unwrap()).collect();
+        outcomes.sort_by_key(|(i, _)| *i);
+        for (index, outcome) in &outcomes {
+            let ok = index % 5 != 3 && *index != 17;
+            assert_eq!(outcome.is_ok(), ok, "session {index}: {outcome:?}");
+            let service = with(&store, |s| {
+                s.service(host.id, &format!("s{index}")).unwrap()
+            });
+            assert_eq!(service.is_some(), ok, "s{index}");
+        }
+        assert_eq!(
+            outputs(&store, "h"),
+            (Some("out 39".into()), Some("out 39".into()))
+        );
+    }
+
+    #[test]
+    fn a_failed_commit_takes_its_writes_out_of_the_cache() {
+        let (_dir, store) = store();
+        let host = with(&store, |s| {
+            let host = s.create(Kind::Host, None, &NewElement::named("h")).unwrap();
+            s.update(Kind::Host, host.id, &livestate("kept")).unwrap();
+            host
+        });
+        // Cached now.
+        assert_eq!(
+            outputs(&store, "h"),
+            (Some("kept".into()), Some("kept".into()))
+        );
+        store
+            .inner
+            .fail_next_commit
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let result = store.session(&Caller::default(), &mut |s| {
+            s.update(Kind::Host, host.id, &livestate("lost"))?;
+            s.create(Kind::Host, None, &NewElement::named("h2"))?;
+            assert_eq!(
+                s.host("h")?.unwrap().livestate.unwrap().output,
+                "lost",
+                "the session sees its own write"
+            );
+            Ok(())
+        });
+        assert!(matches!(result, Err(StoreError::Unavailable(_))));
+        assert_eq!(
+            outputs(&store, "h"),
+            (Some("kept".into()), Some("kept".into()))
+        );
+        assert_eq!(with(&store, |s| s.host("h2").unwrap()), None);
+    }
+
+    #[test]
+    fn the_cache_shows_what_the_file_has() {
+        let (_dir, store) = store();
+        let host = with(&store, |s| {
+            let mut new = NewElement::named("h");
+            new.fields.insert("alias".into(), serde_json::json!("A"));
+            s.create(Kind::Host, None, &new).unwrap()
+        });
+        let svc = with(&store, |s| {
+            s.create(Kind::Service, Some(host.id), &NewElement::named("svc"))
+                .unwrap()
+        });
+        let patch = ElementPatch {
+            active_checks_enabled: Some(false),
+            passive_checks_enabled: Some(false),
+            check_freshness: Some(true),
+            customs: Some(serde_json::from_str(r#"{"_A":"1","_N":1.5,"_L":[1,"x"]}"#).unwrap()),
+            ..livestate("o")
+        };
+        with(&store, |s| {
+            s.update(Kind::Host, host.id, &patch).unwrap();
+            s.update(Kind::Service, svc.id, &patch).unwrap();
+        });
+        let cached = with(&store, |s| {
+            (
+                s.host("h").unwrap().unwrap(),
+                s.service(host.id, "svc").unwrap().unwrap(),
+            )
+        });
+        // A new store on the same file: its cache is empty, its reads are the file's.
+        let (fresh, error) = EmbeddedStore::open(&store.inner.path);
+        assert!(error.is_none());
+        let read = with(&fresh, |s| {
+            (
+                s.host("h").unwrap().unwrap(),
+                s.service(host.id, "svc").unwrap().unwrap(),
+            )
+        });
+        assert_eq!(cached, read);
     }
 }

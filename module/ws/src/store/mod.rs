@@ -3,6 +3,7 @@
 //! `EmbeddedStore` (SQLite) and `AlignakBackend` (REST) implement it.
 
 pub mod backend;
+mod cache;
 pub mod embedded;
 pub mod model;
 pub mod schema;
@@ -185,6 +186,15 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// A session handed to a store that runs sessions on a thread of its own (`Store::queue`).
+pub trait QueuedWork: Send {
+    /// The session's work, on the store's thread.
+    fn run(&mut self, session: &mut dyn Session) -> Result<(), StoreError>;
+    /// Called once, from the store's thread, with the session's outcome: `Ok` only once its
+    /// writes are committed.
+    fn done(self: Box<Self>, outcome: Result<(), StoreError>);
+}
+
 pub trait Store: Send + Sync {
     /// Runs `work` in one session for `caller`; on an atomic store its writes are committed
     /// when it returns `Ok`, and undone when it fails.
@@ -199,12 +209,52 @@ pub trait Store: Send + Sync {
     fn atomic(&self) -> bool {
         true
     }
+
+    /// Hands `work` to the store's own session thread, which calls its `done` when the
+    /// session is over; a store without one (the default) gives `work` back, and `run` runs
+    /// it with `session` on the blocking pool.
+    fn queue(
+        &self,
+        _caller: &Caller,
+        work: Box<dyn QueuedWork>,
+    ) -> Result<(), Box<dyn QueuedWork>> {
+        Err(work)
+    }
 }
 
-/// Sessions handed to the blocking pool at once. Sessions run one at a time (one
-/// connection), committed in batches of those waiting: a few waiting make a batch, many only
-/// add lock contention and context switches.
-static SESSION_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
+/// Sessions in flight at once (queued to the store's thread, or on the blocking pool). On
+/// the embedded store, the sessions waiting are committed together: this bounds both the
+/// memory they hold and a batch.
+static SESSION_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
+
+/// `run`'s session, as a `QueuedWork`: its output is answered only once committed.
+struct Queued<F, T> {
+    work: Option<F>,
+    output: Option<T>,
+    reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<F, T> QueuedWork for Queued<F, T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
+{
+    fn run(&mut self, session: &mut dyn Session) -> Result<(), StoreError> {
+        if let Some(work) = self.work.take() {
+            self.output = Some(work(session)?);
+        }
+        Ok(())
+    }
+
+    fn done(self: Box<Self>, outcome: Result<(), StoreError>) {
+        let Queued { output, reply, .. } = *self;
+        let answer = outcome.and_then(|()| {
+            output.ok_or_else(|| StoreError::Unavailable("the store session did not run".into()))
+        });
+        // The caller may have gone (client disconnected): the session is done anyway.
+        let _ = reply.send(answer);
+    }
+}
 
 /// `Store::session` with a result, run off the async workers: store calls block.
 pub async fn run<T, F>(
@@ -220,17 +270,21 @@ where
         .acquire()
         .await
         .map_err(|e| StoreError::Unavailable(format!("the store is closed: {e}")))?;
-    tokio::task::spawn_blocking(move || {
-        let mut work = Some(work);
-        let mut output = None;
-        store.session(&caller, &mut |session| {
-            if let Some(work) = work.take() {
-                output = Some(work(session)?);
-            }
-            Ok(())
-        })?;
-        output.ok_or_else(|| StoreError::Unavailable("the store session did not run".into()))
-    })
-    .await
-    .map_err(|e| StoreError::Unavailable(format!("the store task failed: {e}")))?
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let queued = Box::new(Queued {
+        work: Some(work),
+        output: None,
+        reply,
+    });
+    if let Err(mut queued) = store.queue(&caller, queued) {
+        tokio::task::spawn_blocking(move || {
+            let outcome = store.session(&caller, &mut |session| queued.run(session));
+            queued.done(outcome);
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the store task failed: {e}")))?;
+    }
+    answer.await.map_err(|_| {
+        StoreError::Unavailable("the store session was dropped before it ended".into())
+    })?
 }
