@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alignak_e2e::backend::Backend;
-use alignak_e2e::{basic, try_http_request, Reply};
+use alignak_e2e::{basic, try_http_request, Reply, RequestError};
 use serde_json::{json, Value};
 
 fn peers() -> Option<PathBuf> {
@@ -68,7 +68,10 @@ impl Original {
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while original.try_send("GET", "/are_you_alive", None).is_none() {
+        while !original
+            .send("GET", "/are_you_alive", None)
+            .is_ok_and(|r| r.status == 200)
+        {
             assert!(
                 Instant::now() < deadline,
                 "the original module did not answer"
@@ -78,7 +81,8 @@ impl Original {
         original
     }
 
-    fn try_send(&self, method: &str, path: &str, body: Option<&Value>) -> Option<Reply> {
+    /// A request as `admin`, under the original's `/ws` prefix.
+    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply, RequestError> {
         let auth = basic("admin", "admin");
         let body = body.map(Value::to_string).unwrap_or_default();
         let mut headers = vec![("Authorization", auth.as_str())];
@@ -92,8 +96,6 @@ impl Original {
             &headers,
             body.as_bytes(),
         )
-        .ok()
-        .filter(|r| r.status == 200)
     }
 }
 
@@ -259,20 +261,9 @@ fn the_same_requests_get_the_same_answers_as_the_original_on_one_backend() {
                 };
                 ours.request(method, &path, headers, text.as_bytes())
             } else {
-                let auth = basic("admin", "admin");
-                let text = body.as_ref().map(Value::to_string).unwrap_or_default();
-                let mut headers = vec![("Authorization", auth.as_str())];
-                if !text.is_empty() {
-                    headers.push(("Content-Type", "application/json"));
-                }
-                try_http_request(
-                    &original.address,
-                    method,
-                    &format!("/ws{path}"),
-                    &headers,
-                    text.as_bytes(),
-                )
-                .expect("the original answers")
+                original
+                    .send(method, &path, body.as_ref())
+                    .expect("the original answers")
             };
             answers.push((reply.status, normalised(&reply.body, host)));
         }

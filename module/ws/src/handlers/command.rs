@@ -56,6 +56,11 @@ async fn batch(app: &App, items: Vec<Value>) -> Result<HttpResponse, ApiError> {
         }
     }
     submit(app, lines).await?;
+    batch_answer(results, issues)
+}
+
+/// A batch's answer: each item's answer in `_result`; a 422 naming the items not OK.
+pub fn batch_answer(results: Vec<Value>, issues: Vec<String>) -> Result<HttpResponse, ApiError> {
     if issues.is_empty() {
         Ok(ok(&json!({"_status": "OK", "_result": results})))
     } else {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::app::App;
 use crate::body::read_json;
 use crate::error::{issues_of, ApiError};
-use crate::handlers::command::submit;
+use crate::handlers::command::{batch_answer, submit};
 use crate::hosts::request::HostRequest;
 use crate::hosts::update::{update_host, Failure, Status};
 use crate::response::{ok, HttpResponse};
@@ -144,14 +144,7 @@ async fn batch(
         }
     }
     submit(app, commands).await?;
-    if issues.is_empty() {
-        Ok(ok(&json!({"_status": "OK", "_result": results})))
-    } else {
-        Err(ApiError::PartlyRejected {
-            issues,
-            result: Value::Array(results),
-        })
-    }
+    batch_answer(results, issues)
 }
 
 fn issues_of_value(body: &Value) -> String {
