@@ -10,7 +10,7 @@ mod spool;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use abi_stable::sabi_trait::TD_Opaque;
@@ -27,8 +27,6 @@ use crate::spool::Spool;
 
 /// How long a stop may spend delivering what is still queued.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often the delivery counters are logged.
-const STATS_PERIOD: Duration = Duration::from_secs(60);
 
 #[derive(Parser, Debug)]
 #[command(
@@ -164,7 +162,8 @@ fn check(receiver: &ReceiverConfig) -> ExitCode {
 
 struct LoadedModule {
     alias: String,
-    instance: ModuleBox,
+    /// Shared with the stats thread, which asks it for its counters.
+    instance: Arc<Mutex<ModuleBox>>,
     started: bool,
     // Keeps the library's root module alive as long as the instance.
     _library: ModuleLibRef,
@@ -210,7 +209,12 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
             "receiver '{}' is running; SIGTERM or SIGINT stops it",
             receiver.name
         );
-        let stats = spawn_stats(Arc::clone(&spool));
+        let counted = modules
+            .iter()
+            .map(|m| (m.alias.clone(), Arc::clone(&m.instance)))
+            .collect();
+        let period = Duration::from_secs(receiver.stats_period);
+        let stats = spawn_stats(Arc::clone(&spool), counted, period);
         if let Some(signal) = signals.forever().next() {
             log::info!("signal {signal} received: stopping");
         }
@@ -218,7 +222,7 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
     }
 
     for module in modules.iter_mut().rev().filter(|m| m.started) {
-        if let Err(err) = module.instance.stop().into_result() {
+        if let Err(err) = lock_module(&module.instance).stop().into_result() {
             log::error!("module '{}': stop failed: {err}", module.alias);
         }
     }
@@ -289,13 +293,12 @@ fn start_modules(
             .map_err(|e| in_library("init failed", &e))?;
         modules.push(LoadedModule {
             alias: spec.alias.clone(),
-            instance,
+            instance: Arc::new(Mutex::new(instance)),
             started: false,
             _library: library,
         });
         let module = modules.last_mut().ok_or("module list is empty")?;
-        module
-            .instance
+        lock_module(&module.instance)
             .start()
             .into_result()
             .map_err(|e| in_library("start failed", &e))?;
@@ -311,7 +314,13 @@ fn start_modules(
     Ok(())
 }
 
-/// Logs the delivery counters every minute until dropped.
+/// A module's instance; a panic while it was held (caught at the interface) does not make it
+/// unusable for the stop.
+fn lock_module(instance: &Mutex<ModuleBox>) -> std::sync::MutexGuard<'_, ModuleBox> {
+    instance.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// Logs the delivery counters, and each module's, every minute until dropped.
 struct StatsThread {
     stop: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -330,7 +339,11 @@ impl Drop for StatsThread {
     }
 }
 
-fn spawn_stats(spool: Arc<Spool>) -> StatsThread {
+fn spawn_stats(
+    spool: Arc<Spool>,
+    modules: Vec<(String, Arc<Mutex<ModuleBox>>)>,
+    period: Duration,
+) -> StatsThread {
     let stop = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
     let thread_stop = Arc::clone(&stop);
     let thread = std::thread::Builder::new()
@@ -339,7 +352,7 @@ fn spawn_stats(spool: Arc<Spool>) -> StatsThread {
             let (lock, wake) = &*thread_stop;
             let Ok(mut stop) = lock.lock() else { return };
             loop {
-                let Ok((guard, _)) = wake.wait_timeout_while(stop, STATS_PERIOD, |s| !*s) else {
+                let Ok((guard, _)) = wake.wait_timeout_while(stop, period, |s| !*s) else {
                     return;
                 };
                 stop = guard;
@@ -359,6 +372,16 @@ fn spawn_stats(spool: Arc<Spool>) -> StatsThread {
                     c.pending_bytes,
                     c.sink_errors
                 );
+                for (alias, instance) in &modules {
+                    let counters: Vec<String> = lock_module(instance)
+                        .counters()
+                        .iter()
+                        .map(|c| format!("{} {}", c.value, c.name))
+                        .collect();
+                    if !counters.is_empty() {
+                        log::info!("module '{alias}': {}", counters.join(", "));
+                    }
+                }
             }
         })
         .ok();

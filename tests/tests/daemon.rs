@@ -330,3 +330,44 @@ fn without_command_file_commands_go_to_the_log() {
     assert!(log.contains("external command: ["), "{log}");
     assert!(log.contains("] DISABLE_NOTIFICATIONS"), "{log}");
 }
+
+#[test]
+fn the_delivery_and_module_counters_are_logged_every_stats_period() {
+    let receiver = Setup::new().receiver_param("stats_period", "1").start();
+    for _ in 0..3 {
+        let reply = receiver.post_json("/command", r#"{"command": "DISABLE_NOTIFICATIONS"}"#);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    receiver.wait_commands(3);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let log = receiver.log();
+        let delivery = log
+            .lines()
+            .any(|l| l.contains("commands: 3 accepted, 3 delivered, 0 pending"));
+        let module = log.lines().any(|l| {
+            l.contains("module 'web-services': ")
+                && l.contains("3 commands_accepted")
+                && l.contains("0 commands_refused")
+        });
+        if delivery && module {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{log}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A bad period is a configuration error with its location.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = dir.path().join("r.cfg");
+    fs::write(
+        &cfg,
+        "define receiver {\n receiver_name r\n stats_period 0\n}\n",
+    )
+    .expect("write");
+    let (code, output) = run_receiver(&["-c", cfg.to_str().expect("utf-8"), "--check"], dir.path());
+    assert_ne!(code, 0);
+    assert!(
+        output.contains("r.cfg:3") && output.contains("stats_period"),
+        "{output}"
+    );
+}

@@ -31,6 +31,8 @@ pub struct ReceiverConfig {
     pub spool_dir: PathBuf,
     /// Bytes of commands waiting for delivery before new ones are refused.
     pub max_spool_size: u64,
+    /// Seconds between two logs of the delivery and module counters.
+    pub stats_period: u64,
 }
 
 /// A problem with the configuration, located.
@@ -42,6 +44,7 @@ pub struct ConfigError {
 }
 
 const DEFAULT_MAX_SPOOL_SIZE: u64 = 256 * 1024 * 1024;
+const DEFAULT_STATS_PERIOD: u64 = 60;
 const DEFAULT_SPOOL_DIR: &str = "var/spool/alignak";
 
 /// Receiver attributes Alignak defines that this daemon has no use for; accepted silently so
@@ -57,6 +60,7 @@ const ALIGNAK_RECEIVER_KEYS: &[&str] = &[
     "alignak_arbiter",
     "spool_dir",
     "max_spool_size",
+    "stats_period",
     "spare",
     "realm",
     "manage_sub_realms",
@@ -170,6 +174,22 @@ pub fn resolve(
                     ),
                 });
                 DEFAULT_MAX_SPOOL_SIZE
+            }
+        },
+    };
+    let stats_period = match receiver.get("stats_period") {
+        None => DEFAULT_STATS_PERIOD,
+        Some(a) => match a.value.parse::<u64>() {
+            Ok(n) if (1..=86_400).contains(&n) => n,
+            _ => {
+                errors.push(ConfigError {
+                    at: a.at.clone(),
+                    reason: format!(
+                        "stats_period: not a number of seconds from 1 to 86400: '{}'",
+                        a.value
+                    ),
+                });
+                DEFAULT_STATS_PERIOD
             }
         },
     };
@@ -300,6 +320,7 @@ pub fn resolve(
             alignak_arbiter,
             spool_dir: path_of("spool_dir").unwrap_or_else(|| PathBuf::from(DEFAULT_SPOOL_DIR)),
             max_spool_size,
+            stats_period,
         },
         warnings,
     ))
