@@ -739,3 +739,45 @@ fn an_https_backend_is_used_with_the_machines_trusted_certificates() {
         "{log}"
     );
 }
+
+#[test]
+fn a_url_that_is_not_a_backend_never_makes_a_token_valid() {
+    // Something that answers HTTP but is no backend (here: another receiver: its /realm is a
+    // 404, its /login a 401): no credential may pass, and /command is refused too.
+    let not_a_backend = Setup::new().start();
+    let receiver = Setup::new()
+        .module_param(
+            "alignak_backend",
+            &format!("http://{}", not_a_backend.address()),
+        )
+        .module_param("authorization", "1")
+        .module_param("alignak_backend_polling_period", "0")
+        .start();
+    for auth in [basic("made-up-token", ""), basic("admin", "admin")] {
+        let reply = receiver.request(
+            "POST",
+            "/command",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &auth),
+            ],
+            br#"{"command": "SHUTDOWN_PROGRAM"}"#,
+        );
+        assert!(
+            matches!(reply.status, 401 | 503),
+            "{auth}: {} {}",
+            reply.status,
+            reply.body
+        );
+        assert_eq!(reply.json()["_status"], "ERR");
+    }
+    // The token's check got a 404: not an answer about the token, so a 503.
+    let reply = receiver.request(
+        "GET",
+        "/are_you_alive",
+        &[("Authorization", &basic("another-token", ""))],
+        b"",
+    );
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(receiver.commands().is_empty());
+}

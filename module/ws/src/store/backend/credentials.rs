@@ -92,9 +92,10 @@ impl CredentialStore for BackendCredentials {
         if let Some(user) = cached(&self.tokens, &key) {
             return Ok(Some(user));
         }
-        // One cheap authenticated call: any answer but 401 means the backend took the token.
-        // The token travels only in the Authorization header: a query that named it (to
-        // find its user) would put it in the backend's access log.
+        // One cheap authenticated call: only a success means the backend took the token; a
+        // 401 refuses it, and anything else (a wrong URL's 404, a proxy's 403) is not an
+        // answer about the token at all: 503, never "valid". The token travels only in the
+        // Authorization header: a query that named it would put it in the backend's log.
         let answer = self.client.get(
             Some(token),
             "realm",
@@ -104,7 +105,7 @@ impl CredentialStore for BackendCredentials {
             ],
         );
         let user = match answer {
-            Ok(_) | Err(BackendError::Refused { .. }) => UNNAMED_USER.to_string(),
+            Ok(_) => UNNAMED_USER.to_string(),
             Err(BackendError::Unauthorized(_)) => return Ok(None),
             Err(err) => return Err(backend_error(err)),
         };
