@@ -7,8 +7,21 @@ Usage: launch.py PORT (listens on 127.0.0.1). Data is lost on exit. Started by r
 import os
 import sys
 
+import json  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-os.environ.setdefault('ALIGNAK_BACKEND_CONFIGURATION_FILE', os.path.join(HERE, 'settings.json'))
+SETTINGS = os.path.join(HERE, 'settings.json')
+# A smaller page limit (ALIGNAK_WS_BACKEND_PAGE_LIMIT) makes tests cross pages with few items.
+if os.environ.get('ALIGNAK_WS_BACKEND_PAGE_LIMIT'):
+    with open(SETTINGS) as f:
+        settings = json.load(f)
+    limit = int(os.environ['ALIGNAK_WS_BACKEND_PAGE_LIMIT'])
+    settings['PAGINATION_LIMIT'] = limit
+    settings['PAGINATION_DEFAULT'] = limit
+    SETTINGS = os.path.join(os.getcwd(), 'settings.json')
+    with open(SETTINGS, 'w') as f:
+        json.dump(settings, f)
+os.environ.setdefault('ALIGNAK_BACKEND_CONFIGURATION_FILE', SETTINGS)
 
 import mongomock  # noqa: E402
 import pymongo  # noqa: E402

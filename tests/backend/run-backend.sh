@@ -9,7 +9,8 @@
 #                                     print its PID
 #   run-backend.sh stop PORT [DIR]
 #
-# With ALIGNAK_WS_BACKEND_CERT and ALIGNAK_WS_BACKEND_KEY (PEM files) it serves HTTPS only.
+# With ALIGNAK_WS_BACKEND_CERT and ALIGNAK_WS_BACKEND_KEY (PEM files) it serves HTTPS only;
+# with ALIGNAK_WS_BACKEND_PAGE_LIMIT=N its pages hold at most N items.
 #
 # The environment is made under ${ALIGNAK_WS_BACKEND_VENV:-~/.cache/alignak-ws-tests/backend-venv},
 # never in the repository. On start the backend creates realm All, user admin/admin,

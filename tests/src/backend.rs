@@ -39,16 +39,21 @@ impl Backend {
     /// Starts a backend. Without `python3` on this machine: `None` with a notice; under CI
     /// that is a failure.
     pub fn start() -> Option<Backend> {
-        Backend::start_with(None)
+        Backend::start_with(None, None)
+    }
+
+    /// A backend whose pages hold at most `limit` items.
+    pub fn start_paged(limit: u32) -> Option<Backend> {
+        Backend::start_with(None, Some(limit))
     }
 
     /// Starts a backend that serves HTTPS only, with the PEM certificate chain `chain` and
     /// its `key`; this harness trusts `ca` (PEM) to talk to it.
     pub fn start_tls(ca: &str, chain: &str, key: &str) -> Option<Backend> {
-        Backend::start_with(Some((ca, chain, key)))
+        Backend::start_with(Some((ca, chain, key)), None)
     }
 
-    fn start_with(tls: Option<(&str, &str, &str)>) -> Option<Backend> {
+    fn start_with(tls: Option<(&str, &str, &str)>, page_limit: Option<u32>) -> Option<Backend> {
         if Command::new("python3").arg("--version").output().is_err() {
             assert!(std::env::var_os("CI").is_none(), "python3 is missing");
             eprintln!("SKIPPED: python3 is not there to run the Alignak backend");
@@ -61,6 +66,9 @@ impl Backend {
         let port = free_port();
         let mut command = Command::new(script());
         command.arg("start").arg(port.to_string()).arg(dir.path());
+        if let Some(limit) = page_limit {
+            command.env("ALIGNAK_WS_BACKEND_PAGE_LIMIT", limit.to_string());
+        }
         let mut agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(30)))
             .http_status_as_error(false);

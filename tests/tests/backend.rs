@@ -781,3 +781,64 @@ fn a_url_that_is_not_a_backend_never_makes_a_token_valid() {
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert!(receiver.commands().is_empty());
 }
+
+#[test]
+fn every_page_is_read_with_its_links_embedded() {
+    // Pages of 3 items: a host's 7 services, 7 hostgroups with embedded links.
+    let Some(backend) = Backend::start_paged(3) else {
+        return;
+    };
+    let services: Vec<String> = (0..7).map(|i| format!("svc{i}")).collect();
+    let names: Vec<&str> = services.iter().map(String::as_str).collect();
+    let host = backend.add_host("many", &names);
+    let all_group = backend.id_of("hostgroup", "All");
+    let realm = backend.realm_all();
+    for i in 0..6 {
+        backend.post(
+            "hostgroup",
+            json!({"name": format!("group&{i}"), "alias": format!("Group {i}"), "hosts": [host],
+                   "_parent": all_group, "_realm": realm}),
+        );
+    }
+    let receiver = start(&backend, |s| {
+        s.module_param("give_result", "1")
+            .module_param("set_timestamp", "0")
+            .module_param("give_feedback", "0")
+    });
+    // The last services are on the third page: they are found, not unknown.
+    let body: Vec<Value> = services
+        .iter()
+        .map(|s| json!({"name": s, "livestate": {"state": "OK", "output": s}}))
+        .collect();
+    let (status, answer) = send(&receiver, "PATCH", "/host/many", &json!({"services": body}));
+    assert_eq!(status, 200, "{answer}");
+    let sent = commands_after_sentinel(&receiver);
+    assert_eq!(sent.len(), 7, "{sent:?}");
+    assert_eq!(sent[6], "PROCESS_SERVICE_CHECK_RESULT;many;svc6;0;svc6");
+
+    let (status, answer) = get(&receiver, "/hostgroup?embedded=1");
+    assert_eq!(status, 200, "{answer}");
+    let groups = answer["_result"].as_array().expect("groups");
+    assert_eq!(groups.len(), 7, "All and 6 groups, across 3 pages");
+    for group in groups.iter().filter(|g| g["name"] != "All") {
+        // Embedded on every page, projected on every page.
+        assert_eq!(
+            group["hosts"],
+            json!([{"name": "many", "alias": "many"}]),
+            "{group}"
+        );
+        assert_eq!(
+            group["_realm"],
+            json!({"name": "All", "alias": "All"}),
+            "{group}"
+        );
+        assert!(
+            group.get("_created").is_some() && group.get("definition_order").is_none(),
+            "{group}"
+        );
+    }
+    // A name with `&` in a `where` on a later page.
+    let (status, answer) = get(&receiver, "/hostgroup/group%265");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["_result"][0]["alias"], "Group 5");
+}

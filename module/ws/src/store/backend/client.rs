@@ -133,7 +133,10 @@ impl Client {
         }
     }
 
-    /// Every item of a collection, page after page through `_links.next`.
+    /// Every item of a collection, page after page. `_links.next` says whether there is a
+    /// next page; the request for it is this one's own query with the next `page` (Eve's
+    /// links leave out `embedded` and `projection`, and keep `where` unencoded), as the
+    /// original's client did.
     pub fn get_all(
         &self,
         token: Option<&str>,
@@ -145,22 +148,25 @@ impl Client {
             pairs.push(("max_results", self.page_size(token).to_string()));
         }
         let mut items = Vec::new();
-        let mut answer = self.get(token, resource, &pairs)?;
+        let mut page: u64 = 1;
         for _ in 0..MAX_PAGES {
-            if let Some(Value::Array(page)) = answer.get_mut("_items") {
-                items.extend(page.drain(..).filter_map(|item| match item {
+            let mut with_page = pairs.clone();
+            with_page.push(("page", page.to_string()));
+            let mut answer = self.get(token, resource, &with_page)?;
+            if let Some(Value::Array(found)) = answer.get_mut("_items") {
+                items.extend(found.drain(..).filter_map(|item| match item {
                     Value::Object(doc) => Some(doc),
                     _ => None,
                 }));
             }
-            let Some(next) = answer
-                .pointer("/_links/next/href")
-                .and_then(Value::as_str)
-                .map(String::from)
-            else {
+            if answer.pointer("/_links/next").is_none() {
                 return Ok(items);
-            };
-            answer = self.call("GET", &uri_safe(&next), &[], token, None, None)?;
+            }
+            page = answer
+                .pointer("/_meta/page")
+                .and_then(Value::as_u64)
+                .unwrap_or(page)
+                + 1;
         }
         Err(BackendError::Unavailable(format!(
             "GET {resource}: more than {MAX_PAGES} pages"
@@ -299,34 +305,7 @@ fn decorate<B>(
     builder
 }
 
-/// Eve writes its `_links` with the query's JSON as it is (quotes, braces, spaces): those
-/// are percent-encoded here, what a URI may hold is kept.
-fn uri_safe(href: &str) -> String {
-    let mut out = String::with_capacity(href.len());
-    for byte in href.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// A JSON query value (`where`, `projection`, ...).
 pub fn q(value: Value) -> String {
     value.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn eve_links_become_uris() {
-        assert_eq!(
-            uri_safe(r#"host?where={"name": "a b"}&page=2"#),
-            "host?where=%7B%22name%22:%20%22a%20b%22%7D&page=2"
-        );
-    }
 }
