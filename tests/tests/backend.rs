@@ -416,7 +416,7 @@ fn timestamped_livestates_become_log_check_results() {
     let doc = backend.get(&format!("host/{host}"), &[]);
     assert_eq!(doc["customs"], json!({"_AFTER": "lcr"}));
     assert!(
-        receiver.log().contains("412"),
+        receiver.log().contains("changed meanwhile (412)"),
         "the PATCH after the LCR met a 412 and was retried"
     );
     // The commands keep their own timestamps.
@@ -630,17 +630,28 @@ fn a_backend_that_stops_or_hangs_is_a_503_and_the_next_request_tries_again() {
         assert_eq!(status, 503, "{path}: {body}");
         assert!(receiver_is_running(&receiver));
     }
-    let (status, body) = send(
-        &receiver,
+    let reply = receiver.request(
         "POST",
         "/event",
-        &json!({"host": "edge", "comment": "while down"}),
+        &[("Content-Type", "application/json")],
+        json!({"host": "edge", "comment": "while down"})
+            .to_string()
+            .as_bytes(),
     );
-    // The comment is sent even though its history entry cannot be written, as the original.
-    assert_eq!(status, 503, "{body}");
+    // The comment is sent even though its history entry cannot be written, as the original;
+    // the answer says so and is no "retry me" (502, no Retry-After): a retry sends it again.
+    assert_eq!(reply.status, 502, "{}", reply.body);
+    assert_eq!(reply.header("retry-after"), None);
+    let body = reply.json();
     assert_eq!(
         body["_result"],
         json!(["ADD_HOST_COMMENT;edge;1;Alignak WS;while down"])
+    );
+    assert!(
+        body["_issues"][1]
+            .as_str()
+            .is_some_and(|i| i.contains("sends them again")),
+        "{body}"
     );
     let lines = commands_after_sentinel(&receiver);
     assert!(

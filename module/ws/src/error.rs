@@ -102,9 +102,22 @@ pub enum ApiError {
         sent: Vec<String>,
     },
 
+    /// 502: a batch on a store that is not atomic failed part-way: `result` answers each
+    /// item (done, failed, not processed), the commands of those done were sent.
+    #[error("{}", .0.error)]
+    BatchStoreFailure(Box<BatchFailure>),
+
     /// 500: a bug; the detail is logged, not sent.
     #[error("Internal error: the request could not be processed.")]
     Internal(String),
+}
+
+/// What a batch that failed part-way answers (`ApiError::BatchStoreFailure`).
+#[derive(Debug)]
+pub struct BatchFailure {
+    pub error: crate::store::StoreError,
+    pub issues: Vec<String>,
+    pub result: Value,
 }
 
 impl From<AuthError> for ApiError {
@@ -166,6 +179,10 @@ impl ApiError {
             }
             ApiError::UnknownElement { .. } => StatusCode::NOT_FOUND,
             ApiError::Issues { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            // Some commands were sent before the failure: not a "retry me" (a retry would
+            // send them again), but the upstream's failure.
+            ApiError::Store { sent, .. } if !sent.is_empty() => StatusCode::BAD_GATEWAY,
+            ApiError::BatchStoreFailure(_) => StatusCode::BAD_GATEWAY,
             ApiError::Store { error, .. } => match error {
                 StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 StoreError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -198,6 +215,7 @@ impl ApiError {
                 | ApiError::UnknownElement { .. }
                 | ApiError::Issues { .. }
                 | ApiError::Store { .. }
+                | ApiError::BatchStoreFailure(_)
         )
     }
 
@@ -224,11 +242,23 @@ impl ApiError {
             body.insert("_result".into(), json!(""));
             body.insert("_issues".into(), json!([text]));
         } else if let ApiError::Store { sent, .. } = &self {
-            if !sent.is_empty() {
-                body.insert("_result".into(), json!(sent));
-            }
             body.insert("_error".into(), json!(text));
-            body.insert("_issues".into(), json!([text]));
+            if sent.is_empty() {
+                body.insert("_issues".into(), json!([text]));
+            } else {
+                body.insert("_result".into(), json!(sent));
+                body.insert(
+                    "_issues".into(),
+                    json!([text, format!(
+                        "The {} command(s) in _result were sent before the failure: sending this request again sends them again.",
+                        sent.len()
+                    )]),
+                );
+            }
+        } else if let ApiError::BatchStoreFailure(failure) = &self {
+            body.insert("_error".into(), json!(text));
+            body.insert("_result".into(), failure.result.clone());
+            body.insert("_issues".into(), json!(failure.issues));
         } else if let ApiError::PartlyRejected { result, issues } = &self {
             body.insert("_result".into(), result.clone());
             body.insert("_issues".into(), json!(issues));
@@ -280,8 +310,8 @@ impl ApiError {
             }
             ApiError::Store {
                 error: StoreError::Unavailable(_),
-                ..
-            } => {
+                sent,
+            } if sent.is_empty() => {
                 headers.insert(
                     header::RETRY_AFTER,
                     header::HeaderValue::from(STORE_RETRY_SECS),

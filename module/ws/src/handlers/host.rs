@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::body::read_json;
-use crate::error::{issues_of, ApiError};
+use crate::error::{issues_of, ApiError, BatchFailure};
 use crate::handlers::command::{batch_answer, submit};
 use crate::hosts::request::HostRequest;
 use crate::hosts::update::{update_host, Failure, Status};
@@ -86,7 +86,8 @@ async fn batch(
         .collect();
     let config = Arc::clone(&app.config);
     let atomic = app.store.atomic();
-    let outcomes = store::run(Arc::clone(&app.store), caller, move |session| {
+    let count = requests.len();
+    let (mut outcomes, failed) = store::run(Arc::clone(&app.store), caller, move |session| {
         let mut outcomes = Vec::with_capacity(requests.len());
         for request in &requests {
             let request = match request {
@@ -99,32 +100,46 @@ async fn batch(
             match update_host(session, &config, request, now()) {
                 Ok(outcome) => outcomes.push(Ok(outcome)),
                 Err(failure) if atomic => return Err(failure.error),
-                Err(Failure { error, commands }) => {
-                    let mut sent: Vec<String> = outcomes
-                        .iter()
-                        .filter_map(|o| o.as_ref().ok())
-                        .flat_map(|o: &crate::hosts::update::Outcome| o.commands.clone())
-                        .collect();
-                    sent.extend(commands);
-                    return Ok(Err(Failure {
-                        error,
-                        commands: sent,
-                    }));
-                }
+                // The backend applied what came before: the items done keep their answers,
+                // the failing one gives its commands so far, the rest are not processed.
+                Err(failure) => return Ok((outcomes, Some(failure))),
             }
         }
-        Ok(Ok(outcomes))
+        Ok((outcomes, None))
     })
     .await?;
-    let outcomes = match outcomes {
-        Ok(outcomes) => outcomes,
-        Err(Failure { error, commands }) => {
-            if !commands.is_empty() {
-                submit(app, commands.clone()).await?;
+    if let Some(Failure { error, commands }) = failed {
+        let index = outcomes.len();
+        let mut sent: Vec<String> = Vec::new();
+        let mut results = Vec::with_capacity(count);
+        let mut issues = vec![error.to_string()];
+        for outcome in outcomes.drain(..) {
+            match outcome {
+                Ok(outcome) => {
+                    sent.extend(outcome.commands);
+                    results.push(Value::Object(outcome.body));
+                }
+                Err(body) => results.push(body),
             }
-            return Err(ApiError::store(error, commands));
         }
-    };
+        sent.extend(commands);
+        results.push(json!({"_status": "ERR", "_issues": [error.to_string()]}));
+        let skipped = format!("Not processed: the store failed on host {index}.");
+        results.extend((index + 1..count).map(|_| json!({"_status": "ERR", "_issues": [skipped]})));
+        issues.push(format!("Host {index}: {error}"));
+        if !sent.is_empty() {
+            issues.push(format!(
+                "The {} command(s) of the hosts before and of host {index} were sent: sending those hosts again sends them again.",
+                sent.len()
+            ));
+            submit(app, sent).await?;
+        }
+        return Err(ApiError::BatchStoreFailure(Box::new(BatchFailure {
+            error,
+            issues,
+            result: Value::Array(results),
+        })));
+    }
     let mut commands = Vec::new();
     let mut results = Vec::with_capacity(outcomes.len());
     let mut issues = Vec::new();
