@@ -362,6 +362,7 @@ fn variables_toggles_and_livestates_reach_the_backend() {
     drop(receiver);
     let receiver = start(&backend, |s| {
         s.module_param("alignak_backend_livestate_update", "1")
+            .module_param("give_result", "1")
     });
     let (status, body) = send(
         &receiver,
@@ -370,6 +371,12 @@ fn variables_toggles_and_livestates_reach_the_backend() {
         &json!({"livestate": {"state": "DOWN", "output": "gone", "long_output": "l", "perf_data": "p=1"}}),
     );
     assert_eq!(status, 200, "{body}");
+    // As the original: with livestate_update, a livestate is an update of the host.
+    assert_eq!(
+        body["_result"].as_array().and_then(|r| r.last()),
+        Some(&json!("Host 'db01' updated.")),
+        "{body}"
+    );
     let doc = backend.get(&format!("host/{host}"), &[]);
     assert_eq!(doc["ls_state"], "DOWN");
     assert_eq!(doc["ls_state_id"], 1);

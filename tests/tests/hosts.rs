@@ -5,9 +5,9 @@
 //! upstream-spec §5) with SPEC §3's fixes; every case checks both the answer and the lines
 //! that reached the command file.
 //!
-//! The backend runs with `alignak_backend_livestate_update 1`, so that it keeps each
-//! livestate in `ls_*` as the embedded store does. Where the backend's own behaviour differs,
-//! the case says so (`store.is_backend()`):
+//! The backend runs with its defaults (`alignak_backend_livestate_update 0`: a livestate is
+//! a command, and a log check result when it has a timestamp). Where the backend's own
+//! behaviour differs, the case says so (`store.is_backend()`):
 //! - `__delete__` does not delete a custom variable in the backend: Eve merges the `customs`
 //!   dictionary of a PATCH into the stored one (the original's tests assert the same);
 //! - `GET /host` answers the backend's document: `_realm` (and the other links) embedded as
@@ -41,7 +41,6 @@ impl Store {
                     .module_param("alignak_backend", &backend.url())
                     .module_param("authorization", "1")
                     .module_param("alignak_backend_polling_period", "0")
-                    .module_param("alignak_backend_livestate_update", "1")
                     .credentials("admin", "admin")
                     .start();
                 Some((receiver, Some(backend)))
@@ -686,6 +685,9 @@ fn give_result_and_give_feedback_decide_what_the_answer_holds(store: Store) {
             .module_param("allow_host_creation", "1")
             .module_param("allow_service_creation", "1")
             .module_param("give_feedback", "2")
+            // The feedback shows ls_*: the backend writes them with this (the embedded
+            // store keeps them anyway and has no use for the key).
+            .module_param("alignak_backend_livestate_update", "1")
             .module_param(
                 "feedback_host",
                 "alias, active_checks_enabled, ls_state, customs",
@@ -715,7 +717,9 @@ fn give_result_and_give_feedback_decide_what_the_answer_holds(store: Store) {
 }
 
 fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them(store: Store) {
-    let Some((mut receiver, backend)) = store.start(like_the_captures()) else {
+    // ls_* are read back: the backend writes them with alignak_backend_livestate_update.
+    let setup = like_the_captures().module_param("alignak_backend_livestate_update", "1");
+    let Some((mut receiver, backend)) = store.start(setup) else {
         return;
     };
     create_test_host(&receiver);

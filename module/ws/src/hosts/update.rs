@@ -242,7 +242,9 @@ fn update(
     }
     work.variables(&host, h.variables.as_ref(), &mut update, &mut patch);
     work.livestates(session, (&host, None), &h.livestates, &mut patch, !created)?;
-    if created && patch.livestate.is_some() {
+    // The original (v1.5+): a livestate is an update of a host created by this request, and
+    // of any host when the store writes livestates as updates (`livestate_update`).
+    if (created || session.livestate_is_update()) && patch.livestate.is_some() {
         update = Some(true);
     }
 
@@ -439,9 +441,10 @@ fn update_service(
         &mut patch,
         !host_created,
     )?;
-    // The original (v1.5+): a livestate forces an update only for the services of a host
-    // created by this request, whose state goes to the store instead of a command.
-    if host_created && patch.livestate.is_some() {
+    // The original (v1.5+): a livestate forces an update for the services of a host created
+    // by this request (their state goes to the store instead of a command), and for any
+    // service when the store writes livestates as updates.
+    if (host_created || session.livestate_is_update()) && patch.livestate.is_some() {
         update = Some(true);
     }
     match update {

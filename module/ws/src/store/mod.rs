@@ -93,6 +93,13 @@ pub trait Session {
         })
     }
 
+    /// Whether keeping a livestate changes the element as an update does (the backend with
+    /// `alignak_backend_livestate_update`: "Host 'x' updated."). The embedded store keeps
+    /// every livestate as a matter of course: a heartbeat stays a heartbeat.
+    fn livestate_is_update(&self) -> bool {
+        false
+    }
+
     /// `GET /host/<name>`: the host's documents as the API shows them.
     fn host_documents(&mut self, name: &str) -> Result<Vec<Map<String, Value>>, StoreError> {
         let Some(host) = self.host(name)? else {

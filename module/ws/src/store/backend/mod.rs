@@ -533,8 +533,13 @@ impl Session for BackendSession<'_> {
         })
     }
 
+    fn livestate_is_update(&self) -> bool {
+        self.settings.livestate_update
+    }
+
     fn record_check(&mut self, check: &CheckRecord) -> Result<(), StoreError> {
-        let Some(timestamp) = check.timestamp.filter(|_| self.settings.old_lcr) else {
+        // The original posted one only for a truthy timestamp: `0` is none.
+        let Some(timestamp) = check.timestamp.filter(|t| *t != 0 && self.settings.old_lcr) else {
             return Ok(());
         };
         // As the original: a log check result that cannot be written is logged, and the
