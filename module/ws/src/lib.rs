@@ -183,7 +183,10 @@ impl WsModule {
                 log::warn!("With authorization 0 there is no caller's token to call the Alignak backend with: every backend call will be refused (401). Set authorization 1.");
             }
         } else if let Some(url) = &c.alignak_backend {
-            log::info!("Credentials and tokens are checked by the Alignak backend at {url}");
+            log::info!(
+                "Credentials and tokens are checked by the Alignak backend at {}",
+                store::backend::client::shown_url(url)
+            );
         }
         if c.use_ssl {
             log::info!(
@@ -260,7 +263,10 @@ impl WsModule {
             if self.config.hostgroups_file.is_some() {
                 log::warn!("hostgroups_file is not used with an Alignak backend: its hostgroups are the backend's");
             }
-            log::info!("Alignak backend: {url}");
+            log::info!(
+                "Alignak backend: {}",
+                store::backend::client::shown_url(url)
+            );
             let backend = store::backend::AlignakBackend::new(url, &self.config);
             let credentials = backend.credentials();
             return Ok((Arc::new(backend), Some(credentials)));

@@ -9,6 +9,7 @@ use crate::app::App;
 use crate::body::read_json;
 use crate::command::{validate, CommandRequest};
 use crate::error::ApiError;
+use crate::queue::CommandQueue;
 use crate::response::{ok, HttpResponse};
 
 pub async fn post(app: &App, request: Request<Incoming>) -> Result<HttpResponse, ApiError> {
@@ -72,8 +73,12 @@ pub fn batch_answer(results: Vec<Value>, issues: Vec<String>) -> Result<HttpResp
 }
 
 pub async fn submit(app: &App, lines: Vec<String>) -> Result<(), ApiError> {
+    submit_to(&app.commands, lines).await
+}
+
+pub async fn submit_to(queue: &CommandQueue, lines: Vec<String>) -> Result<(), ApiError> {
     let commands = lines.into_iter().map(ExternalCommand::now).collect();
-    app.commands.submit(commands).await.map_err(refused)
+    queue.submit(commands).await.map_err(refused)
 }
 
 fn refused(err: PushError) -> ApiError {

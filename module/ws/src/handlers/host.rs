@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::app::App;
 use crate::body::read_json;
 use crate::error::{issues_of, ApiError, BatchFailure};
-use crate::handlers::command::{batch_answer, submit};
+use crate::handlers::command::{batch_answer, submit, submit_to};
 use crate::hosts::request::HostRequest;
 use crate::hosts::update::{update_host, Failure, Status};
 use crate::response::{ok, HttpResponse};
@@ -28,31 +28,42 @@ pub async fn update(
     }
     let host_request = HostRequest::parse(&body, path_name.as_deref())?;
     let config = Arc::clone(&app.config);
-    let atomic = app.store.atomic();
-    let outcome = store::run(Arc::clone(&app.store), caller, move |session| {
-        match update_host(session, &config, &host_request, now()) {
-            Ok(outcome) => Ok(Ok(outcome)),
-            // Nothing to undo on a store that applies each call: the caller gets the
-            // failure and the commands built before it.
-            Err(failure) if !atomic => Ok(Err(failure)),
-            Err(failure) => Err(failure.error),
-        }
-    })
-    .await?;
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
-        Err(Failure { error, commands }) => {
-            if !commands.is_empty() {
-                log::warn!(
-                    "{} command(s) built before the store failed are sent",
-                    commands.len()
-                );
-                submit(app, commands.clone()).await?;
+    let store = Arc::clone(&app.store);
+    let queue = app.commands.clone();
+    // A task of its own: once the store work has begun, its commands reach the daemon even if
+    // the client goes away meanwhile (the backend applies its writes as they are made).
+    let task = tokio::spawn(async move {
+        let atomic = store.atomic();
+        let outcome = store::run(store, caller, move |session| {
+            match update_host(session, &config, &host_request, now()) {
+                Ok(outcome) => Ok(Ok(outcome)),
+                // Nothing to undo on a store that applies each call: the caller gets the
+                // failure and the commands built before it.
+                Err(failure) if !atomic => Ok(Err(failure)),
+                Err(failure) => Err(failure.error),
             }
-            return Err(ApiError::store(error, commands));
+        })
+        .await?;
+        match outcome {
+            Ok(mut outcome) => {
+                submit_to(&queue, std::mem::take(&mut outcome.commands)).await?;
+                Ok(outcome)
+            }
+            Err(Failure { error, commands }) => {
+                if !commands.is_empty() {
+                    log::warn!(
+                        "{} command(s) built before the store failed are sent",
+                        commands.len()
+                    );
+                    submit_to(&queue, commands.clone()).await?;
+                }
+                Err(ApiError::store(error, commands))
+            }
         }
-    };
-    submit(app, outcome.commands).await?;
+    });
+    let outcome = task
+        .await
+        .map_err(|e| ApiError::Internal(format!("the /host task failed: {e}")))??;
     match outcome.status {
         Status::Ok => Ok(ok(&Value::Object(outcome.body))),
         Status::Issues => Err(ApiError::Issues { body: outcome.body }),

@@ -3,8 +3,9 @@
 //! JSON-encoded query parameters, every page followed through `_links.next`, `If-Match` on
 //! PATCH with one retry after a 412. Blocking (ureq): called off the async workers.
 
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::cell::Cell;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -16,6 +17,34 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_PAGE_SIZE: u64 = 50;
 /// A runaway `_links.next` chain stops here.
 const MAX_PAGES: usize = 10_000;
+/// After `/backendconfig` failed, the default page size is used this long before asking again.
+const PAGE_SIZE_RETRY: Duration = Duration::from_secs(60);
+
+thread_local! {
+    /// When the session running on this thread must be done with the backend: every call's
+    /// bound is cut to what is left (`Session` work runs on one thread from start to end).
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Bounds every backend call made on this thread until dropped: one request's whole work,
+/// however many calls it makes, ends by `deadline`.
+pub struct DeadlineGuard {
+    previous: Option<Instant>,
+}
+
+impl DeadlineGuard {
+    pub fn new(deadline: Instant) -> DeadlineGuard {
+        DeadlineGuard {
+            previous: DEADLINE.with(|d| d.replace(Some(deadline))),
+        }
+    }
+}
+
+impl Drop for DeadlineGuard {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(self.previous));
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
@@ -38,6 +67,7 @@ pub struct Client {
     base: String,
     agent: ureq::Agent,
     page_size: OnceLock<u64>,
+    page_size_failed: Mutex<Option<Instant>>,
 }
 
 /// A query: pairs whose values are sent as they are (JSON text for `where` and the others).
@@ -61,11 +91,13 @@ impl Client {
             base: url.trim_end_matches('/').to_string(),
             agent,
             page_size: OnceLock::new(),
+            page_size_failed: Mutex::new(None),
         }
     }
 
-    pub fn base(&self) -> &str {
-        &self.base
+    /// The backend's URL for the logs: without the `user:password@` it may hold.
+    pub fn shown(&self) -> String {
+        shown_url(&self.base)
     }
 
     fn url(&self, path: &str) -> String {
@@ -93,6 +125,13 @@ impl Client {
         if let Some(size) = self.page_size.get() {
             return *size;
         }
+        let mut failed = self
+            .page_size_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if failed.is_some_and(|at| at.elapsed() < PAGE_SIZE_RETRY) {
+            return DEFAULT_PAGE_SIZE;
+        }
         match self.call("GET", "backendconfig", &[], token, None, None) {
             Ok(config) => {
                 let size = config
@@ -102,7 +141,10 @@ impl Client {
                     .unwrap_or(DEFAULT_PAGE_SIZE);
                 *self.page_size.get_or_init(|| size)
             }
-            Err(_) => DEFAULT_PAGE_SIZE,
+            Err(_) => {
+                *failed = Some(Instant::now());
+                DEFAULT_PAGE_SIZE
+            }
         }
     }
 
@@ -246,15 +288,27 @@ impl Client {
     ) -> Result<Value, BackendError> {
         let url = self.url(path);
         let call = format!("{method} /{}", path.split('?').next().unwrap_or(path));
+        let timeout = match DEADLINE.with(Cell::get) {
+            None => CALL_TIMEOUT,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(BackendError::Unavailable(format!(
+                        "{call}: the request's time with the backend is up"
+                    )));
+                }
+                left.min(CALL_TIMEOUT)
+            }
+        };
         let sent = match (method, body) {
-            ("GET", _) => decorate(self.agent.get(&url), query, token, if_match).call(),
+            ("GET", _) => decorate(self.agent.get(&url), query, token, if_match, timeout).call(),
             (_, body) => {
                 let builder = if method == "POST" {
                     self.agent.post(&url)
                 } else {
                     self.agent.patch(&url)
                 };
-                decorate(builder, query, token, if_match)
+                decorate(builder, query, token, if_match, timeout)
                     .header("Content-Type", "application/json")
                     .send(body.map_or_else(|| "{}".to_string(), Value::to_string))
             }
@@ -286,13 +340,34 @@ impl Client {
     }
 }
 
+/// `url` without the credentials of its `user:password@` part.
+pub fn shown_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let prefix = if scheme.is_empty() {
+                String::new()
+            } else {
+                format!("{scheme}://")
+            };
+            format!("{prefix}***@{}", &rest[at + 1..])
+        }
+        None => url.to_string(),
+    }
+}
+
 fn decorate<B>(
     mut builder: ureq::RequestBuilder<B>,
     query: Query,
     token: Option<&str>,
     if_match: Option<&str>,
+    timeout: Duration,
 ) -> ureq::RequestBuilder<B> {
     builder = builder
+        .config()
+        .timeout_global(Some(timeout))
+        .build()
         .query_pairs(query.iter().map(|(k, v)| (*k, v.as_str())))
         .header("Accept", "application/json");
     if let Some(token) = token {
@@ -308,4 +383,19 @@ fn decorate<B>(
 /// A JSON query value (`where`, `projection`, ...).
 pub fn q(value: Value) -> String {
     value.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_logged_without_their_credentials() {
+        assert_eq!(shown_url("http://127.0.0.1:5000"), "http://127.0.0.1:5000");
+        assert_eq!(
+            shown_url("https://admin:secret@backend:5000/api"),
+            "https://***@backend:5000/api"
+        );
+        assert_eq!(shown_url("http://h/p@x"), "http://h/p@x");
+    }
 }

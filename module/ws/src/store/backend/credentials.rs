@@ -23,6 +23,8 @@ const UNNAMED_USER: &str = "backend token user";
 
 pub struct BackendCredentials {
     client: Arc<Client>,
+    /// Random per process: the cache keys are no plain hashes of passwords.
+    salt: String,
     /// hash(user, password) -> token.
     logins: Mutex<HashMap<[u8; 32], (String, Instant)>>,
     /// hash(token) -> user name.
@@ -62,6 +64,10 @@ impl BackendCredentials {
     pub fn new(client: Arc<Client>) -> BackendCredentials {
         BackendCredentials {
             client,
+            salt: secret::new_secret().unwrap_or_else(|_| {
+                // Without randomness the keys are still hashes; they only lose the salt.
+                String::from("alignak-ws")
+            }),
             logins: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
         }
@@ -70,14 +76,14 @@ impl BackendCredentials {
 
 impl CredentialStore for BackendCredentials {
     fn verify_password(&self, user: &str, password: &str) -> Result<Verdict, CredentialError> {
-        let key = secret::hash(&format!("{user}\u{0}{password}"));
+        let key = self.key(&format!("{user}\u{0}{password}"));
         if let Some(token) = cached(&self.logins, &key) {
             return Ok(Verdict::Accepted { token: Some(token) });
         }
         match self.client.login(user, password).map_err(backend_error)? {
             Some(token) => {
                 remember(&self.logins, key, token.clone());
-                remember(&self.tokens, secret::hash(&token), user.to_string());
+                remember(&self.tokens, self.key(&token), user.to_string());
                 Ok(Verdict::Accepted { token: Some(token) })
             }
             None => Ok(Verdict::Refused),
@@ -88,7 +94,7 @@ impl CredentialStore for BackendCredentials {
         if token.is_empty() {
             return Ok(None);
         }
-        let key = secret::hash(token);
+        let key = self.key(token);
         if let Some(user) = cached(&self.tokens, &key) {
             return Ok(Some(user));
         }
@@ -129,9 +135,13 @@ impl CredentialStore for BackendCredentials {
 }
 
 impl BackendCredentials {
+    fn key(&self, secret_text: &str) -> [u8; 32] {
+        secret::hash(&format!("{}\u{0}{secret_text}", self.salt))
+    }
+
     /// Drops what the caches say of `token`: the next use asks the backend again.
     pub fn forget(&self, token: &str) {
-        let key = secret::hash(token);
+        let key = self.key(token);
         self.tokens
             .lock()
             .unwrap_or_else(|p| p.into_inner())

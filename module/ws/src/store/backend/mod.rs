@@ -14,6 +14,10 @@ mod poll;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long one request may spend with the backend, all its calls together.
+const SESSION_BUDGET: Duration = Duration::from_secs(30);
 
 use serde_json::{json, Map, Value};
 
@@ -100,6 +104,8 @@ impl Store for AlignakBackend {
         caller: &Caller,
         work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        // One request's whole work with the backend is bounded, however many calls it makes.
+        let _deadline = client::DeadlineGuard::new(Instant::now() + SESSION_BUDGET);
         let mut session = BackendSession {
             client: &self.client,
             token: caller.token.as_deref(),
