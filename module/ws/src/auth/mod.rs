@@ -25,7 +25,7 @@ use self::htpasswd::{CreatedAdmin, HtpasswdError, UsersFile};
 use self::rate_limit::{Admission, Attempt, Policy, RateLimiter};
 use self::sessions::Sessions;
 use crate::store::tokens::{TokenStore, TokenStoreError};
-use crate::store::Caller;
+use crate::store::{Caller, Password};
 
 pub use self::headers::COOKIE_NAME;
 
@@ -64,6 +64,8 @@ pub struct LoggedIn {
 struct Proven {
     user: String,
     token: Option<String>,
+    /// The password that proved it, for a backend that must be logged in to again.
+    password: Option<Password>,
 }
 
 pub struct Auth {
@@ -122,6 +124,7 @@ impl Auth {
             Some(proven) => Ok(Caller {
                 user: Some(proven.user),
                 token: proven.token,
+                password: proven.password,
             }),
             None => Err(self.refused(attempt, peer)),
         }
@@ -135,7 +138,7 @@ impl Auth {
         peer: IpAddr,
     ) -> Result<LoggedIn, AuthError> {
         let attempt = self.admit(peer).await?;
-        let Some(Proven { user, token }) = self.check(credentials).await? else {
+        let Some(Proven { user, token, .. }) = self.check(credentials).await? else {
             return Err(self.refused(attempt, peer));
         };
         drop(attempt);
@@ -197,6 +200,7 @@ impl Auth {
             Ok(Some(Caller {
                 user: Some(session.user),
                 token: Some(session.token),
+                password: None,
             }))
         } else {
             self.sessions.remove(id);
@@ -208,11 +212,16 @@ impl Auth {
         match credentials {
             Credentials::Password { user, password } => {
                 let for_user = user.clone();
+                let checked = password.clone();
                 let verdict = self
-                    .blocking(move |c| c.verify_password(&for_user, &password))
+                    .blocking(move |c| c.verify_password(&for_user, &checked))
                     .await?;
                 Ok(match verdict {
-                    Verdict::Accepted { token } => Some(Proven { user, token }),
+                    Verdict::Accepted { token } => Some(Proven {
+                        user,
+                        token,
+                        password: Some(Password(password)),
+                    }),
                     Verdict::Refused => None,
                 })
             }
@@ -222,6 +231,7 @@ impl Auth {
                 Ok(user.map(|user| Proven {
                     user,
                     token: Some(token),
+                    password: None,
                 }))
             }
             Credentials::Unusable => Ok(None),

@@ -38,6 +38,19 @@ pub enum StoreError {
 pub struct Caller {
     pub user: Option<String>,
     pub token: Option<String>,
+    /// The request's own password, when it sent `user:password`: a backend that refuses the
+    /// token that password gave before (restarted, token changed) is logged in to again.
+    pub password: Option<Password>,
+}
+
+/// A password that never shows in a log or a debug print.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
 }
 
 /// One unit of work, with blocking calls. On the embedded store everything done through a
@@ -236,7 +249,7 @@ static SESSION_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new
 
 /// `run`'s session, as a `QueuedWork`: its output is answered only once committed.
 struct Queued<F, T> {
-    work: Option<F>,
+    work: F,
     output: Option<T>,
     reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
 }
@@ -244,12 +257,12 @@ struct Queued<F, T> {
 impl<F, T> QueuedWork for Queued<F, T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
+    F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
 {
+    /// May run more than once (a store may run a session again, e.g. after logging in
+    /// again): the last run's output is the answer.
     fn run(&mut self, session: &mut dyn Session) -> Result<(), StoreError> {
-        if let Some(work) = self.work.take() {
-            self.output = Some(work(session)?);
-        }
+        self.output = Some((self.work)(session)?);
         Ok(())
     }
 
@@ -271,7 +284,7 @@ pub async fn run<T, F>(
 ) -> Result<T, StoreError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
+    F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
 {
     let _slot = SESSION_SLOTS
         .acquire()
@@ -279,7 +292,7 @@ where
         .map_err(|e| StoreError::Unavailable(format!("the store is closed: {e}")))?;
     let (reply, answer) = tokio::sync::oneshot::channel();
     let queued = Box::new(Queued {
-        work: Some(work),
+        work,
         output: None,
         reply,
     });

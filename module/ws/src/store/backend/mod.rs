@@ -23,6 +23,7 @@ use serde_json::{json, Map, Value};
 
 use self::client::{q, BackendError, Client};
 use self::create::Resolver;
+use crate::auth::credentials::{CredentialStore, Verdict};
 use crate::config::{RealmCase, WsConfig};
 use crate::store::model::{
     CheckRecord, Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement,
@@ -106,21 +107,24 @@ impl Store for AlignakBackend {
     ) -> Result<(), StoreError> {
         // One request's whole work with the backend is bounded, however many calls it makes.
         let _deadline = client::DeadlineGuard::new(Instant::now() + SESSION_BUDGET);
-        let mut session = BackendSession {
-            client: &self.client,
-            token: caller.token.as_deref(),
-            settings: &self.settings,
-            handles: Vec::new(),
-            services: HashMap::new(),
-            created: HashSet::new(),
+        let (result, wrote) = self.run_session(caller.token.as_deref(), work);
+        let (Err(StoreError::Unauthorized(_)), Some(token)) = (&result, &caller.token) else {
+            return result;
         };
-        let result = work(&mut session);
-        if let (Err(StoreError::Unauthorized(_)), Some(token)) = (&result, &caller.token) {
-            // A backend restarted with new tokens, or a token revoked there: the next
-            // request logs in again instead of trusting the cache for up to a minute.
-            self.credentials.forget(token);
+        // A backend restarted with new tokens, or a token changed there: the cache no longer
+        // trusts this one. A request that sent its password logs in again and, if the
+        // refused session wrote nothing, is run once more with the new token.
+        self.credentials.forget(token);
+        let (Some(user), Some(password), false) = (&caller.user, &caller.password, wrote) else {
+            return result;
+        };
+        match self.credentials.verify_password(user, &password.0) {
+            Ok(Verdict::Accepted { token: Some(fresh) }) if fresh != *token => {
+                log::info!("user '{user}': the backend refused the cached token; logged in again");
+                self.run_session(Some(&fresh), work).0
+            }
+            _ => result,
         }
-        result
     }
 
     fn atomic(&self) -> bool {
@@ -148,6 +152,8 @@ struct BackendSession<'a> {
     services: HashMap<i64, Vec<Element>>,
     /// Handles of the documents this session created.
     created: HashSet<i64>,
+    /// Whether it POSTed or PATCHed anything (a session that did cannot be run again).
+    wrote: bool,
 }
 
 fn resource(kind: Kind) -> &'static str {
@@ -162,6 +168,27 @@ fn id_of(doc: &Map<String, Value>) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
+}
+
+impl AlignakBackend {
+    /// One run of `work` with `token`; whether it wrote anything to the backend.
+    fn run_session(
+        &self,
+        token: Option<&str>,
+        work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+    ) -> (Result<(), StoreError>, bool) {
+        let mut session = BackendSession {
+            client: &self.client,
+            token,
+            settings: &self.settings,
+            handles: Vec::new(),
+            services: HashMap::new(),
+            created: HashSet::new(),
+            wrote: false,
+        };
+        let result = work(&mut session);
+        (result, session.wrote)
+    }
 }
 
 impl BackendSession<'_> {
@@ -422,6 +449,7 @@ impl Session for BackendSession<'_> {
         }
         debug_assert_eq!(handle.kind, kind);
         let (resource_id, etag) = (handle.id.clone(), handle.etag.clone());
+        self.wrote = true;
         let etag = self
             .client
             .patch(
@@ -496,6 +524,7 @@ impl Session for BackendSession<'_> {
         if let Some(service) = &entry.service_name {
             doc["service_name"] = json!(service);
         }
+        self.wrote = true;
         self.client
             .post(self.token, "history", &doc)
             .map(|_| ())
@@ -550,6 +579,7 @@ impl Session for BackendSession<'_> {
         };
         // As the original: a log check result that cannot be written is logged, and the
         // check result itself still goes to Alignak.
+        self.wrote = true;
         if let Err(err) = self.post_lcr(check, timestamp) {
             log::error!(
                 "log check result of {}{} not written: {err}",
@@ -686,6 +716,7 @@ impl BackendSession<'_> {
             .document(kind, name, template, realm_case, host_id.as_deref())
             .map_err(store_error)?;
         let resource = resource(kind);
+        self.wrote = true;
         let id = self
             .client
             .post(self.token, resource, &Value::Object(doc))
