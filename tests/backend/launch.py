@@ -51,6 +51,15 @@ flask_pymongo.wrappers.MongoReplicaSetClient = MockClient
 
 from alignak_backend.app import app  # noqa: E402  (creates realm All, admin user, ...)
 
+
+
+@app.route('/_launcher_pid')
+def _launcher_pid():
+    """Which process answers on this port: run-backend.sh waits for its own, not for another
+    server that took the port meanwhile. Not one of the backend's resources (no auth)."""
+    return str(os.getpid())
+
+
 port = int(sys.argv[1]) if len(sys.argv) > 1 else int(app.config.get('PORT', 15000))
 # HTTPS when run-backend.sh is given a certificate (PEM chain) and its key.
 cert = os.environ.get('ALIGNAK_WS_BACKEND_CERT')

@@ -426,8 +426,8 @@ fn timestamped_livestates_become_log_check_results() {
         receiver.log().contains("changed meanwhile (412)"),
         "the PATCH after the LCR met a 412 and was retried"
     );
-    // The commands keep their own timestamps.
-    let lines = receiver.commands();
+    // The commands keep their own timestamps (delivery follows the answer: wait for both).
+    let lines = receiver.wait_commands(2);
     assert!(
         lines.contains(&"[1700000000] PROCESS_HOST_CHECK_RESULT;lcr01;1;past".to_string()),
         "{lines:?}"
@@ -859,4 +859,339 @@ fn every_page_is_read_with_its_links_embedded() {
     let (status, answer) = get(&receiver, "/hostgroup/group%265");
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["_result"][0]["alias"], "Group 5");
+}
+
+#[test]
+fn templates_with_services_and_service_templates_make_the_backends_services() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    // A host template with a service template on it: the backend gives a host made from the
+    // template a service made from that service template (its `_templates_with_services`),
+    // which the request then finds (upstream-spec §8.4; the original answers the same).
+    let host_template = backend.add_host_template("web-tpl", json!({"max_check_attempts": 7}));
+    let http_template =
+        backend.add_service_template("http", &host_template, json!({"max_check_attempts": 3}));
+    let disk_template = backend.add_service_template(
+        "disk-tpl",
+        &host_template,
+        json!({"max_check_attempts": 9, "check_interval": 11}),
+    );
+    let receiver = start(&backend, |s| {
+        s.module_param("allow_host_creation", "1")
+            .module_param("allow_service_creation", "1")
+            .module_param("give_result", "1")
+            .module_param("give_feedback", "0")
+            .module_param("set_timestamp", "0")
+    });
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/tpl01",
+        &json!({
+            "template": {"_templates": ["web-tpl"], "alias": "From templates"},
+            "livestate": {"state": "DOWN", "output": "d"},
+            "services": [
+                {"name": "http", "livestate": {"state": "CRITICAL", "output": "c"}},
+                {"name": "disk", "template": {"_templates": ["disk-tpl"]},
+                 "livestate": {"state": "WARNING", "output": "w"}},
+            ],
+        }),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"_status": "OK", "_result": [
+            "tpl01 is alive :)",
+            "Requested host 'tpl01' does not exist.",
+            "Requested host 'tpl01' created.",
+            "PROCESS_HOST_CHECK_RESULT;tpl01;1;d",
+            "PROCESS_SERVICE_CHECK_RESULT;tpl01;http;2;c",
+            "Service 'tpl01/http' updated",
+            "Requested service 'tpl01/disk' does not exist.",
+            "Requested service 'tpl01/disk' created.",
+            "PROCESS_SERVICE_CHECK_RESULT;tpl01;disk;1;w",
+            "Service 'tpl01/disk' updated",
+            "Host 'tpl01' updated.",
+        ]})
+    );
+    // The host and its services are new to Alignak: nothing was sent.
+    assert_eq!(commands_after_sentinel(&receiver), Vec::<String>::new());
+
+    let host = backend.host("tpl01").expect("tpl01 in the backend");
+    let host_id = host["_id"].as_str().expect("_id");
+    assert_eq!(host["_templates"], json!([host_template]));
+    assert_eq!(host["_is_template"], false);
+    assert_eq!(host["max_check_attempts"], 7);
+    assert_eq!(host["alias"], "From templates");
+    assert_eq!(host["ls_state"], "DOWN");
+    // The backend's own service, from the host template's service template.
+    let http = backend.service(host_id, "http").expect("http");
+    assert_eq!(http["_templates"], json!([http_template]));
+    assert_eq!(http["_is_template"], false);
+    assert_eq!(http["max_check_attempts"], 3);
+    assert_eq!(http["ls_state"], "CRITICAL");
+    assert_eq!(http["ls_output"], "c");
+    // The request's service, from the service template it named (name -> _id with
+    // `_is_template: true`), with the template's fields.
+    let disk = backend.service(host_id, "disk").expect("disk");
+    assert_eq!(disk["_templates"], json!([disk_template]));
+    assert_eq!(disk["max_check_attempts"], 9);
+    assert_eq!(disk["check_interval"], 11);
+    assert_eq!(disk["ls_state"], "WARNING");
+    // ...and the one the backend made from that template too.
+    let mut names: Vec<String> = backend
+        .services_of(host_id)
+        .iter()
+        .filter_map(|s| s["name"].as_str().map(String::from))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["disk", "disk-tpl", "http"]);
+
+    // Known now: every livestate is a command.
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/tpl01",
+        &json!({"livestate": {"state": "UP", "output": "u"},
+                "services": [{"name": "http", "livestate": {"state": "OK", "output": "o"}},
+                             {"name": "disk", "livestate": {"state": "OK", "output": "o"}}]}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["_result"],
+        json!([
+            "tpl01 is alive :)",
+            "PROCESS_HOST_CHECK_RESULT;tpl01;0;u",
+            "PROCESS_SERVICE_CHECK_RESULT;tpl01;http;0;o",
+            "PROCESS_SERVICE_CHECK_RESULT;tpl01;disk;0;o",
+        ])
+    );
+    assert_eq!(
+        commands_after_sentinel(&receiver),
+        [
+            "PROCESS_HOST_CHECK_RESULT;tpl01;0;u",
+            "PROCESS_SERVICE_CHECK_RESULT;tpl01;http;0;o",
+            "PROCESS_SERVICE_CHECK_RESULT;tpl01;disk;0;o",
+        ]
+    );
+}
+
+#[test]
+fn old_lcr_off_posts_none_and_get_lcr_copies_the_earlier_results_fields() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    let host = backend.add_host("lcr02", &[]);
+    // An earlier result, acknowledged and in a downtime. The backend copies a posted result
+    // into the host's ls_* fields: put those back, so that only the earlier result has them.
+    backend.post(
+        "logcheckresult",
+        json!({"host": host, "state": "DOWN", "state_id": 1, "state_type": "SOFT",
+               "last_state_type": "HARD", "last_state": "UP", "last_check": 1699990000,
+               "acknowledged": true, "acknowledgement_type": 2, "downtimed": true,
+               "state_changed": true, "output": "earlier"}),
+    );
+    backend.patch(
+        "host",
+        &host,
+        json!({"ls_acknowledged": false, "ls_acknowledgement_type": 1, "ls_downtimed": false,
+               "ls_state_type": "HARD", "ls_last_state": "UNREACHABLE",
+               "ls_last_state_type": "HARD"}),
+    );
+    assert_eq!(backend.logcheckresults_for("lcr02").len(), 1);
+    let livestate = |output: &str, timestamp: i64| json!({"livestate": {"state": "UP", "output": output, "timestamp": timestamp}});
+
+    // alignak_backend_old_lcr 0: a timestamped livestate is only a command.
+    let receiver = start(&backend, |s| {
+        s.module_param("alignak_backend_old_lcr", "0")
+            .module_param("give_result", "1")
+    });
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/lcr02",
+        &livestate("off", 1700000000),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        receiver.wait_commands(1),
+        ["[1700000000] PROCESS_HOST_CHECK_RESULT;lcr02;0;off"]
+    );
+    assert_eq!(backend.logcheckresults_for("lcr02").len(), 1);
+    drop(receiver);
+
+    // The default: the new result takes the host's ls_* fields.
+    let receiver = start(&backend, |s| s);
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/lcr02",
+        &livestate("plain", 1700000100),
+    );
+    assert_eq!(status, 200, "{body}");
+    let lcrs = backend.logcheckresults_for("lcr02");
+    let plain = lcrs
+        .iter()
+        .find(|l| l["output"] == "plain")
+        .unwrap_or_else(|| panic!("the new result in {lcrs:?}"));
+    assert_eq!(plain["last_check"], 1700000100);
+    assert_eq!(plain["host"], host.as_str());
+    assert_eq!(plain["service"], Value::Null);
+    assert_eq!(plain["state"], "UP");
+    assert_eq!(plain["state_id"], 0);
+    assert_eq!(plain["acknowledged"], false);
+    assert_eq!(plain["acknowledgement_type"], 1);
+    assert_eq!(plain["downtimed"], false);
+    assert_eq!(plain["latency"], 0.0);
+    assert_eq!(plain["execution_time"], 0.0);
+    assert_eq!(plain["_realm"], backend.realm_all().as_str());
+    drop(receiver);
+    // Put the host's fields back again (the result just posted was copied into them).
+    backend.patch(
+        "host",
+        &host,
+        json!({"ls_acknowledged": false, "ls_acknowledgement_type": 1, "ls_downtimed": false,
+               "ls_state_type": "HARD", "ls_last_state": "UNREACHABLE"}),
+    );
+
+    // alignak_backend_get_lcr 1: the fields of the latest result not newer than the
+    // livestate (here the first one: 1699990000 <= 1700000050 < 1700000100).
+    let receiver = start(&backend, |s| s.module_param("alignak_backend_get_lcr", "1"));
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host/lcr02",
+        &livestate("copied", 1700000050),
+    );
+    assert_eq!(status, 200, "{body}");
+    let lcrs = backend.logcheckresults_for("lcr02");
+    assert_eq!(lcrs.len(), 3, "{lcrs:?}");
+    let copied = lcrs
+        .iter()
+        .find(|l| l["output"] == "copied")
+        .unwrap_or_else(|| panic!("the new result in {lcrs:?}"));
+    assert_eq!(copied["last_check"], 1700000050);
+    assert_eq!(copied["state"], "UP");
+    assert_eq!(copied["acknowledged"], true, "{copied}");
+    assert_eq!(copied["acknowledgement_type"], 2, "{copied}");
+    assert_eq!(copied["downtimed"], true, "{copied}");
+    assert_eq!(copied["state_type"], "SOFT", "{copied}");
+    assert_eq!(copied["last_state"], "UP", "{copied}");
+}
+
+#[test]
+fn a_backend_restarted_with_new_data_is_used_at_once() {
+    let Some(mut backend) = Backend::start() else {
+        return;
+    };
+    backend.add_host("before", &[]);
+    let receiver = start(&backend, |s| s.module_param("give_result", "1"));
+    let (status, _) = get(&receiver, "/host/before");
+    assert_eq!(status, 200);
+    let old_token = backend.admin_token().to_string();
+
+    backend.stop();
+    let (status, body) = get(&receiver, "/host/before");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["_status"], "ERR");
+
+    // Another backend on the same URL, with only what its start-up makes: new tokens.
+    backend.restart();
+    assert_ne!(backend.admin_token(), old_token);
+    // Basic admin:admin: the module logs in again (the old backend's token, which it may
+    // have kept, is refused by the new backend): answered at once, not a stale 503 or 401.
+    let (status, body) = get(&receiver, "/host/_dummy");
+    assert_eq!(status, 200, "{body}\n{}", receiver.log());
+    assert_eq!(body["_result"][0]["name"], "_dummy");
+    let (status, body) = get(&receiver, "/host/before");
+    assert_eq!(status, 404, "the new backend has fresh data: {body}");
+    // The old backend's token means nothing to the new one.
+    let reply = receiver.request(
+        "GET",
+        "/host/_dummy",
+        &[("Authorization", &basic(&old_token, ""))],
+        b"",
+    );
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    // The new one's works.
+    let reply = receiver.request(
+        "GET",
+        "/host/_dummy",
+        &[("Authorization", &basic(backend.admin_token(), ""))],
+        b"",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// Waits until the receiver's log has a line containing every one of `parts`.
+fn wait_log_line(receiver: &Receiver, parts: &[&str], after: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = receiver.log();
+        let tail = log.get(after..).unwrap_or_default();
+        if let Some(line) = tail
+            .lines()
+            .find(|line| parts.iter().all(|p| line.contains(p)))
+        {
+            return after + tail.find(line).expect("the line") + line.len();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no line with {parts:?} in:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_availability_check_uses_the_modules_own_credentials_and_logs_each_change() {
+    let Some(mut backend) = Backend::start() else {
+        return;
+    };
+    let url = backend.url();
+    let receiver = backend
+        .module()
+        .module_param("alignak_backend_polling_period", "1")
+        .module_param("username", "admin")
+        .module_param("password", "admin")
+        .start();
+    let seen = wait_log_line(&receiver, &["Alignak backend is available", &url], 0);
+    backend.stop();
+    let seen = wait_log_line(&receiver, &["not available currently", &url], seen);
+    backend.restart();
+    wait_log_line(&receiver, &["Alignak backend is available", &url], seen);
+    // A change is logged once, not every period.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        receiver
+            .log()
+            .matches("Alignak backend is available")
+            .count(),
+        2,
+        "{}",
+        receiver.log()
+    );
+    assert!(!receiver.log().contains("admin:admin"));
+
+    // Wrong credentials of its own: logged as not available (the requests do not use them).
+    let refused = backend
+        .module()
+        .module_param("alignak_backend_polling_period", "1")
+        .module_param("username", "admin")
+        .module_param("password", "not-the-password")
+        .start();
+    wait_log_line(
+        &refused,
+        &["not available currently", "refused the login of 'admin'"],
+        0,
+    );
+    let reply = refused.request(
+        "GET",
+        "/host/_dummy",
+        &[("Authorization", &basic("admin", "admin"))],
+        b"",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(!refused.log().contains("not-the-password"));
 }

@@ -7,7 +7,9 @@
 //!
 //! The backend runs with its defaults (`alignak_backend_livestate_update 0`: a livestate is
 //! a command, and a log check result when it has a timestamp). Where the backend's own
-//! behaviour differs, the case says so (`store.is_backend()`):
+//! behaviour differs, the case says so (`store.is_backend()`). What a case stored is read back
+//! from the backend itself, or through `GET /host` for the embedded store (`stored`,
+//! `host_exists`):
 //! - `__delete__` does not delete a custom variable in the backend: Eve merges the `customs`
 //!   dictionary of a PATCH into the stored one (the original's tests assert the same);
 //! - `GET /host` answers the backend's document: `_realm` (and the other links) embedded as
@@ -400,12 +402,66 @@ fn timestamps_are_integers_and_malformed_requests_change_nothing(store: Store) {
     commands.next(&[]);
 }
 
+/// The stored documents of `host` and of its service `service`: read from the backend itself
+/// when there is one, else through `GET /host` (the embedded store's only reader).
+fn stored(
+    receiver: &Receiver,
+    backend: &Option<Backend>,
+    host: &str,
+    service: &str,
+) -> (Value, Value) {
+    if let Some(backend) = backend {
+        let doc = backend.host(host).expect("the host in the backend");
+        let id = doc["_id"].as_str().expect("_id").to_string();
+        let svc = backend.service(&id, service).expect("the service");
+        return (doc, svc);
+    }
+    let reply = receiver.get(&format!("/host/{host}"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let doc = reply.json()["_result"][0].clone();
+    let svc = doc["services"]
+        .as_array()
+        .and_then(|list| list.iter().find(|s| s["name"] == service))
+        .cloned()
+        .expect("the service");
+    (doc, svc)
+}
+
+/// Whether the store has the host `name`.
+fn host_exists(receiver: &Receiver, backend: &Option<Backend>, name: &str) -> bool {
+    match backend {
+        Some(backend) => backend.host(name).is_some(),
+        None => {
+            let reply = receiver.get(&format!("/host/{name}"));
+            assert!(matches!(reply.status, 200 | 404), "{}", reply.body);
+            reply.status == 200
+        }
+    }
+}
+
+/// Asserts the check flags of the stored host and service:
+/// `[host active, host passive, service active, service passive]`.
+fn assert_flags(receiver: &Receiver, backend: &Option<Backend>, flags: [bool; 4]) {
+    let (host, svc) = stored(receiver, backend, "test_host", "svc1");
+    assert_eq!(
+        [
+            &host["active_checks_enabled"],
+            &host["passive_checks_enabled"],
+            &svc["active_checks_enabled"],
+            &svc["passive_checks_enabled"],
+        ],
+        flags.map(Value::Bool).each_ref(),
+        "host {host}\nservice {svc}"
+    );
+}
+
 fn check_toggles_send_commands_only_when_they_change(store: Store) {
-    let Some((receiver, _backend)) = store.start(like_the_captures()) else {
+    let Some((receiver, backend)) = store.start(like_the_captures()) else {
         return;
     };
     let mut commands = Commands::new(&receiver);
     create_test_host(&receiver);
+    assert_flags(&receiver, &backend, [true, true, true, true]);
 
     expect(
         patch(
@@ -432,6 +488,7 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
         "DISABLE_SVC_CHECK;test_host;svc1",
         "DISABLE_PASSIVE_SVC_CHECKS;test_host;svc1",
     ]);
+    assert_flags(&receiver, &backend, [false, true, false, false]);
 
     // The same again: nothing changes, nothing is sent. Non-booleans are ignored.
     expect(
@@ -449,6 +506,7 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
         ]}),
     );
     commands.next(&[]);
+    assert_flags(&receiver, &backend, [false, true, false, false]);
 
     expect(
         patch(
@@ -478,6 +536,7 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
         "ENABLE_SVC_CHECK;test_host;svc1",
         "ENABLE_PASSIVE_SVC_CHECKS;test_host;svc1",
     ]);
+    assert_flags(&receiver, &backend, [true, false, true, true]);
     // check_freshness has no command: the store only.
     expect(
         patch(
@@ -489,10 +548,13 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
         json!({"_status": "OK", "_result": ["test_host is alive :)", "Host 'test_host' updated."]}),
     );
     commands.next(&[]);
+    let (host, _) = stored(&receiver, &backend, "test_host", "svc1");
+    assert_eq!(host["check_freshness"], true, "{host}");
+    assert_flags(&receiver, &backend, [true, false, true, true]);
 }
 
 fn variables_are_set_kept_updated_and_deleted(store: Store) {
-    let Some((receiver, _backend)) = store.start(like_the_captures()) else {
+    let Some((receiver, backend)) = store.start(like_the_captures()) else {
         return;
     };
     let mut commands = Commands::new(&receiver);
@@ -539,10 +601,19 @@ fn variables_are_set_kept_updated_and_deleted(store: Store) {
         json!({"_status": "OK", "_result": [alive, "Service 'test_host/svc1' updated"]}),
     );
     commands.next(&[]);
+    // What the store kept (upper-cased names; the backend still has the deleted _TEST2).
+    let (host, svc) = stored(&receiver, &backend, "test_host", "svc1");
+    let customs = if store.is_backend() {
+        json!({"_TEST1": "b", "_TEST2": 2, "_LIST": ["x", "y"]})
+    } else {
+        json!({"_TEST1": "b", "_LIST": ["x", "y"]})
+    };
+    assert_eq!(host["customs"], customs, "{host}");
+    assert_eq!(svc["customs"], json!({"_SVC_VAR": 1}), "{svc}");
 }
 
 fn unknown_hosts_and_services_with_and_without_creation(store: Store) {
-    let Some((receiver, _backend)) = store.start(
+    let Some((receiver, backend)) = store.start(
         Setup::new()
             .module_param("give_result", "1")
             .module_param("give_feedback", "0"),
@@ -559,9 +630,10 @@ fn unknown_hosts_and_services_with_and_without_creation(store: Store) {
                "_issues": ["Requested host 'nowhere' does not exist. Note that host creation is not allowed."]}),
     );
     commands.next(&[]);
+    assert!(!host_exists(&receiver, &backend, "nowhere"));
     drop(receiver);
 
-    let Some((receiver, _backend)) = store.start(
+    let Some((receiver, backend)) = store.start(
         Setup::new()
             .module_param("give_result", "1")
             .module_param("ignore_unknown_host", "1"),
@@ -575,12 +647,13 @@ fn unknown_hosts_and_services_with_and_without_creation(store: Store) {
         json!({"_status": "OK", "_result": ["Requested host 'nowhere' does not exist"], "_issues": []}),
     );
     commands.next(&[]);
+    assert!(!host_exists(&receiver, &backend, "nowhere"));
     drop(receiver);
 
     // Host creation on, service creation off: a created host sends no command, its unknown
     // service is a message (ignore_unknown_service 1, the default) or an issue (0).
     for ignore in ["1", "0"] {
-        let Some((receiver, _backend)) = store.start(
+        let Some((receiver, backend)) = store.start(
             Setup::new()
                 .module_param("give_result", "1")
                 .module_param("give_feedback", "0")
@@ -618,6 +691,21 @@ fn unknown_hosts_and_services_with_and_without_creation(store: Store) {
             );
         }
         commands.next(&[]);
+        // Created from its template, with its livestate kept; its service was not created.
+        let host = if let Some(backend) = &backend {
+            backend.host("new_host").expect("new_host in the backend")
+        } else {
+            receiver.get("/host/new_host").json()["_result"][0].clone()
+        };
+        assert_eq!(host["alias"], "New host", "{host}");
+        assert_eq!(host["ls_state"], "UP", "{host}");
+        assert_eq!(host["ls_output"], "first", "{host}");
+        if let Some(backend) = &backend {
+            let id = host["_id"].as_str().expect("_id");
+            assert_eq!(backend.services_of(id), Vec::<Value>::new());
+        } else {
+            assert_eq!(host["services"], json!([]), "{host}");
+        }
         // Known now: its livestate goes to the core.
         expect(
             patch(
