@@ -86,6 +86,12 @@ impl AlignakBackend {
     }
 }
 
+fn not_used(method: &str) -> StoreError {
+    StoreError::Unavailable(format!(
+        "the Alignak backend store does not serve '{method}' (its documents are read whole)"
+    ))
+}
+
 /// The original's message, and why.
 pub fn store_error(err: BackendError) -> StoreError {
     match err {
@@ -134,7 +140,6 @@ impl Store for AlignakBackend {
 
 /// A document the session has read: `Element::id` is its index in `handles`.
 struct Handle {
-    kind: Kind,
     id: String,
     etag: String,
     /// The host's handle, for a service.
@@ -195,7 +200,6 @@ impl BackendSession<'_> {
     fn adopt(&mut self, kind: Kind, host: Option<i64>, doc: &Map<String, Value>) -> Element {
         let handle = self.handles.len() as i64;
         self.handles.push(Handle {
-            kind,
             id: id_of(doc),
             etag: doc
                 .get("_etag")
@@ -447,7 +451,6 @@ impl Session for BackendSession<'_> {
         if body.is_empty() {
             return Ok(());
         }
-        debug_assert_eq!(handle.kind, kind);
         let (resource_id, etag) = (handle.id.clone(), handle.etag.clone());
         self.wrote = true;
         let etag = self
@@ -470,42 +473,14 @@ impl Session for BackendSession<'_> {
         Ok(())
     }
 
+    // `hosts_in_group`, `hostgroups` and `history` serve the default `*_documents` methods,
+    // which this store overrides with the backend's own documents.
     fn hosts_in_group(&mut self, _group: &str) -> Result<Vec<Element>, StoreError> {
-        // `hostgroup_documents` reads the groups' own host lists.
-        Ok(Vec::new())
+        Err(not_used("hosts_in_group"))
     }
 
-    fn hostgroups(&mut self, name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError> {
-        Ok(self
-            .hostgroup_documents(name, true)?
-            .into_iter()
-            .map(|doc| Hostgroup {
-                id: 0,
-                name: doc
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .into(),
-                alias: doc
-                    .get("alias")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .into(),
-                members: doc
-                    .get("hosts")
-                    .and_then(Value::as_array)
-                    .map(|hosts| {
-                        hosts
-                            .iter()
-                            .filter_map(|h| h.get("name").and_then(Value::as_str))
-                            .map(String::from)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                created: 0,
-                updated: 0,
-            })
-            .collect())
+    fn hostgroups(&mut self, _name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError> {
+        Err(not_used("hostgroups"))
     }
 
     fn put_hostgroup(&mut self, name: &str, _: &str, _: &[String]) -> Result<(), StoreError> {
@@ -531,41 +506,8 @@ impl Session for BackendSession<'_> {
             .map_err(store_error)
     }
 
-    fn history(&mut self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
-        // `history_documents` serves `/alignak_logs` from the backend's own documents.
-        let (items, total) = self.history_documents(query)?;
-        Ok(HistoryPage {
-            items: items
-                .into_iter()
-                .map(|doc| crate::store::model::HistoryEntry {
-                    id: 0,
-                    created: 0,
-                    host_name: doc
-                        .get("host_name")
-                        .and_then(Value::as_str)
-                        .map(String::from),
-                    service_name: doc
-                        .get("service_name")
-                        .and_then(Value::as_str)
-                        .map(String::from),
-                    user_name: doc
-                        .get("user_name")
-                        .and_then(Value::as_str)
-                        .map(String::from),
-                    kind: doc
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .into(),
-                    message: doc
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .into(),
-                })
-                .collect(),
-            total,
-        })
+    fn history(&mut self, _query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+        Err(not_used("history"))
     }
 
     fn livestate_is_update(&self) -> bool {

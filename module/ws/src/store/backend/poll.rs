@@ -8,9 +8,10 @@ use std::time::Duration;
 use super::client::Client;
 use crate::config::WsConfig;
 
+/// Stops the check thread when dropped. The thread is not joined: a check in progress may
+/// wait its call bounds on a backend that hangs, and the module's stop must not.
 pub struct Poller {
     stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 enum Credentials {
@@ -37,15 +38,12 @@ impl Poller {
         };
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let flag = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("ws-backend-poll".into())
             .spawn(move || run(&client, &credentials, period, &flag))
             .map_err(|e| log::error!("Alignak backend availability check not started: {e}"))
             .ok()?;
-        Some(Poller {
-            stop,
-            thread: Some(thread),
-        })
+        Some(Poller { stop })
     }
 }
 
@@ -102,8 +100,5 @@ impl Drop for Poller {
         let (flag, wake) = &*self.stop;
         *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
         wake.notify_all();
-        // Not joined: a check in progress may wait up to its call bounds on a backend that
-        // hangs, and the module's stop must not. The thread ends at its next wake-up.
-        drop(self.thread.take());
     }
 }
