@@ -81,7 +81,7 @@ pub async fn submit_to(queue: &CommandQueue, lines: Vec<String>) -> Result<(), A
     queue.submit(commands).await.map_err(refused)
 }
 
-fn refused(err: PushError) -> ApiError {
+pub fn refused(err: PushError) -> ApiError {
     let message = match err.kind {
         PushErrorKind::Full => format!(
             "Too many commands are waiting for delivery to the monitoring core ({}); try again later.",

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::body::read_json;
 use crate::command::parse_timestamp;
 use crate::error::{ApiError, ErrorKey};
-use crate::handlers::command::submit;
+use crate::handlers::command::{refused, submit};
 use crate::hosts::request::check_name;
 use crate::response::{ok, HttpResponse};
 use crate::store::{self, model::NewHistory, Caller};
@@ -84,8 +84,16 @@ pub async fn post(
     if store.atomic() {
         // The history first: a store failure then refuses the whole request (503), rather
         // than sending a comment that the history never shows.
-        store::run(store, caller, move |session| session.add_history(&history)).await?;
-        submit(app, vec![line.clone()]).await?;
+        let sent = line.clone();
+        let ((), pushed) = store::run_then_push(
+            store,
+            caller,
+            app.commands.clone(),
+            move |session| session.add_history(&history),
+            move |()| vec![sent],
+        )
+        .await?;
+        pushed.map_err(refused)?;
     } else {
         // The backend: the comment is sent whatever becomes of its history entry, as the
         // original did; a failed entry is then told with the command line it did send.

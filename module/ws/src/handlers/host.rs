@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 use crate::app::App;
 use crate::body::read_json;
 use crate::error::{issues_of, ApiError, BatchFailure};
-use crate::handlers::command::{batch_answer, submit, submit_to};
+use crate::handlers::command::{batch_answer, refused};
 use crate::hosts::request::HostRequest;
-use crate::hosts::update::{update_host, Failure, Status};
+use crate::hosts::update::{update_host, Failure, Outcome, Status};
 use crate::response::{ok, HttpResponse};
 use crate::store::{self, now, Caller};
 
@@ -28,42 +28,35 @@ pub async fn update(
     }
     let host_request = HostRequest::parse(&body, path_name.as_deref())?;
     let config = Arc::clone(&app.config);
-    let store = Arc::clone(&app.store);
-    let queue = app.commands.clone();
-    // A task of its own: once the store work has begun, its commands reach the daemon even if
-    // the client goes away meanwhile (the backend applies its writes as they are made).
-    let task = tokio::spawn(async move {
-        let atomic = store.atomic();
-        let outcome = store::run(store, caller, move |session| {
-            match update_host(session, &config, &host_request, now()) {
-                Ok(outcome) => Ok(Ok(outcome)),
-                // Nothing to undo on a store that applies each call: the caller gets the
-                // failure and the commands built before it.
-                Err(failure) if !atomic => Ok(Err(failure)),
-                Err(failure) => Err(failure.error),
-            }
-        })
-        .await?;
-        match outcome {
-            Ok(mut outcome) => {
-                submit_to(&queue, std::mem::take(&mut outcome.commands)).await?;
-                Ok(outcome)
-            }
-            Err(Failure { error, commands }) => {
-                if !commands.is_empty() {
+    let atomic = app.store.atomic();
+    let (outcome, pushed) = store::run_then_push(
+        Arc::clone(&app.store),
+        caller,
+        app.commands.clone(),
+        move |session| match update_host(session, &config, &host_request, now()) {
+            Ok(outcome) => Ok(Ok(outcome)),
+            // Nothing to undo on a store that applies each call: the caller gets the
+            // failure and the commands built before it, which are sent.
+            Err(failure) if !atomic => Ok(Err(failure)),
+            Err(failure) => Err(failure.error),
+        },
+        |outcome| match outcome {
+            Ok(outcome) => std::mem::take(&mut outcome.commands),
+            Err(failure) => {
+                if !failure.commands.is_empty() {
                     log::warn!(
                         "{} command(s) built before the store failed are sent",
-                        commands.len()
+                        failure.commands.len()
                     );
-                    submit_to(&queue, commands.clone()).await?;
                 }
-                Err(ApiError::store(error, commands))
+                failure.commands.clone()
             }
-        }
-    });
-    let outcome = task
-        .await
-        .map_err(|e| ApiError::Internal(format!("the /host task failed: {e}")))??;
+        },
+    )
+    .await?;
+    pushed.map_err(refused)?;
+    let outcome =
+        outcome.map_err(|Failure { error, commands }| ApiError::store(error, commands))?;
     match outcome.status {
         Status::Ok => Ok(ok(&Value::Object(outcome.body))),
         Status::Issues => Err(ApiError::Issues { body: outcome.body }),
@@ -98,7 +91,7 @@ async fn batch(
     let config = Arc::clone(&app.config);
     let atomic = app.store.atomic();
     let count = requests.len();
-    let (mut outcomes, failed) = store::run(Arc::clone(&app.store), caller, move |session| {
+    let work = move |session: &mut dyn store::Session| {
         let mut outcomes = Vec::with_capacity(requests.len());
         for request in &requests {
             let request = match request {
@@ -117,8 +110,32 @@ async fn batch(
             }
         }
         Ok((outcomes, None))
-    })
+    };
+    // Every item's commands go in one push; after a failure, those built so far (kept in the
+    // answer, which counts them).
+    let commands = |(outcomes, failed): &mut (Vec<Result<Outcome, Value>>, Option<Failure>)| {
+        let built = outcomes
+            .iter_mut()
+            .filter_map(|outcome| outcome.as_mut().ok());
+        match failed {
+            None => built
+                .flat_map(|o| std::mem::take(&mut o.commands))
+                .collect(),
+            Some(failure) => built
+                .flat_map(|o| o.commands.clone())
+                .chain(failure.commands.clone())
+                .collect(),
+        }
+    };
+    let ((mut outcomes, failed), pushed) = store::run_then_push(
+        Arc::clone(&app.store),
+        caller,
+        app.commands.clone(),
+        work,
+        commands,
+    )
     .await?;
+    pushed.map_err(refused)?;
     if let Some(Failure { error, commands }) = failed {
         let index = outcomes.len();
         let mut sent: Vec<String> = Vec::new();
@@ -143,7 +160,6 @@ async fn batch(
                 "The {} command(s) of the hosts before and of host {index} were sent: sending those hosts again sends them again.",
                 sent.len()
             ));
-            submit(app, sent).await?;
         }
         return Err(ApiError::BatchStoreFailure(Box::new(BatchFailure {
             error,
@@ -151,13 +167,11 @@ async fn batch(
             result: Value::Array(results),
         })));
     }
-    let mut commands = Vec::new();
     let mut results = Vec::with_capacity(outcomes.len());
     let mut issues = Vec::new();
     for (index, outcome) in outcomes.into_iter().enumerate() {
         match outcome {
             Ok(outcome) => {
-                commands.extend(outcome.commands);
                 if outcome.status != Status::Ok {
                     issues.push(format!("Host {index}: {}", issues_of(&outcome.body)));
                 }
@@ -169,7 +183,6 @@ async fn batch(
             }
         }
     }
-    submit(app, commands).await?;
     batch_answer(results, issues)
 }
 

@@ -4,7 +4,8 @@
 //! session thread) that runs the sessions queued by `store::run`: it takes every session
 //! waiting (up to `MAX_BATCH`), runs them one after the other in one transaction, each inside
 //! its own savepoint (a failing session is undone alone), commits once for all (group
-//! commit), and only then answers each. So sessions are serialised — a read-modify-write of a
+//! commit), hands the commands the sessions built to the daemon in one push (one spool
+//! fsync: `queue::HeldPushes`), and only then answers each. So sessions are serialised — a read-modify-write of a
 //! host's customs cannot interleave with another —, the async workers never wait on the
 //! disk, and a request costs no lock contention nor thread of the blocking pool.
 //! `Store::session` called directly (at start-up, in tests) runs its session in a batch of
@@ -191,6 +192,9 @@ impl Inner {
                 let failure = unavailable(&self.path, "a store batch panicked (a bug)");
                 vec![Err(failure); batch.len()]
             });
+            // The sessions' commands (`store::run_then_push`) go to the daemon in one push
+            // from this thread, before any is answered.
+            let _pushes = crate::queue::hold_pushes();
             for (work, outcome) in batch.drain(..).zip(outcomes) {
                 work.done(outcome);
             }

@@ -9,7 +9,10 @@ pub mod model;
 pub mod schema;
 pub mod tokens;
 
+use alignak_module_abi::{ExternalCommand, PushError};
 use serde_json::{json, Map, Value};
+
+use crate::queue::CommandQueue;
 
 use crate::config::RealmCase;
 use model::{
@@ -247,11 +250,11 @@ pub trait Store: Send + Sync {
 /// memory they hold and a batch.
 static SESSION_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
 
-/// `run`'s session, as a `QueuedWork`: its output is answered only once committed.
+/// `run`'s session, as a `QueuedWork`: its output goes to `finish` only once committed.
 struct Queued<F, T> {
     work: F,
     output: Option<T>,
-    reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
+    finish: Box<dyn FnOnce(Result<T, StoreError>) + Send>,
 }
 
 impl<F, T> QueuedWork for Queued<F, T>
@@ -267,12 +270,10 @@ where
     }
 
     fn done(self: Box<Self>, outcome: Result<(), StoreError>) {
-        let Queued { output, reply, .. } = *self;
-        let answer = outcome.and_then(|()| {
+        let Queued { output, finish, .. } = *self;
+        finish(outcome.and_then(|()| {
             output.ok_or_else(|| StoreError::Unavailable("the store session did not run".into()))
-        });
-        // The caller may have gone (client disconnected): the session is done anyway.
-        let _ = reply.send(answer);
+        }));
     }
 }
 
@@ -286,15 +287,80 @@ where
     T: Send + 'static,
     F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
 {
-    let _slot = SESSION_SLOTS
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    queue_session(store, caller, work, move |answer| {
+        // The caller may have gone (client disconnected): the session is done anyway.
+        let _ = reply.send(answer);
+    })
+    .await?;
+    answer.await.map_err(|_| dropped())?
+}
+
+/// `run` for a session that builds command lines: `commands` takes them from the session's
+/// output, and whoever ends the session (the store's thread, right after the commit) hands
+/// them to the daemon's queue. So they are sent even if the caller has gone meanwhile, and
+/// the answer costs no extra hop through the async workers. The answer is the output and
+/// whether the daemon took the commands.
+pub async fn run_then_push<T, F, C>(
+    store: std::sync::Arc<dyn Store>,
+    caller: Caller,
+    queue: CommandQueue,
+    work: F,
+    commands: C,
+) -> Result<(T, Result<(), PushError>), StoreError>
+where
+    T: Send + 'static,
+    F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
+    C: FnOnce(&mut T) -> Vec<String> + Send + 'static,
+{
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    queue_session(store, caller, work, move |answer| match answer {
+        Ok(mut output) => {
+            let lines = commands(&mut output);
+            let built = lines.into_iter().map(ExternalCommand::now).collect();
+            queue.enqueue(
+                built,
+                Box::new(move |pushed| {
+                    let _ = reply.send(Ok((output, pushed)));
+                }),
+            );
+        }
+        Err(error) => {
+            let _ = reply.send(Err(error));
+        }
+    })
+    .await?;
+    answer.await.map_err(|_| dropped())?
+}
+
+fn dropped() -> StoreError {
+    StoreError::Unavailable("the store session was dropped before it ended".into())
+}
+
+/// Queues `work` to the store's thread (or runs it on the blocking pool); `finish` gets its
+/// committed output.
+async fn queue_session<T, F>(
+    store: std::sync::Arc<dyn Store>,
+    caller: Caller,
+    work: F,
+    finish: impl FnOnce(Result<T, StoreError>) + Send + 'static,
+) -> Result<(), StoreError>
+where
+    T: Send + 'static,
+    F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
+{
+    let slot = SESSION_SLOTS
         .acquire()
         .await
         .map_err(|e| StoreError::Unavailable(format!("the store is closed: {e}")))?;
-    let (reply, answer) = tokio::sync::oneshot::channel();
     let queued = Box::new(Queued {
         work,
         output: None,
-        reply,
+        // The slot is held until the session is over, wherever it ends.
+        finish: Box::new(move |answer| {
+            drop(slot);
+            finish(answer)
+        }),
     });
     if let Err(mut queued) = store.queue(&caller, queued) {
         tokio::task::spawn_blocking(move || {
@@ -304,7 +370,5 @@ where
         .await
         .map_err(|e| StoreError::Unavailable(format!("the store task failed: {e}")))?;
     }
-    answer.await.map_err(|_| {
-        StoreError::Unavailable("the store session was dropped before it ended".into())
-    })?
+    Ok(())
 }
