@@ -224,10 +224,13 @@ mod tests {
 
     use super::*;
 
-    /// A host that records each push: the thread that made it and its command lines.
+    /// Each push: the thread that made it and its command lines.
+    type Pushes = Arc<Mutex<Vec<(ThreadId, Vec<String>)>>>;
+
+    /// A host that records each push.
     #[derive(Clone, Default)]
     struct Recorder {
-        pushes: Arc<Mutex<Vec<(ThreadId, Vec<String>)>>>,
+        pushes: Pushes,
         refuse: bool,
     }
 

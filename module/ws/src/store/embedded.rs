@@ -14,6 +14,9 @@
 //! A failed open or a failed batch drops the connection: the next batch opens the file again
 //! (no sticky "unavailable" state).
 //!
+//! WAL checkpoints run on a thread and connection of their own (`checkpoint.rs`), not inside
+//! a batch's COMMIT.
+//!
 //! Hosts and services read or written are kept in a read cache (`cache.rs`), write-through
 //! and rolled back with the savepoint or the batch that changed it: `host` and `service` then
 //! cost no `SELECT`.
@@ -29,6 +32,7 @@ use rusqlite::{params, params_from_iter, Connection, Row};
 use serde_json::{Map, Value};
 
 use super::cache::ElementCache;
+use super::checkpoint::{Checkpointer, FALLBACK_AUTOCHECKPOINT};
 use super::model::{
     CheckRecord, Element, ElementPatch, HistoryEntry, HistoryPage, HistoryQuery, Hostgroup, Kind,
     LastState, NewElement, NewHistory,
@@ -50,6 +54,8 @@ pub struct EmbeddedStore {
 
 struct Inner {
     path: PathBuf,
+    /// Checkpoints the WAL off the session thread (`checkpoint.rs`).
+    checkpointer: Option<Checkpointer>,
     slot: Mutex<Slot>,
     queue: Mutex<Queue>,
     /// Wakes the session thread when a session is queued or the store closes.
@@ -83,6 +89,7 @@ impl EmbeddedStore {
     pub fn open(path: &Path) -> (EmbeddedStore, Option<StoreError>) {
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
+            checkpointer: Checkpointer::start(path),
             slot: Mutex::new(Slot {
                 conn: None,
                 cache: ElementCache::new(CACHE_CAPACITY),
@@ -145,6 +152,10 @@ impl Inner {
             .map_err(|e| fail(&e))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| fail(&e))?;
+        if self.checkpointer.is_some() {
+            conn.pragma_update(None, "wal_autocheckpoint", FALLBACK_AUTOCHECKPOINT)
+                .map_err(|e| fail(&e))?;
+        }
         schema::migrate(&mut conn).map_err(|e| fail(&e))?;
         Ok(conn)
     }
@@ -282,6 +293,9 @@ impl Inner {
         match failure {
             None => {
                 cache.commit();
+                if let Some(checkpointer) = &self.checkpointer {
+                    checkpointer.committed();
+                }
                 outcomes
             }
             Some(failure) => {
@@ -735,6 +749,54 @@ mod tests {
             })
             .unwrap();
         out.unwrap()
+    }
+
+    #[test]
+    fn the_wal_is_checkpointed_by_its_own_thread_not_by_the_commits() {
+        let (dir, store) = store();
+        let checkpointer = store
+            .inner
+            .checkpointer
+            .as_ref()
+            .expect("a checkpoint thread");
+        // The session connection checkpoints by itself only far later.
+        let threshold: i64 = store
+            .inner
+            .lock()
+            .conn
+            .as_ref()
+            .unwrap()
+            .pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))
+            .unwrap();
+        assert_eq!(threshold, FALLBACK_AUTOCHECKPOINT);
+        for i in 0..600 {
+            with(&store, |s| {
+                s.add_history(&NewHistory {
+                    host_name: Some(format!("h{i}")),
+                    service_name: None,
+                    user_name: "Alignak".into(),
+                    kind: "check.result".into(),
+                    message: "x".repeat(500),
+                })
+                .unwrap()
+            });
+        }
+        // 600 commits: two rounds of 256 wake the thread; it works on its own time.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while checkpointer.done() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            checkpointer.done() >= 2,
+            "{} checkpoint(s)",
+            checkpointer.done()
+        );
+        // And the data is all there, through another connection.
+        let other = Connection::open(dir.path().join("sub/dir/ws.sqlite")).unwrap();
+        let rows: i64 = other
+            .query_row("SELECT COUNT(*) FROM history", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 600);
     }
 
     #[test]

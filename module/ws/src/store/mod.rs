@@ -4,6 +4,7 @@
 
 pub mod backend;
 mod cache;
+mod checkpoint;
 pub mod embedded;
 pub mod model;
 pub mod schema;
