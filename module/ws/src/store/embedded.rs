@@ -74,6 +74,9 @@ struct Slot {
 struct Queue {
     sessions: VecDeque<Box<dyn QueuedWork>>,
     closed: bool,
+    /// The session thread sleeps on `wake`: only then does a new session need to wake it
+    /// (a notification costs a system call even when nobody waits).
+    sleeping: bool,
 }
 
 fn unavailable(path: &Path, err: impl std::fmt::Display) -> StoreError {
@@ -185,10 +188,12 @@ impl Inner {
             let mut batch: Vec<Box<dyn QueuedWork>> = {
                 let mut queue = self.queue();
                 while queue.sessions.is_empty() && !queue.closed {
+                    queue.sleeping = true;
                     queue = self
                         .wake
                         .wait(queue)
                         .unwrap_or_else(|poison| poison.into_inner());
+                    queue.sleeping = false;
                 }
                 if queue.sessions.is_empty() {
                     return;
@@ -331,14 +336,17 @@ impl Store for EmbeddedStore {
         _caller: &Caller,
         work: Box<dyn QueuedWork>,
     ) -> Result<(), Box<dyn QueuedWork>> {
-        {
+        let sleeping = {
             let mut queue = self.inner.queue();
             if queue.closed || queue.sessions.len() >= MAX_QUEUED {
                 return Err(work);
             }
             queue.sessions.push_back(work);
+            queue.sleeping
+        };
+        if sleeping {
+            self.inner.wake.notify_one();
         }
-        self.inner.wake.notify_one();
         Ok(())
     }
 }
