@@ -117,3 +117,52 @@ fn an_empty_batch_or_a_batch_on_a_named_path_is_refused() {
     assert_eq!(status, 400, "{body}");
     assert!(receiver.commands().is_empty());
 }
+
+/// A client that sends a batch and goes away before the answer: the server drops the request
+/// (hyper sees the end of the connection mid-message), but the store session was queued and is
+/// committed all the same — so its commands must reach the daemon too, or the store would say
+/// what the monitoring core never heard. The store's thread hands them over itself.
+#[test]
+fn a_client_that_goes_away_does_not_strand_the_commands_of_its_batch() {
+    use std::io::Write;
+
+    const HOSTS: usize = 2000;
+    let receiver = setup().start();
+    let names: Vec<Value> = (0..HOSTS)
+        .map(|i| json!({"name": format!("gone{i}")}))
+        .collect();
+    let (status, _) = send(&receiver, "PATCH", "/host", &Value::Array(names));
+    assert_eq!(status, 200);
+
+    let batch: Vec<Value> = (0..HOSTS)
+        .map(
+            |i| json!({"name": format!("gone{i}"), "livestate": {"state": "UP", "output": "late"}}),
+        )
+        .collect();
+    let body = Value::Array(batch).to_string();
+    let mut stream = std::net::TcpStream::connect(receiver.address()).unwrap();
+    write!(
+        stream,
+        "PATCH /host HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    drop(stream);
+
+    let lines = receiver.wait_commands(HOSTS);
+    assert_eq!(lines.len(), HOSTS, "each host's livestate, once");
+    assert!(
+        lines[0].ends_with("] PROCESS_HOST_CHECK_RESULT;gone0;0;late"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[HOSTS - 1].ends_with(&format!(
+            "] PROCESS_HOST_CHECK_RESULT;gone{};0;late",
+            HOSTS - 1
+        )),
+        "{}",
+        lines[HOSTS - 1]
+    );
+}
