@@ -51,7 +51,10 @@ thread_local! {
 pub struct HeldPushes(());
 
 pub fn hold_pushes() -> HeldPushes {
-    HELD.with(|held| *held.borrow_mut() = Some(Vec::new()));
+    // Inside another scope, what that one collected is kept (and pushed by the first to end).
+    HELD.with(|held| {
+        held.borrow_mut().get_or_insert_with(Vec::new);
+    });
     HeldPushes(())
 }
 

@@ -13,9 +13,8 @@ pub mod tokens;
 use alignak_module_abi::{ExternalCommand, PushError};
 use serde_json::{json, Map, Value};
 
-use crate::queue::CommandQueue;
-
 use crate::config::RealmCase;
+use crate::queue::CommandQueue;
 use model::{
     CheckRecord, Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement,
     NewHistory,
