@@ -119,11 +119,13 @@ fn an_empty_batch_or_a_batch_on_a_named_path_is_refused() {
 }
 
 /// A client that sends a batch and goes away before the answer: the server drops the request
-/// (hyper sees the end of the connection mid-message), but the store session was queued and is
-/// committed all the same — so its commands must reach the daemon too, or the store would say
-/// what the monitoring core never heard. The store's thread hands them over itself.
+/// once it sees the connection end (hyper checks for that while a request is in flight). If the
+/// store session was queued by then, it is committed all the same, and its commands must reach
+/// the daemon too, or the store would say what the monitoring core never heard; if not,
+/// nothing of the batch may show anywhere. Which of the two happens depends on timing (the
+/// close comes while the batch is parsed or stored, most of the time); both must be whole.
 #[test]
-fn a_client_that_goes_away_does_not_strand_the_commands_of_its_batch() {
+fn a_client_that_goes_away_leaves_the_store_and_the_commands_in_agreement() {
     use std::io::Write;
 
     const HOSTS: usize = 2000;
@@ -148,21 +150,42 @@ fn a_client_that_goes_away_does_not_strand_the_commands_of_its_batch() {
     )
     .unwrap();
     stream.flush().unwrap();
+    // Long enough for the body to be read, short of the 2000 hosts being stored.
+    std::thread::sleep(std::time::Duration::from_millis(20));
     drop(stream);
 
-    let lines = receiver.wait_commands(HOSTS);
-    assert_eq!(lines.len(), HOSTS, "each host's livestate, once");
-    assert!(
-        lines[0].ends_with("] PROCESS_HOST_CHECK_RESULT;gone0;0;late"),
-        "{}",
-        lines[0]
-    );
-    assert!(
-        lines[HOSTS - 1].ends_with(&format!(
-            "] PROCESS_HOST_CHECK_RESULT;gone{};0;late",
-            HOSTS - 1
-        )),
-        "{}",
-        lines[HOSTS - 1]
-    );
+    // By then the request was dropped before its session was queued, or the session is queued:
+    // the store runs sessions in order, so a read queued now sees the batch if it ever will.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let stored = |name: &str| {
+        let host = receiver.get(&format!("/host/{name}")).json()["_result"][0].clone();
+        host["ls_output"] == "late"
+    };
+    if stored("gone0") {
+        assert!(
+            stored(&format!("gone{}", HOSTS - 1)),
+            "the batch is stored whole"
+        );
+        let lines = receiver.wait_commands(HOSTS);
+        assert_eq!(lines.len(), HOSTS, "each host's livestate, once");
+        assert!(
+            lines[0].ends_with("] PROCESS_HOST_CHECK_RESULT;gone0;0;late"),
+            "{}",
+            lines[0]
+        );
+        let last = format!("] PROCESS_HOST_CHECK_RESULT;gone{};0;late", HOSTS - 1);
+        assert!(lines[HOSTS - 1].ends_with(&last), "{}", lines[HOSTS - 1]);
+        eprintln!("the batch was stored: its {HOSTS} commands were sent");
+    } else {
+        assert!(
+            !stored(&format!("gone{}", HOSTS - 1)),
+            "the batch is stored whole or not"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(
+            receiver.commands().is_empty(),
+            "commands of a batch never stored"
+        );
+        eprintln!("the request was dropped before its session was queued");
+    }
 }
