@@ -1,7 +1,7 @@
 //! The `PATCH|POST /host` algorithm (upstream-spec §5.1/§5.2, with the later versions'
 //! services list, `ignore_unknown_*`, `give_result`, `give_feedback`, creation rules),
 //! written once against `store::Session`. It returns the answer and the command lines; the
-//! handler submits the lines once the session is committed.
+//! lines go to the daemon once the session is committed (`store::run_then_push`).
 
 use serde_json::{json, Map, Value};
 
