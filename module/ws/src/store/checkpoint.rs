@@ -9,7 +9,7 @@
 //! commit. The session connection keeps a far higher automatic threshold as a safety net, in
 //! case this thread cannot keep up or cannot open the file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -101,7 +101,7 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(path: &PathBuf, shared: &Shared) {
+fn run(path: &Path, shared: &Shared) {
     let mut connection: Option<Connection> = None;
     loop {
         {
