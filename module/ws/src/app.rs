@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::alignak_map::ArbiterPoller;
 use crate::auth::Auth;
 use crate::config::WsConfig;
+use crate::metrics::Metrics;
 use crate::queue::CommandQueue;
 use crate::store::Store;
 
@@ -17,6 +18,7 @@ pub struct App {
     /// `None` when `authorization` is off.
     pub auth: Option<Auth>,
     pub store: Arc<dyn Store>,
+    pub metrics: Metrics,
     host: Arc<HostBox>,
     arbiter: ArbiterPoller,
 }
@@ -30,11 +32,13 @@ impl App {
         host: Arc<HostBox>,
         arbiter: ArbiterPoller,
     ) -> App {
+        let metrics = Metrics::new(Arc::clone(&host), commands.shared_counters());
         App {
             config: Arc::new(config),
             commands,
             auth,
             store,
+            metrics,
             host,
             arbiter,
         }

@@ -159,6 +159,17 @@ impl From<crate::store::StoreError> for ApiError {
 }
 
 impl ApiError {
+    /// How the metrics count a refusal of credentials, if this is one.
+    pub fn refusal(&self) -> Option<crate::metrics::Refusal> {
+        match self {
+            ApiError::Unauthorized | ApiError::AccessDenied => {
+                Some(crate::metrics::Refusal::Invalid)
+            }
+            ApiError::TooManyAttempts { .. } => Some(crate::metrics::Refusal::RateLimited),
+            _ => None,
+        }
+    }
+
     pub fn store(error: crate::store::StoreError, sent: Vec<String>) -> Self {
         log::error!("{error}");
         ApiError::Store { error, sent }

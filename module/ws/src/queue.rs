@@ -159,6 +159,11 @@ impl CommandQueue {
     pub fn counters(&self) -> &QueueCounters {
         &self.counters
     }
+
+    /// The counters, shared with whoever reports them (`/metrics`).
+    pub fn shared_counters(&self) -> Arc<QueueCounters> {
+        Arc::clone(&self.counters)
+    }
 }
 
 fn stopped() -> PushError {

@@ -19,6 +19,16 @@ pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
     response
 }
 
+/// A non-JSON answer (`/metrics`' text exposition).
+pub fn text(content_type: &'static str, body: String) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    response
+}
+
 pub fn ok(body: &Value) -> HttpResponse {
     json_response(StatusCode::OK, body)
 }

@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
 
 use hyper::body::Incoming;
 use hyper::{Method, Request};
@@ -27,6 +28,7 @@ pub enum Endpoint {
     Event,
     AlignakLogs,
     AlignakMap,
+    Metrics,
 }
 
 impl Endpoint {
@@ -56,6 +58,7 @@ impl Endpoint {
             ("event", None) => Endpoint::Event,
             ("alignak_logs", None) => Endpoint::AlignakLogs,
             ("alignak_map", None) => Endpoint::AlignakMap,
+            ("metrics", None) => Endpoint::Metrics,
             ("host", name) => Endpoint::Host(single_segment(name)?),
             ("hostgroup", name) => Endpoint::Hostgroup(single_segment(name)?),
             _ => return None,
@@ -63,10 +66,33 @@ impl Endpoint {
         Some(endpoint)
     }
 
-    /// `/login` and `/logout` are open; everything else needs credentials when
-    /// `authorization` is on.
-    fn needs_credentials(&self) -> bool {
-        !matches!(self, Endpoint::Login | Endpoint::Logout)
+    /// `/login` and `/logout` are open, `/metrics` with `metrics_public 1`; everything else
+    /// needs credentials when `authorization` is on.
+    fn needs_credentials(&self, metrics_public: bool) -> bool {
+        match self {
+            Endpoint::Login | Endpoint::Logout => false,
+            Endpoint::Metrics => !metrics_public,
+            _ => true,
+        }
+    }
+
+    /// The endpoint's name in the metrics: a fixed list, whatever the path was.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Endpoint::Index => "index",
+            Endpoint::Api => "api",
+            Endpoint::ApiFull => "api_full",
+            Endpoint::AreYouAlive => "are_you_alive",
+            Endpoint::Login => "login",
+            Endpoint::Logout => "logout",
+            Endpoint::Command => "command",
+            Endpoint::Host(_) => "host",
+            Endpoint::Hostgroup(_) => "hostgroup",
+            Endpoint::Event => "event",
+            Endpoint::AlignakLogs => "alignak_logs",
+            Endpoint::AlignakMap => "alignak_map",
+            Endpoint::Metrics => "metrics",
+        }
     }
 }
 
@@ -107,21 +133,35 @@ fn decoded(name: Option<String>) -> Result<Option<String>, ApiError> {
 /// Answers one request; `peer` is the client's address (failed authentications are counted
 /// per address).
 pub async fn handle(app: Arc<App>, request: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
+    let started = Instant::now();
     let legacy = app.config.legacy_status_codes;
-    match route(&app, request, peer.ip()).await {
+    let endpoint = Endpoint::from_path(request.uri().path());
+    let label = endpoint.as_ref().map_or("unknown", Endpoint::label);
+    let method = crate::metrics::method_label(request.method());
+    let response = match route(&app, request, endpoint, peer.ip()).await {
         Ok(response) => response,
-        Err(err) => err.into_response(legacy),
-    }
+        Err(err) => {
+            if let Some(refusal) = err.refusal() {
+                app.metrics.refused(refusal);
+            }
+            err.into_response(legacy)
+        }
+    };
+    app.metrics
+        .observe(label, method, response.status().as_u16(), started.elapsed());
+    response
 }
 
 async fn route(
     app: &App,
     request: Request<Incoming>,
+    endpoint: Option<Endpoint>,
     peer: IpAddr,
 ) -> Result<HttpResponse, ApiError> {
-    let path = request.uri().path().to_string();
-    let endpoint = Endpoint::from_path(&path).ok_or_else(|| ApiError::UnknownPath(path.clone()))?;
-    let caller = match app.auth.as_ref().filter(|_| endpoint.needs_credentials()) {
+    let endpoint =
+        endpoint.ok_or_else(|| ApiError::UnknownPath(request.uri().path().to_string()))?;
+    let needs_credentials = endpoint.needs_credentials(app.config.metrics_public);
+    let caller = match app.auth.as_ref().filter(|_| needs_credentials) {
         Some(auth) => auth.authenticate(request.headers(), peer).await?,
         None => Caller::default(),
     };
@@ -188,6 +228,13 @@ async fn route(
             get_only(&method)?;
             Ok(crate::response::ok(&app.daemons_map()))
         }
+        Endpoint::Metrics => {
+            get_only(&method)?;
+            Ok(crate::response::text(
+                crate::metrics::CONTENT_TYPE,
+                app.metrics.encode(),
+            ))
+        }
     }
 }
 
@@ -205,6 +252,8 @@ mod tests {
             ("/ws/command", Some(Endpoint::Command)),
             ("/command/", Some(Endpoint::Command)),
             ("/host", Some(Endpoint::Host(None))),
+            ("/metrics", Some(Endpoint::Metrics)),
+            ("/ws/metrics", Some(Endpoint::Metrics)),
             ("/ws/host/h1", Some(Endpoint::Host(Some("h1".into())))),
             (
                 "/hostgroup/all",

@@ -1,0 +1,346 @@
+//! `GET /metrics`: the module's figures in the Prometheus/OpenMetrics text format.
+//!
+//! What happens on the request path (requests, their durations, refused credentials) is
+//! counted where it happens, in the families below; what the daemon and the command queue
+//! already count (commands accepted, spooled, delivered, pending, sink errors) and the
+//! process' own figures are read at scrape time by [`Snapshot`], so the hot path pays for
+//! nothing it does not need.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use alignak_module_abi::HostBox;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::queue::QueueCounters;
+
+/// The content type of the OpenMetrics text format, which Prometheus 2 and 3 both scrape.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: &'static str,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    endpoint: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    /// `invalid`: missing or wrong credentials (401); `rate_limited`: refused by the rate
+    /// limiter (429).
+    reason: &'static str,
+}
+
+/// Why credentials were refused, as the metrics label them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Invalid,
+    RateLimited,
+}
+
+type DurationHistograms = Family<EndpointLabels, Histogram, fn() -> Histogram>;
+
+fn duration_histogram() -> Histogram {
+    // 100 µs to about 13 s: a cached read, a durable write, a slow backend.
+    Histogram::new(exponential_buckets(0.0001, 2.5, 14))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: DurationHistograms,
+    refusals: Family<RefusalLabels, Counter>,
+}
+
+impl Metrics {
+    pub fn new(host: Arc<HostBox>, queue: Arc<QueueCounters>) -> Metrics {
+        let mut registry = Registry::with_prefix("alignak_ws");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by endpoint, method and status",
+            requests.clone(),
+        );
+        let durations: DurationHistograms = Family::new_with_constructor(duration_histogram);
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time from the request's headers to its answer, by endpoint",
+            Unit::Seconds,
+            durations.clone(),
+        );
+        let refusals = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "auth_refusals",
+            "Requests refused for their credentials: invalid (401) or rate limited (429)",
+            refusals.clone(),
+        );
+        registry.register_collector(Box::new(Snapshot {
+            host,
+            queue,
+            started: unix_now(),
+        }));
+        Metrics {
+            registry,
+            requests,
+            durations,
+            refusals,
+        }
+    }
+
+    /// One answered request. `endpoint` and `method` come from fixed lists (never the raw
+    /// path), so the number of series stays bounded whatever clients send.
+    pub fn observe(
+        &self,
+        endpoint: &'static str,
+        method: &'static str,
+        status: u16,
+        took: Duration,
+    ) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                endpoint,
+                method,
+                status,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&EndpointLabels { endpoint })
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn refused(&self, refusal: Refusal) {
+        let reason = match refusal {
+            Refusal::Invalid => "invalid",
+            Refusal::RateLimited => "rate_limited",
+        };
+        self.refusals.get_or_create(&RefusalLabels { reason }).inc();
+    }
+
+    /// The text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut text = String::with_capacity(8192);
+        if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            // Writing into a String cannot fail; a collector's error would land here.
+            log::warn!("metrics: encoding failed: {err}");
+        }
+        text
+    }
+}
+
+/// The method label: the methods the API serves, everything else as `other`.
+pub fn method_label(method: &hyper::Method) -> &'static str {
+    match *method {
+        hyper::Method::GET => "GET",
+        hyper::Method::HEAD => "HEAD",
+        hyper::Method::POST => "POST",
+        hyper::Method::PATCH => "PATCH",
+        hyper::Method::PUT => "PUT",
+        hyper::Method::DELETE => "DELETE",
+        hyper::Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+/// The figures read at scrape time: the daemon's delivery state (through the interface), the
+/// command queue's counters, and the process.
+struct Snapshot {
+    host: Arc<HostBox>,
+    queue: Arc<QueueCounters>,
+    started: f64,
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot").finish_non_exhaustive()
+    }
+}
+
+fn counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    value: u64,
+) -> fmt::Result {
+    let metric = ConstCounter::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, unit, metric.metric_type())?)
+}
+
+fn gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    value: f64,
+) -> fmt::Result {
+    let metric = ConstGauge::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, unit, metric.metric_type())?)
+}
+
+impl Collector for Snapshot {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        use std::sync::atomic::Ordering::Relaxed;
+        let e = &mut encoder;
+        let seconds = Some(&Unit::Seconds);
+        let bytes = Some(&Unit::Bytes);
+        counter(
+            e,
+            "commands_accepted",
+            "Commands the daemon took into its spool from this module",
+            None,
+            self.queue.accepted.load(Relaxed),
+        )?;
+        counter(
+            e,
+            "commands_refused",
+            "Commands the daemon refused (spool full or unavailable): answered 503",
+            None,
+            self.queue.refused.load(Relaxed),
+        )?;
+        counter(
+            e,
+            "command_pushes",
+            "Hand-overs of command batches to the daemon (one spool append each)",
+            None,
+            self.queue.pushes.load(Relaxed),
+        )?;
+        let status = self.host.status();
+        counter(
+            e,
+            "spool_commands_accepted",
+            "Commands appended to the daemon's spool since it started (all modules)",
+            None,
+            status.commands_accepted,
+        )?;
+        counter(
+            e,
+            "spool_commands_delivered",
+            "Commands the daemon delivered to the core since it started",
+            None,
+            status.commands_delivered,
+        )?;
+        gauge(
+            e,
+            "spool_pending_commands",
+            "Commands in the spool, waiting for delivery",
+            None,
+            status.commands_pending as f64,
+        )?;
+        gauge(
+            e,
+            "spool_pending",
+            "Size of the commands waiting for delivery",
+            bytes,
+            status.pending_bytes as f64,
+        )?;
+        counter(
+            e,
+            "sink_errors",
+            "Failed delivery attempts to the core since the daemon started",
+            None,
+            status.sink_errors,
+        )?;
+        let now = unix_now();
+        let oldest_age = status
+            .oldest_pending
+            .into_option()
+            .map(|created| (now - created).max(0.0))
+            .unwrap_or(0.0);
+        gauge(
+            e,
+            "oldest_pending_age",
+            "Age of the oldest command waiting for delivery (0 when none waits)",
+            seconds,
+            oldest_age,
+        )?;
+        if let Some(last) = status.last_delivery.into_option() {
+            gauge(
+                e,
+                "last_delivery_timestamp",
+                "When the last delivery to the core succeeded (Unix time)",
+                seconds,
+                last,
+            )?;
+        }
+        self.process(e)
+    }
+}
+
+impl Snapshot {
+    /// The process collector's usual names (`process_*`, without the module's prefix in
+    /// Prometheus' own clients; here under it, as every series of this registry).
+    fn process(&self, e: &mut DescriptorEncoder) -> fmt::Result {
+        let seconds = Some(&Unit::Seconds);
+        let bytes = Some(&Unit::Bytes);
+        gauge(
+            e,
+            "process_start_time",
+            "When the module started (Unix time)",
+            seconds,
+            self.started,
+        )?;
+        // /proc may be unreadable (another OS, a sandbox): the process series are then left
+        // out rather than reported as zeros.
+        let Ok(me) = procfs::process::Process::myself() else {
+            return Ok(());
+        };
+        if let Ok(stat) = me.stat() {
+            let ticks = procfs::ticks_per_second() as f64;
+            counter_f64(
+                e,
+                "process_cpu",
+                "CPU time the daemon used (user and system)",
+                seconds,
+                (stat.utime + stat.stime) as f64 / ticks,
+            )?;
+            let page = procfs::page_size();
+            gauge(
+                e,
+                "process_resident_memory",
+                "Resident memory of the daemon",
+                bytes,
+                (stat.rss * page) as f64,
+            )?;
+        }
+        if let Ok(fds) = me.fd_count() {
+            gauge(
+                e,
+                "process_open_fds",
+                "Open file descriptors of the daemon",
+                None,
+                fds as f64,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn counter_f64(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    value: f64,
+) -> fmt::Result {
+    let metric = ConstCounter::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, unit, metric.metric_type())?)
+}

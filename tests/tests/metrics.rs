@@ -1,0 +1,238 @@
+//! `GET /metrics`: the counters move by what the requests did, the scrape needs credentials
+//! unless `metrics_public 1`, and the exposition parses with the official Python client's
+//! OpenMetrics parser (`prometheus_client` from PyPI).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use alignak_e2e::{basic, Receiver, Setup};
+
+const USERS_FILE: &str = "etc/users.htpasswd";
+
+fn htpasswd(user: &str, password: &str) -> String {
+    let hash = bcrypt::hash_with_result(password, 4)
+        .unwrap()
+        .format_for_version(bcrypt::Version::TwoY);
+    format!("{user}:{hash}\n")
+}
+
+fn with_user() -> Setup {
+    Setup::new()
+        .module_param("authorization", "1")
+        .module_param("users_file", USERS_FILE)
+        .file(USERS_FILE, &htpasswd("alice", "s3cret"))
+        .credentials("alice", "s3cret")
+}
+
+/// Every sample of a scrape, `name{labels}` -> value (labels as written, in their order).
+fn samples(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+fn scrape(receiver: &Receiver) -> (String, BTreeMap<String, f64>) {
+    let reply = receiver.get("/metrics");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    let text = reply.body;
+    let parsed = samples(&text);
+    (text, parsed)
+}
+
+fn value(samples: &BTreeMap<String, f64>, series: &str) -> f64 {
+    samples.get(series).copied().unwrap_or(0.0)
+}
+
+fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, series: &str) -> f64 {
+    value(after, series) - value(before, series)
+}
+
+#[test]
+fn counters_move_by_what_the_requests_did() {
+    let receiver = with_user().start();
+    let (_, before) = scrape(&receiver);
+    for _ in 0..3 {
+        let reply = receiver.post_json("/command", r#"{"command":"disable_notifications"}"#);
+        assert_eq!(reply.status, 200);
+    }
+    let reply = receiver.post_json("/command", r#"{"command":"disable_host_check"}"#);
+    assert_eq!(reply.status, 400);
+    let reply = receiver.post_json(
+        "/command",
+        r#"[{"command":"enable_notifications"},{"command":"disable_notifications"}]"#,
+    );
+    assert_eq!(reply.status, 200);
+    let wrong = basic("alice", "wrong");
+    let reply = receiver.request("GET", "/api", &[("Authorization", &wrong)], b"");
+    assert_eq!(reply.status, 401);
+    assert_eq!(receiver.get("/nowhere").status, 404);
+    receiver.wait_commands(5);
+
+    let (_, after) = scrape(&receiver);
+    let requests = |status: u16| {
+        format!(
+            r#"alignak_ws_http_requests_total{{endpoint="command",method="POST",status="{status}"}}"#
+        )
+    };
+    assert_eq!(delta(&before, &after, &requests(200)), 4.0);
+    assert_eq!(delta(&before, &after, &requests(400)), 1.0);
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            r#"alignak_ws_http_requests_total{endpoint="api",method="GET",status="401"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            r#"alignak_ws_http_requests_total{endpoint="unknown",method="GET",status="404"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            r#"alignak_ws_auth_refusals_total{reason="invalid"}"#
+        ),
+        1.0
+    );
+    // The queue's and the daemon's own counters: 5 commands, in 4 hand-overs.
+    assert_eq!(
+        delta(&before, &after, "alignak_ws_commands_accepted_total"),
+        5.0
+    );
+    assert_eq!(
+        delta(&before, &after, "alignak_ws_command_pushes_total"),
+        4.0
+    );
+    assert_eq!(
+        delta(&before, &after, "alignak_ws_spool_commands_accepted_total"),
+        5.0
+    );
+    // Delivered: the regular-file sink takes them at once; wait for the delivery thread.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, now) = scrape(&receiver);
+        if delta(&before, &now, "alignak_ws_spool_commands_delivered_total") == 5.0 {
+            assert_eq!(value(&now, "alignak_ws_spool_pending_commands"), 0.0);
+            assert_eq!(value(&now, "alignak_ws_oldest_pending_age_seconds"), 0.0);
+            assert!(value(&now, "alignak_ws_last_delivery_timestamp_seconds") > 1.0e9);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered: {now:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // The duration histogram counted each /command answer.
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            r#"alignak_ws_http_request_duration_seconds_count{endpoint="command"}"#
+        ),
+        5.0
+    );
+    assert!(value(&after, "alignak_ws_process_resident_memory_bytes") > 1.0e6);
+    assert!(value(&after, "alignak_ws_process_open_fds") > 3.0);
+    assert!(value(&after, "alignak_ws_process_cpu_seconds_total") > 0.0);
+}
+
+#[test]
+fn the_scrape_needs_credentials_unless_metrics_public() {
+    let receiver = with_user().start();
+    let reply = receiver.request("GET", "/metrics", &[("Authorization", "")], b"");
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+
+    let receiver = with_user().module_param("metrics_public", "1").start();
+    let reply = receiver.request("GET", "/ws/metrics", &[("Authorization", "")], b"");
+    assert_eq!(reply.status, 200);
+    // Only GET (and HEAD).
+    let reply = receiver.request("POST", "/metrics", &[], b"");
+    assert_eq!(reply.status, 405);
+}
+
+/// A Python with `prometheus_client`, in a venv of the tests' own (made once).
+fn python_with_prometheus_client() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from)?;
+    let venv = home.join(".cache/alignak-ws-tests/prometheus-client");
+    let python = venv.join("bin/python");
+    let ready = |python: &PathBuf| {
+        Command::new(python)
+            .args(["-c", "import prometheus_client.openmetrics.parser"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ready(&python) {
+        return Some(python);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success());
+    let installed = made
+        && Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "prometheus_client"])
+            .status()
+            .is_ok_and(|s| s.success());
+    (installed && ready(&python)).then_some(python)
+}
+
+#[test]
+fn the_exposition_parses_with_the_official_python_parser() {
+    let Some(python) = python_with_prometheus_client() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 with venv and pip is needed to fetch prometheus_client under CI"
+        );
+        eprintln!(
+            "SKIPPED: no python3 venv with prometheus_client (pip install prometheus_client)"
+        );
+        return;
+    };
+    let receiver = with_user().start();
+    receiver.post_json("/command", r#"{"command":"disable_notifications"}"#);
+    receiver.post_json("/host/web01", r#"{"livestate":{"state":"UP"}}"#);
+    let (text, _) = scrape(&receiver);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scrape.txt");
+    std::fs::write(&file, &text).unwrap();
+    // The strict OpenMetrics parser: it fails on a missing `# EOF`, a bad name, a counter
+    // without `_total`, a histogram without `+Inf`, ...
+    let script = r#"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+names = [f.name for f in text_string_to_metric_families(open(sys.argv[1]).read())]
+assert 'alignak_ws_http_requests' in names, names
+assert 'alignak_ws_http_request_duration_seconds' in names, names
+print(len(names))
+"#;
+    let out = Command::new(python)
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the parser refused the scrape: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let families: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(families >= 15, "{families} families:\n{text}");
+}
