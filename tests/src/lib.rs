@@ -22,6 +22,8 @@ use tempfile::TempDir;
 pub mod alignak;
 pub mod backend;
 pub mod nagios;
+pub mod openapi;
+pub mod pytools;
 
 /// Where the built artifacts are.
 pub struct Build {
@@ -504,7 +506,7 @@ impl Receiver {
             }
         }
         let headers = with_credentials.as_slice();
-        match &self.tls_client {
+        let reply = match &self.tls_client {
             None => http_request(self.address(), method, path, headers, body),
             Some(client) => https_request(
                 self.address(),
@@ -515,7 +517,9 @@ impl Receiver {
                 body,
             )
             .unwrap_or_else(|e| panic!("HTTPS {method} {path}: {e}")),
-        }
+        };
+        openapi::check(method, path, &reply);
+        reply
     }
 
     /// A raw HTTP/1.1 request from another loopback address (e.g. 127.0.0.2), as another
@@ -529,7 +533,9 @@ impl Receiver {
         body: &[u8],
     ) -> Reply {
         let stream = connect_from(source, self.address());
-        exchange(stream, self.address(), method, path, headers, body)
+        let reply = exchange(stream, self.address(), method, path, headers, body);
+        openapi::check(method, path, &reply);
+        reply
     }
 
     pub fn get(&self, path: &str) -> Reply {

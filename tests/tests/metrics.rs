@@ -3,7 +3,6 @@
 //! OpenMetrics parser (`prometheus_client` from PyPI).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 
 use alignak_e2e::{basic, Receiver, Setup};
@@ -167,43 +166,13 @@ fn the_scrape_needs_credentials_unless_metrics_public() {
     assert_eq!(reply.status, 405);
 }
 
-/// A Python with `prometheus_client`, in a venv of the tests' own (made once).
-fn python_with_prometheus_client() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from)?;
-    let venv = home.join(".cache/alignak-ws-tests/prometheus-client");
-    let python = venv.join("bin/python");
-    let ready = |python: &PathBuf| {
-        Command::new(python)
-            .args(["-c", "import prometheus_client.openmetrics.parser"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if ready(&python) {
-        return Some(python);
-    }
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .is_ok_and(|s| s.success());
-    let installed = made
-        && Command::new(&python)
-            .args(["-m", "pip", "install", "-q", "prometheus_client"])
-            .status()
-            .is_ok_and(|s| s.success());
-    (installed && ready(&python)).then_some(python)
-}
-
 #[test]
 fn the_exposition_parses_with_the_official_python_parser() {
-    let Some(python) = python_with_prometheus_client() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with venv and pip is needed to fetch prometheus_client under CI"
-        );
-        eprintln!(
-            "SKIPPED: no python3 venv with prometheus_client (pip install prometheus_client)"
-        );
+    let Some(python) = alignak_e2e::pytools::python_or_skip(
+        "prometheus-client",
+        &["prometheus_client"],
+        "prometheus_client.openmetrics.parser",
+    ) else {
         return;
     };
     let receiver = with_user().start();

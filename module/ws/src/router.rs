@@ -29,6 +29,7 @@ pub enum Endpoint {
     AlignakLogs,
     AlignakMap,
     Metrics,
+    OpenApi,
 }
 
 impl Endpoint {
@@ -59,6 +60,7 @@ impl Endpoint {
             ("alignak_logs", None) => Endpoint::AlignakLogs,
             ("alignak_map", None) => Endpoint::AlignakMap,
             ("metrics", None) => Endpoint::Metrics,
+            ("openapi.json", None) => Endpoint::OpenApi,
             ("host", name) => Endpoint::Host(single_segment(name)?),
             ("hostgroup", name) => Endpoint::Hostgroup(single_segment(name)?),
             _ => return None,
@@ -70,7 +72,8 @@ impl Endpoint {
     /// needs credentials when `authorization` is on.
     fn needs_credentials(&self, metrics_public: bool) -> bool {
         match self {
-            Endpoint::Login | Endpoint::Logout => false,
+            // The API's description is no secret: clients and tools read it before they log in.
+            Endpoint::Login | Endpoint::Logout | Endpoint::OpenApi => false,
             Endpoint::Metrics => !metrics_public,
             _ => true,
         }
@@ -92,6 +95,7 @@ impl Endpoint {
             Endpoint::AlignakLogs => "alignak_logs",
             Endpoint::AlignakMap => "alignak_map",
             Endpoint::Metrics => "metrics",
+            Endpoint::OpenApi => "openapi",
         }
     }
 }
@@ -235,6 +239,13 @@ async fn route(
                 app.metrics.encode(),
             ))
         }
+        Endpoint::OpenApi => {
+            get_only(&method)?;
+            Ok(crate::response::text(
+                "application/json",
+                crate::handlers::index::OPENAPI.to_string(),
+            ))
+        }
     }
 }
 
@@ -254,6 +265,7 @@ mod tests {
             ("/host", Some(Endpoint::Host(None))),
             ("/metrics", Some(Endpoint::Metrics)),
             ("/ws/metrics", Some(Endpoint::Metrics)),
+            ("/openapi.json", Some(Endpoint::OpenApi)),
             ("/ws/host/h1", Some(Endpoint::Host(Some("h1".into())))),
             (
                 "/hostgroup/all",

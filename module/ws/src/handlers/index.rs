@@ -4,6 +4,10 @@ use serde_json::{json, Map, Value};
 
 use crate::response::{ok, HttpResponse};
 
+/// `GET /openapi.json`: the OpenAPI 3.1 description of the API, kept true by the end-to-end
+/// suite (every JSON answer it receives is validated against it).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
 /// An endpoint's name, its documentation, and its parameters with their defaults.
 type EndpointDoc = (&'static str, &'static str, fn() -> Value);
 

@@ -1,0 +1,55 @@
+//! `/openapi.json`: served as the module ships it, and a valid OpenAPI 3.1 document for the
+//! reference validator (`openapi-spec-validator` from PyPI). That every answer of the suite
+//! matches it is checked by the harness on each request (`alignak_e2e::openapi`).
+
+use std::process::Command;
+
+use alignak_e2e::{openapi, Setup};
+use serde_json::Value;
+
+#[test]
+fn the_document_is_served_without_credentials_under_both_prefixes() {
+    let receiver = Setup::new().module_param("authorization", "1").start();
+    let shipped: Value = serde_json::from_str(openapi::DOCUMENT).unwrap();
+    for path in ["/openapi.json", "/ws/openapi.json"] {
+        let reply = receiver.get(path);
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        assert_eq!(reply.json(), shipped, "{path}");
+    }
+    // Every endpoint the index lists has a path in the document.
+    let index = Setup::new().start().get("/api").json();
+    for name in index.as_array().unwrap() {
+        let path = format!("/{}", name.as_str().unwrap());
+        assert!(
+            shipped["paths"].get(&path).is_some(),
+            "{path} is not in openapi.json"
+        );
+    }
+}
+
+#[test]
+fn the_document_passes_the_reference_validator() {
+    let Some(python) = alignak_e2e::pytools::python_or_skip(
+        "openapi-spec-validator",
+        &["openapi-spec-validator"],
+        "openapi_spec_validator",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, openapi::DOCUMENT).unwrap();
+    let out = Command::new(&python)
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator refused the document:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
+}
