@@ -205,3 +205,61 @@ print(len(names))
     let families: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert!(families >= 15, "{families} families:\n{text}");
 }
+
+/// The StatsD packets of a `PATCH /host`, as the original 1.5+ named them
+/// (`<prefix>.<module alias>.host-livestate:1|c`, `...host-livestate-time:<ms>|ms`).
+#[test]
+fn statsd_gets_the_originals_counters_and_timers() {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let port = socket.local_addr().unwrap().port().to_string();
+    let receiver = Setup::new()
+        .module_param("statsd_enabled", "1")
+        .module_param("statsd_host", "127.0.0.1")
+        .module_param("statsd_port", &port)
+        .module_param("statsd_prefix", "alignak")
+        .module_param("allow_host_creation", "1")
+        .module_param("allow_service_creation", "1")
+        .start();
+    let reply = receiver.request(
+        "PATCH",
+        "/host/web01",
+        &[("Content-Type", "application/json")],
+        br#"{"livestate":{"state":"UP"},"services":[{"name":"http","livestate":{"state":"OK"}},{"name":"ssh","livestate":[{"state":"OK"},{"state":"WARNING"}]}]}"#,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let mut packets = Vec::new();
+    let mut buffer = [0u8; 2048];
+    while packets.len() < 4 {
+        let (n, _) = socket
+            .recv_from(&mut buffer)
+            .unwrap_or_else(|e| panic!("StatsD packets so far {packets:?}: {e}"));
+        let text = String::from_utf8_lossy(&buffer[..n]).to_string();
+        packets.extend(text.lines().map(str::to_string));
+    }
+    let find = |name: &str| {
+        packets
+            .iter()
+            .find(|p| p.starts_with(&format!("alignak.web-services.{name}:")))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {packets:?}"))
+    };
+    assert_eq!(
+        find("host-livestate"),
+        "alignak.web-services.host-livestate:1|c"
+    );
+    assert_eq!(
+        find("service-livestate"),
+        "alignak.web-services.service-livestate:3|c"
+    );
+    for timer in ["host-livestate-time", "service-livestate-time"] {
+        let packet = find(timer);
+        let value = packet
+            .split_once(':')
+            .and_then(|(_, v)| v.strip_suffix("|ms"))
+            .unwrap_or_else(|| panic!("{packet} is not a timer"));
+        assert!(value.parse::<u64>().is_ok(), "{packet}");
+    }
+}

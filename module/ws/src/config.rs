@@ -126,10 +126,6 @@ const NOT_USED_YET: &[(&str, &str)] = &[
         "hard_ssl_name_check",
         "not needed by the server side of TLS",
     ),
-    ("statsd_host", "StatsD export is not available yet"),
-    ("statsd_port", "StatsD export is not available yet"),
-    ("statsd_prefix", "StatsD export is not available yet"),
-    ("statsd_enabled", "StatsD export is not available yet"),
     ("graphite_enabled", "Graphite export is not available yet"),
     (
         "client_processes",
@@ -184,6 +180,10 @@ const KNOWN_KEYS: &[&str] = &[
     "alignak_polling_period",
     "alignak_daemons_polling_period",
     "metrics_public",
+    "statsd_enabled",
+    "statsd_host",
+    "statsd_port",
+    "statsd_prefix",
 ];
 
 /// Reads typed values out of the parameter list, collecting every problem.

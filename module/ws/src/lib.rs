@@ -25,6 +25,7 @@ pub mod response;
 pub mod router;
 pub mod search;
 pub mod server;
+pub mod statsd;
 pub mod store;
 pub mod tls;
 
@@ -313,6 +314,7 @@ impl WsModule {
         } else {
             None
         };
+        statsd::start(&self.config).map_err(init_error)?;
         let (store, backend) = self.open_store()?;
         let auth = if self.config.authorization {
             Some(self.start_auth(backend).map_err(init_error)?)

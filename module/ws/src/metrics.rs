@@ -7,7 +7,7 @@
 //! nothing it does not need.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alignak_module_abi::HostBox;
@@ -50,6 +50,64 @@ pub enum Refusal {
     RateLimited,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendCallLabels {
+    method: &'static str,
+    /// The backend's resource (`host`, `service`, `logcheckresult`, ...): our own calls'
+    /// paths, never a client's text.
+    resource: String,
+    /// `ok`, `refused` (4xx), `unauthorized` (401) or `unavailable` (no answer, 5xx).
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendResourceLabels {
+    method: &'static str,
+    resource: String,
+}
+
+/// What the store and the backend client observe, below the request path: they are reached
+/// from the store's own thread and the blocking pool, where no request's `App` is at hand.
+/// One module runs per daemon process, so one set of these serves it.
+struct Shared {
+    store_batch_sessions: Histogram,
+    store_batch_duration: Histogram,
+    backend_calls: Family<BackendCallLabels, Counter>,
+    backend_durations: Family<BackendResourceLabels, Histogram, fn() -> Histogram>,
+}
+
+static SHARED: LazyLock<Shared> = LazyLock::new(|| Shared {
+    store_batch_sessions: Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+    store_batch_duration: duration_histogram(),
+    backend_calls: Family::default(),
+    backend_durations: Family::new_with_constructor(duration_histogram),
+});
+
+/// One batch of the embedded store's session thread: its sessions, committed together.
+pub fn store_batch(sessions: usize, took: Duration) {
+    SHARED.store_batch_sessions.observe(sessions as f64);
+    SHARED.store_batch_duration.observe(took.as_secs_f64());
+}
+
+/// One call to the Alignak backend.
+pub fn backend_call(method: &'static str, resource: &str, outcome: &'static str, took: Duration) {
+    SHARED
+        .backend_calls
+        .get_or_create(&BackendCallLabels {
+            method,
+            resource: resource.to_string(),
+            outcome,
+        })
+        .inc();
+    SHARED
+        .backend_durations
+        .get_or_create(&BackendResourceLabels {
+            method,
+            resource: resource.to_string(),
+        })
+        .observe(took.as_secs_f64());
+}
+
 type DurationHistograms = Family<EndpointLabels, Histogram, fn() -> Histogram>;
 
 fn duration_histogram() -> Histogram {
@@ -85,6 +143,29 @@ impl Metrics {
             "auth_refusals",
             "Requests refused for their credentials: invalid (401) or rate limited (429)",
             refusals.clone(),
+        );
+        let shared = &*SHARED;
+        registry.register(
+            "store_batch_sessions",
+            "Sessions the embedded store's thread ran in one transaction (one COMMIT)",
+            shared.store_batch_sessions.clone(),
+        );
+        registry.register_with_unit(
+            "store_batch_duration",
+            "Time of one embedded store batch, from its first session to its COMMIT",
+            Unit::Seconds,
+            shared.store_batch_duration.clone(),
+        );
+        registry.register(
+            "backend_calls",
+            "Calls to the Alignak backend, by method, resource and outcome",
+            shared.backend_calls.clone(),
+        );
+        registry.register_with_unit(
+            "backend_call_duration",
+            "Time of one call to the Alignak backend, by method and resource",
+            Unit::Seconds,
+            shared.backend_durations.clone(),
         );
         registry.register_collector(Box::new(Snapshot {
             host,

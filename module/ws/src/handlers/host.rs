@@ -22,11 +22,13 @@ pub async fn update(
     request: Request<Incoming>,
     path_name: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let received = std::time::Instant::now();
     let body = read_json(request, app.config.max_body_size).await?;
     if let Value::Array(items) = body {
         return batch(app, caller, items, path_name).await;
     }
     let host_request = HostRequest::parse(&body, path_name.as_deref())?;
+    let livestates = crate::statsd::Livestates::of(&host_request, received);
     let config = Arc::clone(&app.config);
     let atomic = app.store.atomic();
     let (outcome, pushed) = store::run_then_push(
@@ -55,6 +57,7 @@ pub async fn update(
     )
     .await?;
     pushed.map_err(refused)?;
+    livestates.sent();
     let outcome =
         outcome.map_err(|Failure { error, commands }| ApiError::store(error, commands))?;
     match outcome.status {

@@ -203,6 +203,7 @@ impl Inner {
                 let count = queue.sessions.len().min(MAX_BATCH);
                 queue.sessions.drain(..count).collect()
             };
+            let started = std::time::Instant::now();
             let outcomes = catch_unwind(AssertUnwindSafe(|| {
                 self.run_batch(batch.len(), &mut |i, session| batch[i].run(session))
             }))
@@ -210,6 +211,7 @@ impl Inner {
                 let failure = unavailable(&self.path, "a store batch panicked (a bug)");
                 vec![Err(failure); batch.len()]
             });
+            crate::metrics::store_batch(batch.len(), started.elapsed());
             // The sessions' commands (`store::run_then_push`) go to the daemon in one push
             // from this thread, before any is answered.
             let _pushes = crate::queue::hold_pushes();

@@ -279,6 +279,35 @@ impl Client {
 
     fn call(
         &self,
+        method: &'static str,
+        path: &str,
+        query: Query,
+        token: Option<&str>,
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> Result<Value, BackendError> {
+        let started = Instant::now();
+        let answer = self.call_once(method, path, query, token, body, if_match);
+        let outcome = match &answer {
+            Ok(_) => "ok",
+            Err(BackendError::Unauthorized(_)) => "unauthorized",
+            Err(BackendError::Refused { .. }) => "refused",
+            Err(_) => "unavailable",
+        };
+        // `host/<id>` and `host?where=...` are both the `host` resource.
+        let resource = path
+            .trim_start_matches('/')
+            .split(['/', '?'])
+            .next()
+            .unwrap_or_default();
+        let took = started.elapsed();
+        crate::metrics::backend_call(method, resource, outcome, took);
+        crate::statsd::backend_call(method, resource, took);
+        answer
+    }
+
+    fn call_once(
+        &self,
         method: &str,
         path: &str,
         query: Query,
