@@ -295,6 +295,16 @@ fn nul_and_control_characters_never_reach_the_core() {
         }
     }
     assert_eq!(refused, 4 * 22);
+    // Names in a lookup are names too.
+    for path in [
+        "/host/web01%00x",
+        "/host?name=web01%00x",
+        "/hostgroup/all%00x",
+    ] {
+        let reply = receiver.get(path);
+        assert_eq!(reply.status, 400, "{path}: {}", reply.body);
+        assert!(reply.body.contains("control character"), "{}", reply.body);
+    }
     only_sentinel_arrived(&receiver, 0);
     // The host was never created by any of them.
     assert_eq!(receiver.get("/host/web01").status, 404);
@@ -480,4 +490,36 @@ fn answers_never_show_an_absolute_path() {
     }
     // The log keeps the detail.
     assert!(receiver.log().contains(&dir));
+}
+
+#[test]
+fn no_body_is_read_before_the_credentials_are_checked() {
+    let receiver = Setup::new()
+        .module_param("authorization", "1")
+        .module_param("request_timeout", "20")
+        .start();
+    // Headers announcing a body that never comes: the 401 comes at once, not at the deadline.
+    let mut stream = TcpStream::connect(receiver.address()).expect("connect");
+    let head = format!(
+        "POST /command HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{{",
+        receiver.address()
+    );
+    stream.write_all(head.as_bytes()).expect("send the headers");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    let started = Instant::now();
+    let mut answer = [0u8; 12];
+    stream
+        .read_exact(&mut answer)
+        .expect("an answer before the body");
+    assert_eq!(&answer, b"HTTP/1.1 401");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // /login is open, so its body is small.
+    let big = format!(
+        r#"{{"username":"admin","password":"{}"}}"#,
+        "x".repeat(9000)
+    );
+    let reply = send(&receiver, "POST", "/login", &big);
+    assert_eq!(reply.status, 413, "{}", reply.body);
 }

@@ -209,6 +209,7 @@ pub async fn get(
         .or(path_name)
         .filter(|n| !n.is_empty())
         .ok_or(ApiError::MissingTarget)?;
+    crate::hosts::request::check_name("host", &name)?;
     let lookup = name.clone();
     let found = store::run(Arc::clone(&app.store), caller, move |session| {
         session.host_documents(&lookup)
