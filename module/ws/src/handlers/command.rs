@@ -76,10 +76,31 @@ pub fn batch_answer(
     if issues.is_empty() {
         Ok(ok(&json!({"_status": "OK", "_result": results})))
     } else {
+        let mut results = results;
+        shorten_repeats(&mut results, &issues);
         Err(ApiError::PartlyRejected {
             issues: summarise(issues, noun),
             result: Value::Array(results),
         })
+    }
+}
+
+/// An item refused for the same reason as the item just before it answers only
+/// `{"_status": "ERR", "_issues": ["Same as item <first of the run>."]}`: its answer then
+/// stays about the size of a small item.
+fn shorten_repeats(results: &mut [Value], issues: &[(usize, String)]) {
+    let mut run_start = 0;
+    let mut previous: Option<(usize, &str)> = None;
+    for (index, text) in issues {
+        match previous {
+            Some((p, p_text)) if p + 1 == *index && p_text == text => {
+                if let Some(item) = results.get_mut(*index) {
+                    *item = json!({"_status": "ERR", "_issues": [format!("Same as item {run_start}.")]});
+                }
+            }
+            _ => run_start = *index,
+        }
+        previous = Some((*index, text));
     }
 }
 
@@ -157,6 +178,28 @@ mod tests {
                 "Commands 2-4: b",
                 "Command 5: c",
                 "Command 7: c"
+            ]
+        );
+    }
+
+    #[test]
+    fn repeated_refusals_answer_briefly() {
+        let issues: Vec<(usize, String)> = [(0, "a"), (1, "a"), (2, "a"), (4, "a"), (5, "b")]
+            .into_iter()
+            .map(|(i, t)| (i, t.to_string()))
+            .collect();
+        let mut results: Vec<Value> = (0..6).map(|i| json!({"item": i})).collect();
+        shorten_repeats(&mut results, &issues);
+        let same = |n: usize| json!({"_status": "ERR", "_issues": [format!("Same as item {n}.")]});
+        assert_eq!(
+            results,
+            [
+                json!({"item": 0}),
+                same(0),
+                same(0),
+                json!({"item": 3}),
+                json!({"item": 4}),
+                json!({"item": 5}),
             ]
         );
     }
