@@ -542,4 +542,8 @@ fn no_body_is_read_before_the_credentials_are_checked() {
     );
     let reply = send(&receiver, "POST", "/login", &big);
     assert_eq!(reply.status, 413, "{}", reply.body);
+    assert_eq!(
+        reply.json()["_issues"],
+        json!(["A /login body may not be larger than 8192 bytes."])
+    );
 }

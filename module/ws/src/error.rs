@@ -59,6 +59,10 @@ pub enum ApiError {
     #[error("The request body is larger than the {limit} bytes allowed (max_body_size).")]
     BodyTooLarge { limit: usize },
 
+    /// 413: a `/login` body over its own limit (anyone may send one).
+    #[error("A /login body may not be larger than {limit} bytes.")]
+    LoginBodyTooLarge { limit: usize },
+
     /// 413: a batch over `max_batch_items`.
     #[error("The batch has more than the {limit} items allowed (max_batch_items).")]
     TooManyItems { limit: usize },
@@ -200,9 +204,9 @@ impl ApiError {
             ApiError::UnknownPath(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized | ApiError::AccessDenied => StatusCode::UNAUTHORIZED,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::BodyTooLarge { .. } | ApiError::TooManyItems { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            ApiError::BodyTooLarge { .. }
+            | ApiError::LoginBodyTooLarge { .. }
+            | ApiError::TooManyItems { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PartlyRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,

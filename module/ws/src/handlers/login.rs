@@ -56,13 +56,21 @@ pub async fn login(
     }
     // Anyone may send a body here, before any credential is checked: a small one.
     let limit = app.config.max_body_size.min(LOGIN_BODY_LIMIT);
+    let too_large = |err| match err {
+        ApiError::BodyTooLarge { limit } if limit == LOGIN_BODY_LIMIT => {
+            ApiError::LoginBodyTooLarge { limit }
+        }
+        err => err,
+    };
     let credentials = match headers::basic(request.headers()) {
         Some(credentials) => {
             // Ignored, but it must still be a JSON document if there is one.
-            read_optional_json(request, limit).await?;
+            read_optional_json(request, limit)
+                .await
+                .map_err(too_large)?;
             credentials
         }
-        None => from_body(&read_json(request, limit).await?)?,
+        None => from_body(&read_json(request, limit).await.map_err(too_large)?)?,
     };
     // With authorization off there is nothing to log in to: the original answered this when
     // it had no backend to check credentials with.
