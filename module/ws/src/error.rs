@@ -291,10 +291,7 @@ impl ApiError {
     fn may_hold_system_text(&self) -> bool {
         matches!(
             self,
-            ApiError::Store { .. }
-                | ApiError::BatchStoreFailure(_)
-                | ApiError::Unavailable { .. }
-                | ApiError::Invalid { .. }
+            ApiError::Store { .. } | ApiError::BatchStoreFailure(_) | ApiError::Unavailable { .. }
         )
     }
 
