@@ -141,7 +141,8 @@ fn own_entry(own: &DaemonStatus) -> Value {
             "sink_errors": own.sink_errors,
             "oldest_pending_age": oldest.map(|t| (now - t).max(0.0)),
             "last_delivery": last,
-            "sink": own.sink.as_str(),
+            // Where the daemon writes is for its log, not for any client: the file name only.
+            "sink": crate::error::redact_paths(own.sink.as_str()),
         },
     })
 }

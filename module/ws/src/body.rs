@@ -1,11 +1,24 @@
-//! Reading a JSON request body within `max_body_size`.
+//! Reading a JSON request body within `max_body_size`, before the request's deadline, and
+//! parsing it strictly: a key twice in one object is refused (a filtering proxy and the
+//! daemon would otherwise read different requests), and a top-level array stops at the
+//! batch limit while it is parsed, so an oversized batch costs no more than the limit.
+
+use std::cell::Cell;
+use std::fmt;
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{header, Request};
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use tokio::time::Instant;
 
 use crate::error::ApiError;
+
+/// When the request must have been read whole; the server puts it in the request's
+/// extensions (a request without one, in unit tests, has no deadline).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Instant);
 
 /// Whether the request says its body is JSON (`application/json` or `application/*+json`,
 /// parameters such as `charset` allowed).
@@ -30,6 +43,16 @@ fn declares_json(request: &Request<Incoming>) -> bool {
 /// (as the original's CherryPy answered); over `limit` bytes is 413, decided from
 /// `Content-Length` before reading when the client sent one.
 pub async fn read_json(request: Request<Incoming>, limit: usize) -> Result<Value, ApiError> {
+    read_json_batch(request, limit, usize::MAX).await
+}
+
+/// `read_json` for an endpoint that takes batches: a top-level array of more than
+/// `max_items` items is 413.
+pub async fn read_json_batch(
+    request: Request<Incoming>,
+    limit: usize,
+    max_items: usize,
+) -> Result<Value, ApiError> {
     check_declared_length(&request, limit)?;
     if !declares_json(&request) {
         return Err(ApiError::NotJson);
@@ -38,7 +61,7 @@ pub async fn read_json(request: Request<Incoming>, limit: usize) -> Result<Value
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    parse(&bytes)
+    parse(&bytes, max_items)
 }
 
 /// Reads a body that may be absent: no body at all is `None`, whatever the content type
@@ -59,7 +82,7 @@ pub async fn read_optional_json(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Some(Value::Null));
     }
-    parse(&bytes).map(Some)
+    parse(&bytes, usize::MAX).map(Some)
 }
 
 fn check_declared_length(request: &Request<Incoming>, limit: usize) -> Result<(), ApiError> {
@@ -75,7 +98,16 @@ fn check_declared_length(request: &Request<Incoming>, limit: usize) -> Result<()
 }
 
 async fn read_bytes(request: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
-    match Limited::new(request.into_body(), limit).collect().await {
+    let deadline = request.extensions().get::<Deadline>().copied();
+    let collect = Limited::new(request.into_body(), limit).collect();
+    let collected = match deadline {
+        Some(Deadline(at)) => match tokio::time::timeout_at(at, collect).await {
+            Ok(collected) => collected,
+            Err(_) => return Err(ApiError::RequestTimeout),
+        },
+        None => collect.await,
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::BodyTooLarge { limit })
@@ -87,6 +119,190 @@ async fn read_bytes(request: Request<Incoming>, limit: usize) -> Result<Bytes, A
     }
 }
 
-fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))
+/// Why a body that is valid JSON is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Refusal {
+    DuplicateKey(String),
+    TooManyItems(usize),
+}
+
+fn parse(bytes: &[u8], max_items: usize) -> Result<Value, ApiError> {
+    let refusal = Cell::new(None);
+    let seed = StrictValue {
+        top: true,
+        max_items,
+        refusal: &refusal,
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = seed
+        .deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value));
+    match (parsed, refusal.take()) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some(Refusal::DuplicateKey(key))) => Err(ApiError::invalid_legacy(format!(
+            "The key '{}' appears twice in an object of the request body: each key may appear once.",
+            key.escape_debug()
+        ))),
+        (Err(_), Some(Refusal::TooManyItems(limit))) => Err(ApiError::TooManyItems { limit }),
+        (Err(err), None) => Err(ApiError::MalformedJson(err.to_string())),
+    }
+}
+
+/// A `serde_json::Value`, built as serde_json's own visitor does, but refusing duplicate
+/// keys and a top-level array over `max_items`; `refusal` says which, as serde's error
+/// carries only text.
+#[derive(Clone, Copy)]
+struct StrictValue<'a> {
+    top: bool,
+    max_items: usize,
+    refusal: &'a Cell<Option<Refusal>>,
+}
+
+impl StrictValue<'_> {
+    fn nested(self) -> Self {
+        StrictValue { top: false, ..self }
+    }
+
+    fn refuse<E: de::Error>(self, refusal: Refusal) -> E {
+        self.refusal.set(Some(refusal));
+        E::custom("refused")
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.nested())? {
+            if self.top && items.len() == self.max_items {
+                return Err(self.refuse(Refusal::TooManyItems(self.max_items)));
+            }
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(self.refuse(Refusal::DuplicateKey(key)));
+            }
+            let value = map.next_value_seed(self.nested())?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn refusal(body: &str, max_items: usize) -> String {
+        parse(body.as_bytes(), max_items).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn values_are_serde_jsons() {
+        for body in [
+            r#"{"a": [1, -2, 3.5, "x", null, true, {"b": {}}], "c": "\u00e9"}"#,
+            "[]",
+            "18446744073709551615",
+            r#""s""#,
+        ] {
+            let expected: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(
+                parse(body.as_bytes(), usize::MAX).unwrap(),
+                expected,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth() {
+        for (body, key) in [
+            (
+                r#"{"command":"disable_notifications","command":"shutdown_program"}"#,
+                "command",
+            ),
+            (r#"[{"a":1},{"b":{"x":1,"x":2}}]"#, "x"),
+            (r#"{"livestate":[{"state":"UP","state":"DOWN"}]}"#, "state"),
+        ] {
+            let message = refusal(body, usize::MAX);
+            assert!(
+                message.contains(&format!("'{key}' appears twice")),
+                "{body}: {message}"
+            );
+        }
+        // The same key in two objects is fine.
+        assert_eq!(
+            parse(br#"[{"a":1},{"a":2}]"#, usize::MAX).unwrap(),
+            json!([{"a": 1}, {"a": 2}])
+        );
+    }
+
+    #[test]
+    fn the_top_level_array_stops_at_the_limit() {
+        assert_eq!(parse(b"[0,0,0]", 3).unwrap(), json!([0, 0, 0]));
+        assert!(matches!(
+            parse(b"[0,0,0,0]", 3),
+            Err(ApiError::TooManyItems { limit: 3 })
+        ));
+        // Nested arrays are not batches.
+        assert_eq!(parse(b"[[0,0,0,0]]", 3).unwrap(), json!([[0, 0, 0, 0]]));
+        // Trailing garbage is still malformed JSON.
+        assert!(matches!(parse(b"{} x", 3), Err(ApiError::MalformedJson(_))));
+    }
 }

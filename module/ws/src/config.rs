@@ -29,6 +29,11 @@ pub struct WsConfig {
     pub max_body_size: usize,
     pub max_connections: usize,
     pub legacy_status_codes: bool,
+    /// Items a `/command` or `/host` batch may hold; beyond, 413 before any work.
+    pub max_batch_items: usize,
+    /// Time a client has to send a whole request (headers and body) once its connection is
+    /// ready for one; beyond, 408 or the connection is closed.
+    pub request_timeout_secs: u64,
 
     // TLS.
     pub use_ssl: bool,
@@ -145,6 +150,8 @@ const KNOWN_KEYS: &[&str] = &[
     "max_body_size",
     "max_connections",
     "legacy_status_codes",
+    "max_batch_items",
+    "request_timeout",
     "use_ssl",
     "ca_cert",
     "server_cert",
@@ -377,6 +384,8 @@ impl WsConfig {
             max_body_size: r.number("max_body_size", MIB, 1, 1024 * MIB),
             max_connections: r.number("max_connections", 1024usize, 1, 1_000_000),
             legacy_status_codes: r.bool("legacy_status_codes", false),
+            max_batch_items: r.number("max_batch_items", 10_000usize, 1, 1_000_000),
+            request_timeout_secs: r.number("request_timeout", 30u64, 1, 3600),
             use_ssl: r.bool("use_ssl", false),
             ca_cert: r.optional_path("ca_cert"),
             server_cert: r.path("server_cert", "/usr/local/etc/alignak/certs/server.crt"),
@@ -509,6 +518,8 @@ mod tests {
         assert_eq!(c.max_body_size, 1024 * 1024);
         assert!(c.validate_commands);
         assert!(!c.legacy_status_codes);
+        assert_eq!(c.max_batch_items, 10_000);
+        assert_eq!(c.request_timeout_secs, 30);
         assert_eq!(c.session_timeout_secs, 3600);
         assert_eq!(c.token_timeout_secs, 30 * 24 * 3600);
         assert_eq!(c.alignak_backend, None);

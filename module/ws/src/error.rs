@@ -59,6 +59,18 @@ pub enum ApiError {
     #[error("The request body is larger than the {limit} bytes allowed (max_body_size).")]
     BodyTooLarge { limit: usize },
 
+    /// 413: a `/login` body over its own limit (anyone may send one).
+    #[error("A /login body may not be larger than {limit} bytes.")]
+    LoginBodyTooLarge { limit: usize },
+
+    /// 413: a batch over `max_batch_items`.
+    #[error("The batch has more than the {limit} items allowed (max_batch_items).")]
+    TooManyItems { limit: usize },
+
+    /// 408: the request (headers and body) was not received within `request_timeout`.
+    #[error("The request was not received in time (request_timeout).")]
+    RequestTimeout,
+
     /// 415: the body is not declared as JSON.
     #[error("The request body must be JSON, sent with 'Content-Type: application/json'.")]
     NotJson,
@@ -203,7 +215,10 @@ impl ApiError {
             ApiError::UnknownPath(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized | ApiError::AccessDenied => StatusCode::UNAUTHORIZED,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTooLarge { .. }
+            | ApiError::LoginBodyTooLarge { .. }
+            | ApiError::TooManyItems { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PartlyRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -282,15 +297,38 @@ impl ApiError {
         body
     }
 
+    /// Whether the answer's texts may hold a system error (a file path among them); the
+    /// others are the module's own texts about the request, kept as they are.
+    fn may_hold_system_text(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Store { .. } | ApiError::BatchStoreFailure(_) | ApiError::Unavailable { .. }
+        )
+    }
+
+    /// The answer, without the absolute paths that system errors carry (the log keeps them).
+    fn public_body(&self) -> Map<String, Value> {
+        let mut body = self.body();
+        if self.may_hold_system_text() {
+            redact_texts(&mut body);
+            if let Some(Value::Array(items)) = body.get_mut("_result") {
+                for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                    redact_texts(item);
+                }
+            }
+        }
+        body
+    }
+
     pub fn into_body(self) -> Value {
-        Value::Object(self.body())
+        Value::Object(self.public_body())
     }
 
     pub fn into_response(self, legacy_status_codes: bool) -> Response<Full<Bytes>> {
         if let ApiError::Internal(detail) = &self {
             log::error!("internal error: {detail}");
         }
-        let body = self.body();
+        let body = self.public_body();
         let status = if legacy_status_codes && self.was_200_in_the_original() {
             StatusCode::OK
         } else {
@@ -319,6 +357,13 @@ impl ApiError {
             ApiError::TooManyAttempts { retry_after } => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
             }
+            // The rest of the body may still be on its way: the connection cannot be reused.
+            ApiError::RequestTimeout => {
+                headers.insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+            }
             ApiError::Store {
                 error: StoreError::Unavailable(_),
                 sent,
@@ -331,5 +376,97 @@ impl ApiError {
             _ => {}
         }
         response
+    }
+}
+
+/// `_error` and `_issues` of an answer, with `redact_paths` applied.
+fn redact_texts(body: &mut Map<String, Value>) {
+    if let Some(Value::String(text)) = body.get_mut("_error") {
+        *text = redact_paths(text);
+    }
+    if let Some(Value::Array(issues)) = body.get_mut("_issues") {
+        for issue in issues.iter_mut() {
+            if let Value::String(text) = issue {
+                *text = redact_paths(text);
+            }
+        }
+    }
+}
+
+/// Every absolute path of a text (`/var/lib/alignak/ws.sqlite`) reduced to its file name
+/// (`ws.sqlite`): an answer must not show where the daemon keeps its files. A word with a
+/// single `/` (`/host`, an endpoint) is not a path here.
+pub fn redact_paths(text: &str) -> String {
+    if !text.contains('/') {
+        return text.to_string();
+    }
+    let ends_path = |c: char| c.is_whitespace() || matches!(c, '\'' | '"' | ',' | ')' | '(');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut at_word_start = true;
+    while let Some(c) = rest.chars().next() {
+        if c == '/' && at_word_start {
+            let end = rest.find(ends_path).unwrap_or(rest.len());
+            let mut path = &rest[..end];
+            // A path followed by `: reason` keeps its colon outside.
+            let trailing = path.len() - path.trim_end_matches([':', '.', ';']).len();
+            path = &path[..path.len() - trailing];
+            if path.matches('/').count() >= 2 {
+                out.push_str(
+                    path.trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default(),
+                );
+            } else {
+                out.push_str(path);
+            }
+            out.push_str(&rest[path.len()..end]);
+            rest = &rest[end..];
+            at_word_start = false;
+            continue;
+        }
+        out.push(c);
+        at_word_start = ends_path(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_show_file_names_not_paths() {
+        for (text, expected) in [
+            (
+                "data store is not available currently: /tmp/alignak-e2e-x/ws.sqlite: disk I/O error",
+                "data store is not available currently: ws.sqlite: disk I/O error",
+            ),
+            (
+                "cannot open '/var/lib/alignak/spool/seg-1' (No such file)",
+                "cannot open 'seg-1' (No such file)",
+            ),
+            ("send it to /host instead", "send it to /host instead"),
+            ("a/b/c is a name, not a path", "a/b/c is a name, not a path"),
+            ("no slash", "no slash"),
+            ("/a/b/", "b"),
+        ] {
+            assert_eq!(redact_paths(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn store_errors_lose_their_paths_in_the_answer() {
+        let err = ApiError::Store {
+            error: StoreError::Unavailable(
+                "data store is not available currently: /srv/x/ws.sqlite: locked".into(),
+            ),
+            sent: Vec::new(),
+        };
+        let body = err.into_body().to_string();
+        assert!(!body.contains("/srv"), "{body}");
+        assert!(body.contains("ws.sqlite: locked"), "{body}");
     }
 }

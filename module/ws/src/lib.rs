@@ -12,6 +12,7 @@ pub mod alignak_map;
 pub mod app;
 pub mod auth;
 pub mod body;
+pub mod characters;
 pub mod command;
 pub mod config;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod search;
 pub mod server;
 pub mod statsd;
 pub mod store;
+pub mod timestamp;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

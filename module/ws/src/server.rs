@@ -1,10 +1,15 @@
 //! The HTTP server: accepts connections up to `max_connections`, serves each with hyper (over
 //! TLS when `use_ssl` is on), and on shutdown stops accepting and lets in-flight requests
 //! finish within a bound.
+//!
+//! Every request has a deadline (`request_timeout`) for its headers and its body together,
+//! counted from the moment its connection is ready for it, and its headers are at most
+//! `MAX_HEADER_BYTES`: a client that sends slowly, or not at all, holds a connection slot
+//! for that long and no longer.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -14,17 +19,20 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::App;
+use crate::body::Deadline;
 use crate::router;
 
 /// How long in-flight requests may take to finish once shutdown starts.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// A client that has not sent its request headers by then is dropped (slow-loris).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Likewise for a client that has not finished its TLS handshake.
+/// A client that has not finished its TLS handshake by then is dropped (slow-loris).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most a request's line and headers may take: more is answered 431 by hyper. hyper's
+/// own default (about 400 KB) held that much per connection for any client.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 pub async fn run(
     listener: TcpListener,
@@ -89,13 +97,30 @@ async fn serve<S>(stream: S, peer: SocketAddr, app: Arc<App>, watcher: Watcher)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |request| {
+    let timeout = Duration::from_secs(app.config.request_timeout_secs);
+    // When the connection became ready for its next request: at accept, then after each
+    // answer. hyper times the headers from there; the body must arrive by the same deadline.
+    let ready_since = Arc::new(Mutex::new(Instant::now()));
+    let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(router::handle(app, request, peer).await) }
+        let ready_since = Arc::clone(&ready_since);
+        async move {
+            let since = ready_since
+                .lock()
+                .map(|at| *at)
+                .unwrap_or_else(|_| Instant::now());
+            request.extensions_mut().insert(Deadline(since + timeout));
+            let response = router::handle(app, request, peer).await;
+            if let Ok(mut at) = ready_since.lock() {
+                *at = Instant::now();
+            }
+            Ok::<_, Infallible>(response)
+        }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(timeout)
+        .max_buf_size(MAX_HEADER_BYTES)
         .serve_connection(TokioIo::new(stream), service);
     if let Err(err) = watcher.watch(connection).await {
         log::debug!("connection from {peer}: {err}");

@@ -7,6 +7,7 @@ mod table;
 
 use serde_json::Value;
 
+use crate::characters;
 use crate::error::ApiError;
 
 /// What an argument of an external command is, as Alignak's table says.
@@ -127,7 +128,48 @@ impl CommandRequest {
                 }
             }
         }
+        request.check_characters()?;
         Ok(request)
+    }
+
+    /// The character rule (`crate::characters`): names and the command's name hold no
+    /// control character; the element (`host;service`) neither; the arguments and
+    /// `parameters` are free text (line breaks are then refused for the whole line).
+    fn check_characters(&self) -> Result<(), ApiError> {
+        let refused = |key: &str, c: char| {
+            ApiError::invalid_legacy(format!(
+                "The '{key}' parameter must not contain the control character {}.",
+                characters::describe(c)
+            ))
+        };
+        let (name, arguments) = self
+            .command
+            .split_once(';')
+            .unwrap_or((self.command.as_str(), ""));
+        if let Some(c) = characters::control_in_name(name) {
+            return Err(refused("command", c));
+        }
+        if let Some(c) = characters::control_in_text(arguments) {
+            return Err(refused("command", c));
+        }
+        for (key, value) in [
+            ("element", &self.element),
+            ("host", &self.host),
+            ("service", &self.service),
+            ("user", &self.user),
+        ] {
+            if let Some(c) = value.as_deref().and_then(characters::control_in_name) {
+                return Err(refused(key, c));
+            }
+        }
+        if let Some(c) = self
+            .parameters
+            .as_deref()
+            .and_then(characters::control_in_text)
+        {
+            return Err(refused("parameters", c));
+        }
+        Ok(())
     }
 
     /// The command line (original §6.4 assembly, with the name alone upper-cased).
@@ -252,24 +294,10 @@ fn text_field(value: Option<&Value>, key: &str) -> Result<Option<String>, ApiErr
     }
 }
 
-/// The original's `if timestamp: int(timestamp)`, but strict: an integer or an integer string;
-/// a float, a word or a negative number is an error, not silently truncated.
+/// The timestamp rule (`crate::timestamp`), with the original's message.
 pub fn parse_timestamp(value: Option<&Value>) -> Result<Option<i64>, ApiError> {
-    let invalid = || ApiError::invalid_legacy("Timestamp must be an integer value");
-    match value {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(0) => Ok(None),
-            Some(ts) if ts > 0 => Ok(Some(ts)),
-            _ => Err(invalid()),
-        },
-        Some(Value::String(s)) => match s.trim().parse::<i64>() {
-            Ok(ts) if ts >= 0 => Ok(Some(ts)),
-            _ => Err(invalid()),
-        },
-        Some(_) => Err(invalid()),
-    }
+    crate::timestamp::parse(value)
+        .map_err(|_| ApiError::invalid_legacy("Timestamp must be an integer value"))
 }
 
 #[cfg(test)]
@@ -380,13 +408,57 @@ mod tests {
     }
 
     #[test]
-    fn falsy_timestamps_add_no_prefix() {
-        for ts in [json!(0), json!(null), json!(""), json!(false)] {
+    fn the_timestamp_rule_is_the_one_of_every_endpoint() {
+        // Falsy values were "no timestamp" for the original; they are refused now, so that a
+        // client's mistake is told instead of silently stamped otherwise.
+        for ts in [
+            json!(null),
+            json!(""),
+            json!(false),
+            json!("+12"),
+            json!(" 12"),
+        ] {
             assert_eq!(
-                line_of(json!({"command": "x", "timestamp": ts})).unwrap(),
-                "X"
+                line_of(json!({"command": "x", "timestamp": ts})).unwrap_err(),
+                "Timestamp must be an integer value",
+                "{ts}"
             );
         }
+        assert_eq!(
+            line_of(json!({"command": "x", "timestamp": 0})).unwrap(),
+            "[0] X"
+        );
+        assert_eq!(line_of(json!({"command": "x"})).unwrap(), "X");
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_field() {
+        for key in [
+            "command",
+            "element",
+            "host",
+            "service",
+            "user",
+            "parameters",
+        ] {
+            for c in ['\0', '\x01', '\x1b', '\x7f'] {
+                let mut body = json!({"command": "disable_host_check"});
+                body[key] = json!(format!(
+                    "{}web01{c}x",
+                    if key == "command" {
+                        "disable_host_check;"
+                    } else {
+                        ""
+                    }
+                ));
+                let err = line_of(body.clone()).unwrap_err();
+                assert!(err.contains("control character"), "{body}: {err}");
+            }
+        }
+        // TAB is free text's, not a name's.
+        assert!(line_of(json!({"command": "x", "parameters": "a\tb"})).is_ok());
+        assert!(line_of(json!({"command": "x", "host": "a\tb"})).is_err());
+        assert!(line_of(json!({"command": "x\0;a"})).is_err());
     }
 
     #[test]

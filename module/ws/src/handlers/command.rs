@@ -6,14 +6,19 @@ use hyper::Request;
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::body::read_json;
+use crate::body::read_json_batch;
 use crate::command::{validate, CommandRequest};
 use crate::error::ApiError;
 use crate::queue::CommandQueue;
 use crate::response::{ok, HttpResponse};
 
 pub async fn post(app: &App, request: Request<Incoming>) -> Result<HttpResponse, ApiError> {
-    let body = read_json(request, app.config.max_body_size).await?;
+    let body = read_json_batch(
+        request,
+        app.config.max_body_size,
+        app.config.max_batch_items,
+    )
+    .await?;
     match body {
         Value::Array(items) => batch(app, items).await,
         single => {
@@ -51,25 +56,82 @@ async fn batch(app: &App, items: Vec<Value>) -> Result<HttpResponse, ApiError> {
             }
             Err(err) => {
                 let text = err.to_string();
-                issues.push(format!("Command {index}: {text}"));
                 results.push(json!({"_status": "ERR", "_error": text, "_issues": [text]}));
+                issues.push((index, text));
             }
         }
     }
     submit(app, lines).await?;
-    batch_answer(results, issues)
+    batch_answer(results, issues, ("Command", "Commands"))
 }
 
-/// A batch's answer: each item's answer in `_result`; a 422 naming the items not OK.
-pub fn batch_answer(results: Vec<Value>, issues: Vec<String>) -> Result<HttpResponse, ApiError> {
+/// A batch's answer: each item's answer in `_result`; a 422 naming the items not OK, where
+/// consecutive items refused for the same reason are one issue (`Commands 3-9: ...`), so that
+/// a batch of identical mistakes does not give an answer many times its size.
+pub fn batch_answer(
+    results: Vec<Value>,
+    issues: Vec<(usize, String)>,
+    noun: (&str, &str),
+) -> Result<HttpResponse, ApiError> {
     if issues.is_empty() {
         Ok(ok(&json!({"_status": "OK", "_result": results})))
     } else {
+        let mut results = results;
+        shorten_repeats(&mut results, &issues);
         Err(ApiError::PartlyRejected {
-            issues,
+            issues: summarise(issues, noun),
             result: Value::Array(results),
         })
     }
+}
+
+/// An item refused for the same reason as the item just before it answers only
+/// `{"_status": "ERR", "_issues": ["Same as item <first of the run>."]}`: its answer then
+/// stays about the size of a small item.
+fn shorten_repeats(results: &mut [Value], issues: &[(usize, String)]) {
+    let mut run_start = 0;
+    let mut previous: Option<(usize, &str)> = None;
+    for (index, text) in issues {
+        match previous {
+            Some((p, p_text)) if p + 1 == *index && p_text == text => {
+                if let Some(item) = results.get_mut(*index) {
+                    *item = json!({"_status": "ERR", "_issues": [format!("Same as item {run_start}.")]});
+                }
+            }
+            _ => run_start = *index,
+        }
+        previous = Some((*index, text));
+    }
+}
+
+/// `(index, text)` pairs in index order -> one line per run of consecutive items with the
+/// same text.
+fn summarise(issues: Vec<(usize, String)>, (one, many): (&str, &str)) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut run: Option<(usize, usize, String)> = None;
+    let flush = |lines: &mut Vec<String>, (first, last, text): (usize, usize, String)| {
+        lines.push(if first == last {
+            format!("{one} {first}: {text}")
+        } else {
+            format!("{many} {first}-{last}: {text}")
+        });
+    };
+    for (index, text) in issues {
+        run = match run.take() {
+            Some((first, last, current)) if last + 1 == index && current == text => {
+                Some((first, index, current))
+            }
+            Some(done) => {
+                flush(&mut lines, done);
+                Some((index, index, text))
+            }
+            None => Some((index, index, text)),
+        };
+    }
+    if let Some(done) = run {
+        flush(&mut lines, done);
+    }
+    lines
 }
 
 pub async fn submit(app: &App, lines: Vec<String>) -> Result<(), ApiError> {
@@ -92,5 +154,53 @@ pub fn refused(err: PushError) -> ApiError {
     ApiError::Unavailable {
         message,
         retry_after: err.retry_after_secs.max(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_the_same_issue_are_one_line() {
+        let issues = vec![
+            (0, "a".to_string()),
+            (2, "b".to_string()),
+            (3, "b".to_string()),
+            (4, "b".to_string()),
+            (5, "c".to_string()),
+            (7, "c".to_string()),
+        ];
+        assert_eq!(
+            summarise(issues, ("Command", "Commands")),
+            [
+                "Command 0: a",
+                "Commands 2-4: b",
+                "Command 5: c",
+                "Command 7: c"
+            ]
+        );
+    }
+
+    #[test]
+    fn repeated_refusals_answer_briefly() {
+        let issues: Vec<(usize, String)> = [(0, "a"), (1, "a"), (2, "a"), (4, "a"), (5, "b")]
+            .into_iter()
+            .map(|(i, t)| (i, t.to_string()))
+            .collect();
+        let mut results: Vec<Value> = (0..6).map(|i| json!({"item": i})).collect();
+        shorten_repeats(&mut results, &issues);
+        let same = |n: usize| json!({"_status": "ERR", "_issues": [format!("Same as item {n}.")]});
+        assert_eq!(
+            results,
+            [
+                json!({"item": 0}),
+                same(0),
+                same(0),
+                json!({"item": 3}),
+                json!({"item": 4}),
+                json!({"item": 5}),
+            ]
+        );
     }
 }

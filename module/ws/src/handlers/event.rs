@@ -12,7 +12,7 @@ use crate::body::read_json;
 use crate::command::parse_timestamp;
 use crate::error::{ApiError, ErrorKey};
 use crate::handlers::command::{refused, submit};
-use crate::hosts::request::check_name;
+use crate::hosts::request::{check_name, check_text};
 use crate::response::{ok, HttpResponse};
 use crate::store::{self, model::NewHistory, Caller};
 
@@ -54,6 +54,7 @@ pub fn comment(body: &Value) -> Result<(String, NewHistory), ApiError> {
         check_name("service", service)?;
     }
     check_name("author", &author)?;
+    check_text("comment", &comment)?;
     let timestamp = parse_timestamp(body.get("timestamp"))
         .map_err(|_| bad("Timestamp must be an integer value"))?;
     let prefix = timestamp.map(|ts| format!("[{ts}] ")).unwrap_or_default();
@@ -146,5 +147,17 @@ mod tests {
         }
         assert!(comment(&json!({"host": "h;x", "comment": "c"})).is_err());
         assert!(comment(&json!({"host": "h", "author": "a\nb", "comment": "c"})).is_err());
+        for body in [
+            json!({"host": "h\u{00}x", "comment": "c"}),
+            json!({"host": "h", "service": "s\u{00}", "comment": "c"}),
+            json!({"host": "h", "author": "a\u{00}", "comment": "c"}),
+            json!({"host": "h", "comment": "c\u{00}d"}),
+            json!({"host": "h", "comment": "c", "timestamp": null}),
+            json!({"host": "h", "comment": "c", "timestamp": ""}),
+            json!({"host": "h", "comment": "c", "timestamp": " 12"}),
+        ] {
+            assert!(comment(&body).is_err(), "{body}");
+        }
+        assert!(comment(&json!({"host": "h", "comment": "two\nlines\ttab"})).is_ok());
     }
 }

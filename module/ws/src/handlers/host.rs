@@ -8,7 +8,7 @@ use hyper::Request;
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::body::read_json;
+use crate::body::read_json_batch;
 use crate::error::{issues_of, ApiError, BatchFailure};
 use crate::handlers::command::{batch_answer, refused};
 use crate::hosts::request::HostRequest;
@@ -23,7 +23,12 @@ pub async fn update(
     path_name: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let received = std::time::Instant::now();
-    let body = read_json(request, app.config.max_body_size).await?;
+    let body = read_json_batch(
+        request,
+        app.config.max_body_size,
+        app.config.max_batch_items,
+    )
+    .await?;
     if let Value::Array(items) = body {
         return batch(app, caller, items, path_name).await;
     }
@@ -176,17 +181,17 @@ async fn batch(
         match outcome {
             Ok(outcome) => {
                 if outcome.status != Status::Ok {
-                    issues.push(format!("Host {index}: {}", issues_of(&outcome.body)));
+                    issues.push((index, issues_of(&outcome.body)));
                 }
                 results.push(Value::Object(outcome.body));
             }
             Err(body) => {
-                issues.push(format!("Host {index}: {}", issues_of_value(&body)));
+                issues.push((index, issues_of_value(&body)));
                 results.push(body);
             }
         }
     }
-    batch_answer(results, issues)
+    batch_answer(results, issues, ("Host", "Hosts"))
 }
 
 fn issues_of_value(body: &Value) -> String {
@@ -207,6 +212,7 @@ pub async fn get(
         .or(path_name)
         .filter(|n| !n.is_empty())
         .ok_or(ApiError::MissingTarget)?;
+    crate::hosts::request::check_name("host", &name)?;
     let lookup = name.clone();
     let found = store::run(Arc::clone(&app.store), caller, move |session| {
         session.host_documents(&lookup)

@@ -21,6 +21,9 @@ pub async fn get(
         .map(String::from)
         .or(path_name)
         .filter(|n| !n.is_empty());
+    if let Some(name) = &name {
+        crate::hosts::request::check_name("hostgroup", name)?;
+    }
     // The original: any non-empty value is true, "False" included.
     let embedded = param(&pairs, "embedded").is_some_and(|v| !v.is_empty());
     let lookup = name.clone();

@@ -14,6 +14,9 @@ use crate::body::{read_json, read_optional_json};
 use crate::error::{ApiError, ErrorKey};
 use crate::response::{ok, HttpResponse};
 
+/// The largest `/login` body read: a user name, a password and JSON around them.
+pub const LOGIN_BODY_LIMIT: usize = 8 * 1024;
+
 fn invalid(message: &str) -> ApiError {
     ApiError::Invalid {
         message: message.into(),
@@ -51,14 +54,23 @@ pub async fn login(
             key: ErrorKey::Issues,
         });
     }
-    let limit = app.config.max_body_size;
+    // Anyone may send a body here, before any credential is checked: a small one.
+    let limit = app.config.max_body_size.min(LOGIN_BODY_LIMIT);
+    let too_large = |err| match err {
+        ApiError::BodyTooLarge { limit } if limit == LOGIN_BODY_LIMIT => {
+            ApiError::LoginBodyTooLarge { limit }
+        }
+        err => err,
+    };
     let credentials = match headers::basic(request.headers()) {
         Some(credentials) => {
             // Ignored, but it must still be a JSON document if there is one.
-            read_optional_json(request, limit).await?;
+            read_optional_json(request, limit)
+                .await
+                .map_err(too_large)?;
             credentials
         }
-        None => from_body(&read_json(request, limit).await?)?,
+        None => from_body(&read_json(request, limit).await.map_err(too_large)?)?,
     };
     // With authorization off there is nothing to log in to: the original answered this when
     // it had no backend to check credentials with.

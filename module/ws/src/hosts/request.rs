@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::livestate::LivestateIn;
+use crate::characters;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,7 +41,49 @@ pub fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
             name.escape_debug()
         )));
     }
+    if let Some(c) = characters::control_in_name(name) {
+        return Err(bad(format!(
+            "The {what} name '{}' must not contain the control character {}.",
+            name.escape_debug(),
+            characters::describe(c)
+        )));
+    }
     Ok(())
+}
+
+/// Free text (an output, a comment): no control character but TAB and line breaks.
+pub fn check_text(what: &str, text: &str) -> Result<(), ApiError> {
+    match characters::control_in_text(text) {
+        Some(c) => Err(bad(format!(
+            "The {what} must not contain the control character {}.",
+            characters::describe(c)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A request's `template` or `variables`: names of templates and hostgroups, and of custom
+/// variables, are names; other strings are free text. Nested values are checked too: they
+/// end up in the store and may come back in a command.
+fn check_object(what: &str, object: &Map<String, Value>) -> Result<(), ApiError> {
+    for (key, value) in object {
+        check_name(&format!("{what} key"), key)?;
+        let is_names = matches!(key.as_str(), "_templates" | "hostgroups" | "name");
+        check_value(what, key, value, is_names)?;
+    }
+    Ok(())
+}
+
+fn check_value(what: &str, key: &str, value: &Value, is_names: bool) -> Result<(), ApiError> {
+    match value {
+        Value::String(s) if is_names => check_name(&format!("{what} '{key}'"), s),
+        Value::String(s) => check_text(&format!("{what} '{key}' value"), s),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| check_value(what, key, item, is_names)),
+        Value::Object(map) => check_object(what, map),
+        _ => Ok(()),
+    }
 }
 
 /// Python's truthiness, which the original used to skip empty values.
@@ -65,23 +108,10 @@ fn text(value: Option<&Value>, key: &str) -> Result<String, ApiError> {
     }
 }
 
-/// Strict: an integer, or a string holding one; `0` is kept (`[0]`), as the original.
+/// The timestamp rule (`crate::timestamp`); `0` is kept (`[0]`), as the original.
 pub fn livestate_timestamp(value: Option<&Value>) -> Result<Option<i64>, ApiError> {
-    let invalid = || bad("The livestate timestamp must be an integer value.");
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .filter(|ts| *ts >= 0)
-            .map(Some)
-            .ok_or_else(invalid),
-        Some(Value::String(s)) => match s.trim().parse::<i64>() {
-            Ok(ts) if ts >= 0 => Ok(Some(ts)),
-            _ => Err(invalid()),
-        },
-        Some(_) => Err(invalid()),
-    }
+    crate::timestamp::parse(value)
+        .map_err(|_| bad("The livestate timestamp must be an integer value."))
 }
 
 fn livestates(value: Option<&Value>) -> Result<Vec<LivestateIn>, ApiError> {
@@ -102,13 +132,20 @@ fn livestates(value: Option<&Value>) -> Result<Vec<LivestateIn>, ApiError> {
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(other) => Some(other.to_string()),
             };
-            Ok(LivestateIn {
+            let livestate = LivestateIn {
                 state,
                 output: text(ls.get("output"), "output")?,
                 long_output: text(ls.get("long_output"), "long_output")?,
                 perf_data: text(ls.get("perf_data"), "perf_data")?,
                 timestamp: livestate_timestamp(ls.get("timestamp"))?,
-            })
+            };
+            if let Some(state) = &livestate.state {
+                check_name("livestate state", state)?;
+            }
+            check_text("livestate output", &livestate.output)?;
+            check_text("livestate long_output", &livestate.long_output)?;
+            check_text("livestate perf_data", &livestate.perf_data)?;
+            Ok(livestate)
         })
         .collect()
 }
@@ -128,11 +165,19 @@ fn boolean(value: Option<&Value>) -> Option<bool> {
 }
 
 fn element(body: &Map<String, Value>, name: Option<String>) -> Result<ElementRequest, ApiError> {
+    let template = object(body.get("template"), "template")?;
+    if let Some(template) = &template {
+        check_object("template", template)?;
+    }
+    let variables = object(body.get("variables"), "variables")?;
+    if let Some(variables) = &variables {
+        check_object("variables", variables)?;
+    }
     Ok(ElementRequest {
         name,
-        template: object(body.get("template"), "template")?,
+        template,
         livestates: livestates(body.get("livestate"))?,
-        variables: object(body.get("variables"), "variables")?,
+        variables,
         active_checks_enabled: boolean(body.get("active_checks_enabled")),
         passive_checks_enabled: boolean(body.get("passive_checks_enabled")),
         check_freshness: boolean(body.get("check_freshness")),
@@ -255,6 +300,11 @@ mod tests {
             json!(-1),
             json!([1]),
             json!(true),
+            json!(false),
+            json!(null),
+            json!(""),
+            json!("+12"),
+            json!(" 12"),
         ] {
             assert!(
                 HostRequest::parse(
@@ -265,6 +315,35 @@ mod tests {
                 "{ts}"
             );
         }
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_names_and_outputs() {
+        for body in [
+            json!({"name": "web01\u{00}x", "livestate": {"state": "UP"}}),
+            json!({"name": "web01\tx"}),
+            json!({"services": [{"name": "svc\u{00}", "livestate": {"state": "OK"}}]}),
+            json!({"livestate": {"state": "UP\u{00}"}}),
+            json!({"livestate": {"state": "UP", "output": "fine\u{00}; SHUTDOWN"}}),
+            json!({"livestate": {"state": "UP", "long_output": "a\u{1b}b"}}),
+            json!({"livestate": {"state": "UP", "perf_data": "a=1\u{7f}"}}),
+            json!({"template": {"_templates": ["generic\u{00}"]}}),
+            json!({"template": {"alias": "x\u{01}"}}),
+            json!({"variables": {"ke\u{00}y": "v"}}),
+            json!({"variables": {"key": "v\u{00}"}}),
+            json!({"services": [{"name": "s", "variables": {"k": ["a", "b\u{00}"]}}]}),
+        ] {
+            let err = HostRequest::parse(&body, Some("h"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("control character"), "{body}: {err}");
+        }
+        // Line breaks and TAB in free text are written safely (as `\n`), not refused.
+        assert!(HostRequest::parse(
+            &json!({"livestate": {"state": "UP", "output": "a\tb", "long_output": "l1\nl2\r\n"}}),
+            Some("h")
+        )
+        .is_ok());
     }
 
     #[test]

@@ -1,0 +1,67 @@
+//! The one timestamp rule of `/command`, `/host` (livestates) and `/event`.
+//!
+//! A timestamp is a JSON integer, 0 or more, or a string of ASCII digits only (no sign, no
+//! space, not empty) that fits an `i64`; anything else (`null`, a boolean, a float, `""`,
+//! `"+12"`, `" 12"`) is refused, never read as "no timestamp". Leaving the key out is the only
+//! way to send none. Each endpoint words the refusal as the original did.
+
+use serde_json::Value;
+
+/// The value given is not a timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidTimestamp;
+
+/// `None` when the key is absent.
+pub fn parse(value: Option<&Value>) -> Result<Option<i64>, InvalidTimestamp> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let ts = match value {
+        Value::Number(n) => n.as_i64().filter(|ts| *ts >= 0),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<i64>().ok()
+        }
+        _ => None,
+    };
+    ts.map(Some).ok_or(InvalidTimestamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn integers_and_digit_strings_only() {
+        assert_eq!(parse(None), Ok(None));
+        for (value, expected) in [
+            (json!(0), 0),
+            (json!(1_700_000_000), 1_700_000_000),
+            (json!("0"), 0),
+            (json!("1700000000"), 1_700_000_000),
+        ] {
+            assert_eq!(parse(Some(&value)), Ok(Some(expected)), "{value}");
+        }
+        for value in [
+            json!(null),
+            json!(false),
+            json!(true),
+            json!(""),
+            json!("+12"),
+            json!(" 12"),
+            json!("12 "),
+            json!("-1"),
+            json!(-1),
+            json!(1.5),
+            json!(1.0),
+            json!("1.5"),
+            json!("abc"),
+            json!("99999999999999999999"),
+            json!(u64::MAX),
+            json!([1]),
+            json!({}),
+        ] {
+            assert_eq!(parse(Some(&value)), Err(InvalidTimestamp), "{value}");
+        }
+    }
+}

@@ -1,0 +1,549 @@
+//! What no request can do to the daemon (issue 12, the HTTP part), end to end on the real
+//! daemon: oversized batches, stalled bodies, huge headers, NUL and other control characters,
+//! duplicate JSON keys, the one timestamp rule, and file paths in answers.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use alignak_e2e::{Receiver, Reply, Setup};
+use serde_json::{json, Value};
+
+fn send(receiver: &Receiver, method: &str, path: &str, body: &str) -> Reply {
+    receiver.request(
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+}
+
+/// The daemon's resident memory, in KiB.
+fn rss_kib(receiver: &Receiver) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", receiver.pid()))
+        .expect("the daemon's /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// Sends a sentinel command and returns every line the core received: the sentinel must be
+/// the only new one.
+fn only_sentinel_arrived(receiver: &Receiver, before: usize) {
+    let reply = send(
+        receiver,
+        "POST",
+        "/command",
+        r#"{"command":"disable_notifications"}"#,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let lines = receiver.wait_commands(before + 1);
+    assert_eq!(lines.len(), before + 1, "{lines:?}");
+    assert!(
+        lines[before].ends_with("DISABLE_NOTIFICATIONS"),
+        "{lines:?}"
+    );
+    for line in &lines {
+        assert!(!line.contains('\0'), "a NUL reached the core: {line:?}");
+    }
+}
+
+#[test]
+fn a_megabyte_batch_of_zeros_is_refused_small_and_costs_no_memory() {
+    let receiver = Setup::new().start();
+    // 1 MiB of `[0,0,...]`: 524,288 items, far over the default 10,000.
+    let mut body = String::with_capacity(1024 * 1024);
+    body.push('[');
+    while body.len() < 1024 * 1024 - 3 {
+        body.push_str("0,");
+    }
+    body.push('0');
+    body.push(']');
+    assert!(body.len() <= 1024 * 1024);
+    let before = rss_kib(&receiver);
+    for path in ["/command", "/host"] {
+        let method = if path == "/host" { "PATCH" } else { "POST" };
+        let reply = send(&receiver, method, path, &body);
+        assert_eq!(
+            reply.status,
+            413,
+            "{path}: {}",
+            &reply.body[..200.min(reply.body.len())]
+        );
+        assert!(
+            reply.body.len() < 1024,
+            "{path}: {} bytes",
+            reply.body.len()
+        );
+        let json = reply.json();
+        assert_eq!(
+            json["_issues"],
+            json!(["The batch has more than the 10000 items allowed (max_batch_items)."])
+        );
+    }
+    // Six at once, as the issue's probe did (it took the daemon from 114 MB to 2.6 GB).
+    std::thread::scope(|scope| {
+        for i in 0..6 {
+            let receiver = &receiver;
+            let body = &body;
+            scope.spawn(move || {
+                let (method, path) = if i % 2 == 0 {
+                    ("POST", "/command")
+                } else {
+                    ("PATCH", "/host")
+                };
+                assert_eq!(send(receiver, method, path, body).status, 413);
+            });
+        }
+    });
+    let after = rss_kib(&receiver);
+    eprintln!("daemon RSS: {before} KiB before, {after} KiB after six 1 MiB batches at once");
+    assert!(
+        after < before + 64 * 1024,
+        "the daemon grew from {before} KiB to {after} KiB"
+    );
+    assert!(receiver.commands().is_empty());
+}
+
+#[test]
+fn a_full_batch_of_bad_items_answers_in_proportion() {
+    let receiver = Setup::new().module_param("max_batch_items", "500").start();
+    let items = vec!["0"; 500].join(",");
+    let body = format!("[{items}]");
+    let reply = send(&receiver, "POST", "/command", &body);
+    assert_eq!(
+        reply.status,
+        422,
+        "{}",
+        &reply.body[..200.min(reply.body.len())]
+    );
+    let json = reply.json();
+    // One issue for the 500 identical refusals; each item still has its own answer.
+    assert_eq!(
+        json["_issues"],
+        json!(["Commands 0-499: The request body must be a JSON object (or an array of objects)."])
+    );
+    assert_eq!(json["_result"].as_array().map(Vec::len), Some(500));
+    let message = "The request body must be a JSON object (or an array of objects).";
+    assert_eq!(
+        json["_result"][0],
+        json!({"_status": "ERR", "_error": message, "_issues": [message]})
+    );
+    assert_eq!(
+        json["_result"][499],
+        json!({"_status": "ERR", "_issues": ["Same as item 0."]})
+    );
+    // Each item's answer is a few dozen bytes: bounded by the item limit, whatever the body.
+    assert!(reply.body.len() < 500 * 64, "{} bytes", reply.body.len());
+    eprintln!(
+        "a batch of 500 zeros ({} bytes) is answered in {} bytes",
+        body.len(),
+        reply.body.len()
+    );
+
+    let items = vec!["0"; 501].join(",");
+    let reply = send(&receiver, "PATCH", "/host", &format!("[{items}]"));
+    assert_eq!(reply.status, 413, "{}", reply.body);
+    assert!(receiver.commands().is_empty());
+}
+
+#[test]
+fn half_sent_bodies_are_dropped_at_the_deadline_and_do_not_lock_anyone_out() {
+    let timeout = 2;
+    let receiver = Setup::new()
+        .module_param("request_timeout", &timeout.to_string())
+        .module_param("max_connections", "20")
+        .start();
+    let started = Instant::now();
+    // 25 clients send their headers and half their body, then stall.
+    let mut stalled: Vec<TcpStream> = (0..25)
+        .map(|_| {
+            let mut stream = TcpStream::connect(receiver.address()).expect("connect");
+            let head = format!(
+                "POST /command HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"command\":",
+                receiver.address()
+            );
+            stream.write_all(head.as_bytes()).expect("send half a request");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(60)))
+                .expect("read timeout");
+            stream
+        })
+        .collect();
+    // Each is answered 408 within its deadline, counted from when its connection got a slot:
+    // the last five wait for one first.
+    let answered = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for stream in stalled.iter_mut() {
+            let answered = &answered;
+            scope.spawn(move || {
+                let mut raw = Vec::new();
+                let _ = stream.read_to_end(&mut raw);
+                let text = String::from_utf8_lossy(&raw);
+                assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+                assert!(text.contains("request_timeout"), "{text}");
+                answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+    });
+    assert_eq!(answered.into_inner(), 25);
+    let elapsed = started.elapsed();
+    eprintln!("25 stalled bodies dropped in {elapsed:?}");
+    // Two rounds of the deadline (20 slots, then the 5 queued), with room for a loaded host;
+    // without a deadline these were held for more than 300 s.
+    assert!(
+        elapsed < Duration::from_secs(2 * timeout + 15),
+        "the stalled connections were held {elapsed:?}"
+    );
+    // And the daemon serves again.
+    let reply = receiver.get("/are_you_alive");
+    assert_eq!(reply.status, 200);
+    assert!(receiver.commands().is_empty());
+}
+
+#[test]
+fn a_400_kb_header_is_refused_and_the_daemon_serves_on() {
+    let receiver = Setup::new().start();
+    let big = "x".repeat(400 * 1024);
+    let reply = alignak_e2e::try_http_request(
+        receiver.address(),
+        "GET",
+        "/are_you_alive",
+        &[("X-Big", &big)],
+        b"",
+    );
+    match reply {
+        // hyper answers it itself, without a body.
+        Ok(reply) => assert_eq!(reply.status, 431, "{}", reply.body),
+        // Or closes before the client could read an answer, having refused the rest.
+        Err(alignak_e2e::RequestError::NoAnswer(_)) => {}
+        Err(err) => panic!("{err:?}"),
+    }
+    // 60 KB of headers is within the limit.
+    let fine = "y".repeat(60 * 1024);
+    let reply = receiver.request("GET", "/are_you_alive", &[("X-Fine", &fine)], b"");
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn nul_and_control_characters_never_reach_the_core() {
+    let receiver = Setup::new().start();
+    let mut refused = 0;
+    for c in ["\u{0}", "\u{1}", "\u{1b}", "\u{7f}"] {
+        let command_bodies = [
+            json!({"command": format!("disable_host_check{c}"), "host": "web01"}),
+            json!({"command": format!("add_host_comment;web01;1;me;a{c}b")}),
+            json!({"command": "disable_host_check", "host": format!("web01{c}x")}),
+            json!({"command": "disable_svc_check", "host": "web01", "service": format!("s{c}")}),
+            json!({"command": "disable_contact_host_notifications", "user": format!("u{c}")}),
+            json!({"command": "disable_host_check", "element": format!("web01{c}x")}),
+            json!({"command": "add_host_comment", "host": "web01", "parameters": format!("1;me;a{c}b")}),
+        ];
+        for body in &command_bodies {
+            let reply = send(&receiver, "POST", "/command", &body.to_string());
+            assert_eq!(reply.status, 400, "{body}: {}", reply.body);
+            assert!(reply.body.contains("control character"), "{}", reply.body);
+            refused += 1;
+        }
+        let host_bodies = [
+            (
+                "/host",
+                json!({"name": format!("web01{c}x"), "livestate": {"state": "UP"}}),
+            ),
+            (
+                &format!("/host/web01%{:02X}x", c.as_bytes()[0]),
+                json!({"livestate": {"state": "UP"}}),
+            ),
+            (
+                "/host/web01",
+                json!({"livestate": {"state": format!("UP{c}")}}),
+            ),
+            (
+                "/host/web01",
+                json!({"livestate": {"state": "UP", "output": format!("ok{c}x")}}),
+            ),
+            (
+                "/host/web01",
+                json!({"livestate": {"state": "UP", "long_output": format!("l{c}")}}),
+            ),
+            (
+                "/host/web01",
+                json!({"livestate": {"state": "UP", "perf_data": format!("a=1{c}")}}),
+            ),
+            (
+                "/host/web01",
+                json!({"services": [{"name": format!("svc{c}"), "livestate": {"state": "OK"}}]}),
+            ),
+            (
+                "/host/web01",
+                json!({"services": [{"name": "svc", "livestate": {"state": "OK", "output": format!("o{c}")}}]}),
+            ),
+            (
+                "/host/web01",
+                json!({"template": {"_templates": [format!("generic{c}")]}}),
+            ),
+            (
+                "/host/web01",
+                json!({"variables": {"key": format!("v{c}")}}),
+            ),
+            ("/host/web01", json!({"variables": {format!("k{c}"): "v"}})),
+        ];
+        for (path, body) in &host_bodies {
+            let reply = send(&receiver, "PATCH", path, &body.to_string());
+            assert_eq!(reply.status, 400, "{path} {body}: {}", reply.body);
+            assert!(reply.body.contains("control character"), "{}", reply.body);
+            refused += 1;
+        }
+        let event_bodies = [
+            json!({"host": format!("web01{c}x"), "comment": "c"}),
+            json!({"host": "web01", "service": format!("s{c}"), "comment": "c"}),
+            json!({"host": "web01", "author": format!("me{c}"), "comment": "c"}),
+            json!({"host": "web01", "comment": format!("a{c}b")}),
+        ];
+        for body in &event_bodies {
+            let reply = send(&receiver, "POST", "/event", &body.to_string());
+            assert_eq!(reply.status, 400, "{body}: {}", reply.body);
+            assert!(reply.body.contains("control character"), "{}", reply.body);
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 4 * 22);
+    // Names in a lookup are names too.
+    for path in [
+        "/host/web01%00x",
+        "/host?name=web01%00x",
+        "/hostgroup/all%00x",
+    ] {
+        let reply = receiver.get(path);
+        assert_eq!(reply.status, 400, "{path}: {}", reply.body);
+        assert!(reply.body.contains("control character"), "{}", reply.body);
+    }
+    only_sentinel_arrived(&receiver, 0);
+    // The host was never created by any of them.
+    assert_eq!(receiver.get("/host/web01").status, 404);
+    // Free text keeps TAB and line breaks, written safely.
+    let reply = send(
+        &receiver,
+        "POST",
+        "/event",
+        &json!({"host": "web01", "comment": "two\nlines\tand a tab"}).to_string(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let lines = receiver.wait_commands(2);
+    assert!(lines[1].contains("two\\nlines\tand a tab"), "{lines:?}");
+}
+
+#[test]
+fn duplicate_keys_are_refused_everywhere() {
+    let receiver = Setup::new().start();
+    for (method, path, body, key) in [
+        (
+            "POST",
+            "/command",
+            r#"{"command":"disable_notifications","command":"shutdown_program"}"#,
+            "command",
+        ),
+        (
+            "POST",
+            "/command",
+            r#"[{"command":"disable_notifications"},{"command":"x","host":"a","host":"b"}]"#,
+            "host",
+        ),
+        (
+            "PATCH",
+            "/host/web01",
+            r#"{"livestate":{"state":"UP","state":"DOWN"}}"#,
+            "state",
+        ),
+        ("PATCH", "/host", r#"{"name":"a","name":"b"}"#, "name"),
+        (
+            "POST",
+            "/event",
+            r#"{"host":"web01","comment":"c","comment":"d"}"#,
+            "comment",
+        ),
+        (
+            "POST",
+            "/login",
+            r#"{"username":"a","username":"b"}"#,
+            "username",
+        ),
+    ] {
+        let reply = send(&receiver, method, path, body);
+        assert_eq!(reply.status, 400, "{path} {body}: {}", reply.body);
+        let issues = reply.json()["_issues"].to_string();
+        assert!(
+            issues.contains(&format!("'{key}' appears twice")),
+            "{issues}"
+        );
+    }
+    only_sentinel_arrived(&receiver, 0);
+}
+
+#[test]
+fn one_timestamp_rule_on_command_host_and_event() {
+    let receiver = Setup::new()
+        .module_param("set_timestamp", "0")
+        .module_param("allow_host_creation", "1")
+        .module_param("give_result", "1")
+        .start();
+    let bad = [
+        json!(false),
+        json!(true),
+        json!(null),
+        json!(""),
+        json!("+12"),
+        json!(" 12"),
+        json!("12 "),
+        json!("-1"),
+        json!(-1),
+        json!(1.5),
+        json!("1.5"),
+        json!("abc"),
+        json!([12]),
+    ];
+    for ts in &bad {
+        let reply = send(
+            &receiver,
+            "POST",
+            "/command",
+            &json!({"command": "disable_notifications", "timestamp": ts}).to_string(),
+        );
+        assert_eq!(reply.status, 400, "/command {ts}: {}", reply.body);
+        let reply = send(
+            &receiver,
+            "PATCH",
+            "/host/web01",
+            &json!({"livestate": {"state": "UP", "timestamp": ts}}).to_string(),
+        );
+        assert_eq!(reply.status, 400, "/host {ts}: {}", reply.body);
+        let reply = send(
+            &receiver,
+            "POST",
+            "/event",
+            &json!({"host": "web01", "comment": "c", "timestamp": ts}).to_string(),
+        );
+        assert_eq!(reply.status, 400, "/event {ts}: {}", reply.body);
+    }
+    assert!(receiver.commands().is_empty());
+    // The same good values on all three.
+    for (i, ts) in [json!(12), json!("13")].iter().enumerate() {
+        let expected = format!("[{}] ", 12 + i);
+        let reply = send(
+            &receiver,
+            "POST",
+            "/command",
+            &json!({"command": "disable_notifications", "timestamp": ts}).to_string(),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            reply.json()["_command"],
+            format!("{expected}DISABLE_NOTIFICATIONS")
+        );
+        let reply = send(
+            &receiver,
+            "PATCH",
+            "/host/web01",
+            &json!({"livestate": {"state": "UP", "timestamp": ts}}).to_string(),
+        );
+        assert!(
+            reply
+                .body
+                .contains(&format!("{expected}PROCESS_HOST_CHECK_RESULT")),
+            "{}",
+            reply.body
+        );
+        let reply = send(
+            &receiver,
+            "POST",
+            "/event",
+            &json!({"host": "web01", "comment": "c", "timestamp": ts}).to_string(),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(
+            reply.json()["_result"][0],
+            format!("{expected}ADD_HOST_COMMENT;web01;1;Alignak WS;c")
+        );
+    }
+}
+
+#[test]
+fn answers_never_show_an_absolute_path() {
+    let receiver = Setup::new().start();
+    let dir = receiver.dir.path().to_string_lossy().to_string();
+    // A search so big that SQLite refuses it (the store's error names its file), then the
+    // ordinary answers.
+    let terms: Vec<String> = (0..5000).map(|i| format!("w{i}")).collect();
+    let search = format!("/alignak_logs?search={}", terms.join("%20"));
+    let mut replies: Vec<(String, Reply)> = vec![(search.clone(), receiver.get(&search))];
+    eprintln!(
+        "5,000-term search: {} {}",
+        replies[0].1.status,
+        &replies[0].1.body[..replies[0].1.body.len().min(300)]
+    );
+    for path in [
+        "/",
+        "/api_full",
+        "/alignak_map",
+        "/host/nope",
+        "/hostgroup/nope",
+    ] {
+        replies.push((path.to_string(), receiver.get(path)));
+    }
+    replies.push((
+        "/command".into(),
+        send(&receiver, "POST", "/command", r#"{"command":"nope"}"#),
+    ));
+    for (path, reply) in &replies {
+        assert!(
+            !reply.body.contains(&dir),
+            "{path}: {} {}",
+            reply.status,
+            reply.body
+        );
+        if reply.status >= 400 {
+            let json: Value = reply.json();
+            assert_eq!(json["_status"], "ERR", "{path}");
+        }
+    }
+    // The log keeps the detail.
+    assert!(receiver.log().contains(&dir));
+}
+
+#[test]
+fn no_body_is_read_before_the_credentials_are_checked() {
+    let receiver = Setup::new()
+        .module_param("authorization", "1")
+        .module_param("request_timeout", "20")
+        .start();
+    // Headers announcing a body that never comes: the 401 comes at once, not at the deadline.
+    let mut stream = TcpStream::connect(receiver.address()).expect("connect");
+    let head = format!(
+        "POST /command HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{{",
+        receiver.address()
+    );
+    stream.write_all(head.as_bytes()).expect("send the headers");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    let started = Instant::now();
+    let mut answer = [0u8; 12];
+    stream
+        .read_exact(&mut answer)
+        .expect("an answer before the body");
+    assert_eq!(&answer, b"HTTP/1.1 401");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // /login is open, so its body is small.
+    let big = format!(
+        r#"{{"username":"admin","password":"{}"}}"#,
+        "x".repeat(9000)
+    );
+    let reply = send(&receiver, "POST", "/login", &big);
+    assert_eq!(reply.status, 413, "{}", reply.body);
+    assert_eq!(
+        reply.json()["_issues"],
+        json!(["A /login body may not be larger than 8192 bytes."])
+    );
+}
