@@ -276,3 +276,29 @@ fn the_store_file_and_its_wal_are_private() {
         "the file, its WAL and shared memory exist while running"
     );
 }
+
+#[test]
+fn history_older_than_its_age_is_pruned() {
+    let receiver = setup().module_param("history_max_age", "2").start();
+    let address = receiver.address().to_string();
+    for i in 0..20 {
+        assert_eq!(patch(&address, &format!("old{i}")).0, 200);
+    }
+    let total = |receiver: &Receiver| {
+        receiver.get("/alignak_logs").json()["_meta"]["total"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(total(&receiver), 20);
+    // Older than 2 s once 3 s have passed; a step runs at least once a second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while total(&receiver) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(total(&receiver), 0);
+    assert_eq!(patch(&address, "new").0, 200);
+    let logs = receiver.get("/alignak_logs").json();
+    assert_eq!(logs["_meta"]["total"], 1, "{logs}");
+    // The hosts themselves are not history: they stay.
+    assert_eq!(receiver.get("/host/old0").status, 200);
+}

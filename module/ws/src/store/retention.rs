@@ -11,8 +11,8 @@ use rusqlite::{params, Connection};
 
 /// Rows deleted by one step at most.
 pub const STEP_ROWS: i64 = 2000;
-/// Free pages given back by one step at most (4 MB of 4 KB pages).
-pub const VACUUM_PAGES: i64 = 1000;
+/// Gives back 1000 free pages at most (4 MB of 4 KB pages): a pragma takes no parameter.
+const VACUUM_STEP: &str = "PRAGMA incremental_vacuum(1000)";
 
 /// What is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +72,10 @@ pub fn step(conn: &Connection, retention: Retention, now: i64) -> rusqlite::Resu
     if !step.behind() {
         let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
         if free > 0 {
-            conn.execute_batch(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))?;
+            // The pragma frees its pages as it is stepped: step it to the end.
+            let mut vacuum = conn.prepare_cached(VACUUM_STEP)?;
+            let mut rows = vacuum.query([])?;
+            while rows.next()?.is_some() {}
             step.vacuumed = true;
         }
     }
