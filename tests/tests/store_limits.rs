@@ -159,10 +159,25 @@ fn a_store_file_removed_under_load_is_answered_503_until_it_is_back() {
         "{}",
         receiver.log()
     );
+    // Reads are refused too (a read connection would still see the file that went away).
+    let read = receiver.get("/alignak_logs");
+    assert_eq!(read.status, 503, "{}", read.body);
+    assert!(
+        !read.body.contains(STORE),
+        "no path in the answer: {}",
+        read.body
+    );
     // Nothing is created in its place while running.
     assert!(!path.exists());
-    // Back (the same file under its name again): writes are taken again.
+    // Back (the same file under its name again): taken again within a second or so, even
+    // with no write to notice it.
     std::fs::rename(&kept, &path).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while receiver.get("/alignak_logs").status != 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let read = receiver.get("/alignak_logs");
+    assert_eq!(read.status, 200, "{}", read.body);
     assert_eq!(patch(&address, "after-return").0, 200);
     assert!(receiver.log().contains("is back"), "{}", receiver.log());
     // And after a restart, everything answered OK is there.

@@ -79,6 +79,8 @@ struct Inner {
     retention: Retention,
     /// Read-only connections for `Store::read`.
     readers: Mutex<Vec<Connection>>,
+    /// `Slot::lost`, for reads (which do not take the slot's lock: it is held by batches).
+    file_lost: std::sync::atomic::AtomicBool,
     /// Checkpoints the WAL off the session thread (`checkpoint.rs`).
     checkpointer: Option<Checkpointer>,
     slot: Mutex<Slot>,
@@ -143,6 +145,7 @@ impl EmbeddedStore {
             path: path.to_path_buf(),
             retention,
             readers: Mutex::new(Vec::new()),
+            file_lost: std::sync::atomic::AtomicBool::new(false),
             checkpointer: Checkpointer::start(path),
             slot: Mutex::new(Slot {
                 conn: None,
@@ -263,15 +266,54 @@ impl Inner {
         slot.identity = None;
         slot.lost = true;
         slot.cache.clear();
+        self.file_lost
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        // Kept readers have the old file open.
+        self.drop_readers();
         Err(unavailable(
             &self.path,
             format!("the store file was {what} while running"),
         ))
     }
 
+    /// Opens the session connection when there is none (a file lost is not created again).
+    fn ensure_open(&self, slot: &mut Slot) -> Result<(), StoreError> {
+        if slot.conn.is_none() {
+            // A new connection: what the cache knew may be older than the file.
+            slot.cache.clear();
+            let create = !slot.lost;
+            match self.connect(create) {
+                Ok((conn, identity)) => {
+                    if slot.lost {
+                        log::warn!(
+                            "the store file {} is back: in use again",
+                            self.path.display()
+                        );
+                        self.drop_readers();
+                        self.file_lost
+                            .store(false, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    slot.conn = Some(conn);
+                    slot.identity = Some(identity);
+                    slot.lost = false;
+                }
+                Err(failure) => return Err(failure),
+            }
+        }
+        Ok(())
+    }
+
     /// One retention step when it is due (between batches, on the session connection).
     fn keep_history(&self) {
         let mut slot = self.lock();
+        // Also watched when idle: a file gone is seen within a period, not at the next write.
+        if self.watch(&mut slot).is_err() {
+            return;
+        }
+        // A file put back is taken again without waiting for a write (reads wait for it).
+        if slot.lost && self.path.exists() && self.ensure_open(&mut slot).is_err() {
+            return;
+        }
         if std::time::Instant::now() < slot.next_retention {
             return;
         }
@@ -325,6 +367,13 @@ impl Inner {
         Ok(conn)
     }
 
+    fn drop_readers(&self) {
+        self.readers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clear();
+    }
+
     fn give_back(&self, conn: Connection) {
         let mut readers = self
             .readers
@@ -341,7 +390,7 @@ impl Inner {
         work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         // A file gone away is not read either (a reader would still see the old inode).
-        if self.lock().lost {
+        if self.file_lost.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(unavailable(
                 &self.path,
                 "the store file was removed or replaced while running",
@@ -444,24 +493,8 @@ impl Inner {
         if let Err(failure) = self.watch(&mut slot) {
             return all_fail(failure);
         }
-        if slot.conn.is_none() {
-            // A new connection: what the cache knew may be older than the file.
-            slot.cache.clear();
-            let create = !slot.lost;
-            match self.connect(create) {
-                Ok((conn, identity)) => {
-                    if slot.lost {
-                        log::warn!(
-                            "the store file {} is back: in use again",
-                            self.path.display()
-                        );
-                    }
-                    slot.conn = Some(conn);
-                    slot.identity = Some(identity);
-                    slot.lost = false;
-                }
-                Err(failure) => return all_fail(failure),
-            }
+        if let Err(failure) = self.ensure_open(&mut slot) {
+            return all_fail(failure);
         }
         let Slot { conn, cache, .. } = &mut *slot;
         let Some(connection) = conn.as_ref() else {
