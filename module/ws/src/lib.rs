@@ -279,7 +279,8 @@ impl WsModule {
         let (store, error) = store::embedded::EmbeddedStore::open_with(&path, retention);
         match error {
             None => log::info!("embedded store: {}", path.display()),
-            Some(err) => log::error!("{err}"),
+            // The store's errors name no path (answers show none): the log does.
+            Some(err) => log::error!("embedded store {}: {err}", path.display()),
         }
         if let Some(file) = &self.config.hostgroups_file {
             let file = self.working_dir.join(file);
