@@ -87,6 +87,14 @@ pub struct WsConfig {
 
     // Metrics.
     pub metrics_public: bool,
+
+    // Embedded store limits.
+    /// Search terms `/alignak_logs` takes at most (beyond: 400).
+    pub max_search_terms: usize,
+    /// History entries older than this (seconds) are pruned.
+    pub history_max_age_secs: u64,
+    /// History entries kept at most (the oldest are pruned first).
+    pub history_max_entries: u64,
     pub statsd_enabled: bool,
     pub statsd_host: String,
     pub statsd_port: u16,
@@ -191,6 +199,9 @@ const KNOWN_KEYS: &[&str] = &[
     "statsd_host",
     "statsd_port",
     "statsd_prefix",
+    "max_search_terms",
+    "history_max_age",
+    "history_max_entries",
 ];
 
 /// Reads typed values out of the parameter list, collecting every problem.
@@ -438,6 +449,9 @@ impl WsConfig {
                 DAY,
             ),
             metrics_public: r.bool("metrics_public", false),
+            max_search_terms: r.number("max_search_terms", 1000usize, 1, 100_000),
+            history_max_age_secs: r.number("history_max_age", 31 * DAY, 1, 100 * 365 * DAY),
+            history_max_entries: r.number("history_max_entries", 2_000_000u64, 1, 1_000_000_000),
             statsd_enabled: r.bool("statsd_enabled", false),
             statsd_host: r.string("statsd_host", "localhost"),
             statsd_port: r.number("statsd_port", 8125u16, 1, u16::MAX),

@@ -210,6 +210,7 @@ impl ApiError {
                 StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 StoreError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
                 StoreError::Refused(_) => StatusCode::BAD_GATEWAY,
+                StoreError::BadQuery(_) => StatusCode::BAD_REQUEST,
             },
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnknownPath(_) => StatusCode::NOT_FOUND,

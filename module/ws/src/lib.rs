@@ -276,10 +276,15 @@ impl WsModule {
             return Ok((Arc::new(backend), Some(credentials)));
         }
         let path = self.working_dir.join(&self.config.embedded_store);
-        let (store, error) = store::embedded::EmbeddedStore::open(&path);
+        let retention = store::retention::Retention {
+            max_age_secs: self.config.history_max_age_secs,
+            max_entries: self.config.history_max_entries,
+        };
+        let (store, error) = store::embedded::EmbeddedStore::open_with(&path, retention);
         match error {
             None => log::info!("embedded store: {}", path.display()),
-            Some(err) => log::error!("{err}"),
+            // The store's errors name no path (answers show none): the log does.
+            Some(err) => log::error!("embedded store {}: {err}", path.display()),
         }
         if let Some(file) = &self.config.hostgroups_file {
             let file = self.working_dir.join(file);

@@ -49,9 +49,30 @@ fn tokens(search: &str) -> Vec<(Option<String>, String)> {
     out
 }
 
-pub fn decode(search: &str) -> Vec<(&'static str, Vec<Condition>)> {
+/// A search the store will not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SearchError {
+    /// Each term costs a test of every history row: the count is bounded
+    /// (`max_search_terms`) so that no one search holds a read connection for long.
+    #[error("The search has {found} terms; at most {limit} are accepted (max_search_terms).")]
+    TooManyTerms { found: usize, limit: usize },
+}
+
+/// The search's filters, or an error when it has more than `max_terms` terms (every
+/// `key:value` or bare word counts, also those ignored).
+pub fn decode(
+    search: &str,
+    max_terms: usize,
+) -> Result<Vec<(&'static str, Vec<Condition>)>, SearchError> {
+    let tokens = tokens(search);
+    if tokens.len() > max_terms {
+        return Err(SearchError::TooManyTerms {
+            found: tokens.len(),
+            limit: max_terms,
+        });
+    }
     let mut filters: Vec<(&'static str, Vec<Condition>)> = Vec::new();
-    for (key, value) in tokens(search) {
+    for (key, value) in tokens {
         let key = key.map_or_else(|| "host_name".to_string(), |k| k.to_lowercase());
         let Some(field) = HISTORY_FIELDS.iter().find(|f| **f == key) else {
             log::warn!("/alignak_logs: '{key}' is not a searchable field; ignored");
@@ -70,7 +91,7 @@ pub fn decode(search: &str) -> Vec<(&'static str, Vec<Condition>)> {
             None => filters.push((field, vec![condition])),
         }
     }
-    filters
+    Ok(filters)
 }
 
 #[cfg(test)]
@@ -125,7 +146,22 @@ mod tests {
                 ],
             ),
         ] {
-            assert_eq!(decode(search), expected, "{search}");
+            assert_eq!(decode(search, 100), Ok(expected), "{search}");
         }
+    }
+
+    #[test]
+    fn more_terms_than_the_limit_are_refused_naming_it() {
+        let search = ["h"; 11].join(" ");
+        assert_eq!(decode(&search, 11).map(|f| f[0].1.len()), Ok(11));
+        let err = decode(&format!("{search} x:y"), 11).unwrap_err();
+        assert_eq!(
+            err,
+            SearchError::TooManyTerms {
+                found: 12,
+                limit: 11
+            }
+        );
+        assert!(err.to_string().contains("max_search_terms"), "{err}");
     }
 }

@@ -27,7 +27,9 @@ pub async fn get(
     // The original: any non-empty value is true, "False" included.
     let embedded = param(&pairs, "embedded").is_some_and(|v| !v.is_empty());
     let lookup = name.clone();
-    let groups = store::run(Arc::clone(&app.store), caller, move |session| {
+    // A read connection of its own: listing groups scans every host's `hostgroups`, which
+    // must not hold up the writes queued on the session thread.
+    let groups = store::run_read(Arc::clone(&app.store), caller, move |session| {
         session.hostgroup_documents(lookup.as_deref(), embedded)
     })
     .await?;

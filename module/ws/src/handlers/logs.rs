@@ -1,5 +1,7 @@
 //! `GET /alignak_logs`: the history, newest first, paged like the backend (`start`, `count`
-//! up to 50) and filtered with the original's search syntax.
+//! up to 50) and filtered with the original's search syntax (at most `max_search_terms`
+//! terms: beyond, 400). What the history keeps is bounded by `history_max_age` and
+//! `history_max_entries`: older entries are pruned (`store/retention.rs`).
 
 use std::sync::Arc;
 
@@ -44,11 +46,16 @@ pub async fn get(app: &App, caller: Caller, query: Option<&str>) -> Result<HttpR
     // The backend's paging: the page holding `start`.
     let page = start / count + 1;
     let history_query = HistoryQuery {
-        filters: crate::search::decode(param(&pairs, "search").unwrap_or_default()),
+        filters: crate::search::decode(
+            param(&pairs, "search").unwrap_or_default(),
+            app.config.max_search_terms,
+        )
+        .map_err(|e| ApiError::invalid_legacy(e.to_string()))?,
         offset: (page - 1) * count,
         limit: count,
     };
-    let (items, total) = store::run(Arc::clone(&app.store), caller, move |session| {
+    // On a read connection of its own: a long search never holds up a write.
+    let (items, total) = store::run_read(Arc::clone(&app.store), caller, move |session| {
         session.history_documents(&history_query)
     })
     .await?;

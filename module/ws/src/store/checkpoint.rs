@@ -121,7 +121,12 @@ fn run(path: &Path, shared: &Shared) {
             state.commits = 0;
         }
         if connection.is_none() {
-            match Connection::open(path) {
+            // Never creates the file: one removed while running must stay missing (the
+            // session thread refuses writes until it is back, `file.rs`).
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            match Connection::open_with_flags(path, flags) {
                 Ok(opened) => connection = Some(opened),
                 Err(err) => {
                     log::debug!("checkpoint: cannot open {}: {err}", path.display());

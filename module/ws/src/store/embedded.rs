@@ -22,6 +22,20 @@
 //! Hosts and services read or written are kept in a read cache (`cache.rs`), write-through
 //! and rolled back with the savepoint or the batch that changed it: `host` and `service` then
 //! cost no `SELECT`.
+//!
+//! Reads that can be slow (`/alignak_logs`) do not go through the session thread:
+//! `Store::read` runs them on a read-only connection of their own (a few kept open), beside
+//! the writer (WAL). A read begins after every commit answered before it was asked, so it
+//! sees them; it does not use the cache (which only ever holds committed rows once a batch
+//! is over).
+//!
+//! The file is watched (`file.rs`): before each batch the path's inode is compared with the
+//! open one. Removed or replaced, the connection is dropped, the batch answered 503 (logged
+//! once), and the store is opened again only from a file at the path — a removed file is
+//! never created again while running (that would answer OK over an empty store): put it
+//! back, or restart the daemon for a new empty one.
+//!
+//! History retention (`retention.rs`) runs between batches, one small step at a time.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -35,10 +49,12 @@ use serde_json::{Map, Value};
 
 use super::cache::ElementCache;
 use super::checkpoint::{Checkpointer, FALLBACK_AUTOCHECKPOINT};
+use super::file::{self, Identity};
 use super::model::{
     CheckRecord, Element, ElementPatch, HistoryEntry, HistoryPage, HistoryQuery, Hostgroup, Kind,
     LastState, NewElement, NewHistory,
 };
+use super::retention::{self, Retention};
 use super::{now, schema, Caller, QueuedWork, Session, Store, StoreError};
 
 /// Sessions committed together at most.
@@ -48,6 +64,10 @@ const MAX_BATCH: usize = 64;
 const MAX_QUEUED: usize = 1024;
 /// Hosts and services the read cache keeps at most.
 const CACHE_CAPACITY: usize = 20_000;
+/// Read connections kept open between reads (more are opened when reads overlap).
+const IDLE_READERS: usize = 4;
+/// A retention step is due this often when the last one found nothing to do.
+const RETENTION_PERIOD: Duration = Duration::from_secs(1);
 
 pub struct EmbeddedStore {
     inner: Arc<Inner>,
@@ -56,6 +76,11 @@ pub struct EmbeddedStore {
 
 struct Inner {
     path: PathBuf,
+    retention: Retention,
+    /// Read-only connections for `Store::read`.
+    readers: Mutex<Vec<Connection>>,
+    /// `Slot::lost`, for reads (which do not take the slot's lock: it is held by batches).
+    file_lost: std::sync::atomic::AtomicBool,
     /// Checkpoints the WAL off the session thread (`checkpoint.rs`).
     checkpointer: Option<Checkpointer>,
     slot: Mutex<Slot>,
@@ -70,6 +95,12 @@ struct Inner {
 struct Slot {
     conn: Option<Connection>,
     cache: ElementCache,
+    /// The file `conn` has open.
+    identity: Option<Identity>,
+    /// The file went away while running: it is not created again.
+    lost: bool,
+    /// When the next retention step is due.
+    next_retention: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -81,32 +112,58 @@ struct Queue {
     sleeping: bool,
 }
 
+/// The answer's text names no path (answers show no absolute path): the log has it.
 fn unavailable(path: &Path, err: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!(
-        "The data store is not available currently: {}: {err}",
-        path.display()
-    ))
+    log::debug!("store {}: {err}", path.display());
+    StoreError::Unavailable(format!("The data store is not available currently: {err}"))
+}
+
+/// SQLite's errors that come from what a query asked, not from the file.
+fn query_error(err: &rusqlite::Error) -> bool {
+    let text = err.to_string();
+    [
+        "Expression tree is too large",
+        "too many SQL variables",
+        "string or blob too big",
+        "pattern too complex",
+        "too many terms",
+    ]
+    .iter()
+    .any(|known| text.contains(known))
 }
 
 impl EmbeddedStore {
     /// Opens (creating it and its directory) the store at `path`. A file that cannot be used
     /// now is not fatal: the error is returned for the log, and each request tries again.
     pub fn open(path: &Path) -> (EmbeddedStore, Option<StoreError>) {
+        EmbeddedStore::open_with(path, Retention::default())
+    }
+
+    /// `open`, keeping the history `retention` says.
+    pub fn open_with(path: &Path, retention: Retention) -> (EmbeddedStore, Option<StoreError>) {
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
+            retention,
+            readers: Mutex::new(Vec::new()),
+            file_lost: std::sync::atomic::AtomicBool::new(false),
             checkpointer: Checkpointer::start(path),
             slot: Mutex::new(Slot {
                 conn: None,
                 cache: ElementCache::new(CACHE_CAPACITY),
+                identity: None,
+                lost: false,
+                next_retention: std::time::Instant::now(),
             }),
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             #[cfg(test)]
             fail_next_commit: std::sync::atomic::AtomicBool::new(false),
         });
-        let error = match inner.connect() {
-            Ok(conn) => {
-                inner.lock().conn = Some(conn);
+        let error = match inner.connect(true) {
+            Ok((conn, identity)) => {
+                let mut slot = inner.lock();
+                slot.conn = Some(conn);
+                slot.identity = Some(identity);
                 None
             }
             Err(err) => Some(err),
@@ -140,14 +197,30 @@ impl Drop for EmbeddedStore {
 }
 
 impl Inner {
-    fn connect(&self) -> Result<Connection, StoreError> {
+    /// Opens the session connection, creating the file (0600) only when `create`; returns
+    /// it with the file it has open.
+    fn connect(&self, create: bool) -> Result<(Connection, Identity), StoreError> {
         let fail = |e: &dyn std::fmt::Display| unavailable(&self.path, e);
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        if create {
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+            }
         }
-        let mut conn = Connection::open(&self.path).map_err(|e| fail(&e))?;
+        file::prepare(&self.path, create).map_err(|e| fail(&e))?;
+        let before = file::identity(&self.path).map_err(|e| fail(&e))?;
+        let Some(before) = before else {
+            return Err(fail(
+                &"the store file was removed while running: put it back, or restart for a new one",
+            ));
+        };
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(&self.path, flags).map_err(|e| fail(&e))?;
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(|e| fail(&e))?;
+        // Before WAL: a file from before retention is rewritten once for incremental vacuum.
+        retention::enable_incremental_vacuum(&conn).map_err(|e| fail(&e))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| fail(&e))?;
         // Commits reach the WAL without an fsync of their own (checkpoints still sync): a
@@ -162,7 +235,186 @@ impl Inner {
                 .map_err(|e| fail(&e))?;
         }
         schema::migrate(&mut conn).map_err(|e| fail(&e))?;
+        // The file opened is the one that was at the path just before (else: try again).
+        match file::identity(&self.path).map_err(|e| fail(&e))? {
+            Some(after) if after == before => Ok((conn, before)),
+            _ => Err(fail(&"the store file changed while it was opened")),
+        }
+    }
+
+    /// Before a batch: is the open file still the one at the path? If not, the connection
+    /// is dropped (logged once) and the file is not created again.
+    fn watch(&self, slot: &mut Slot) -> Result<(), StoreError> {
+        let Some(open) = slot.identity else {
+            return Ok(());
+        };
+        let now = file::identity(&self.path);
+        if matches!(now, Ok(Some(current)) if current == open) {
+            return Ok(());
+        }
+        let what = match now {
+            Ok(None) => "removed".to_string(),
+            Ok(Some(_)) => "replaced by another file".to_string(),
+            Err(e) => format!("not readable ({e})"),
+        };
+        log::error!(
+            "the store file {} was {what} while running: writes are refused (503) until a \
+             file is back at that path (or the daemon restarts)",
+            self.path.display()
+        );
+        slot.conn = None;
+        slot.identity = None;
+        slot.lost = true;
+        slot.cache.clear();
+        self.file_lost
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        // Kept readers have the old file open.
+        self.drop_readers();
+        Err(unavailable(
+            &self.path,
+            format!("the store file was {what} while running"),
+        ))
+    }
+
+    /// Opens the session connection when there is none (a file lost is not created again).
+    fn ensure_open(&self, slot: &mut Slot) -> Result<(), StoreError> {
+        if slot.conn.is_none() {
+            // A new connection: what the cache knew may be older than the file.
+            slot.cache.clear();
+            let create = !slot.lost;
+            match self.connect(create) {
+                Ok((conn, identity)) => {
+                    if slot.lost {
+                        log::warn!(
+                            "the store file {} is back: in use again",
+                            self.path.display()
+                        );
+                        self.drop_readers();
+                        self.file_lost
+                            .store(false, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    slot.conn = Some(conn);
+                    slot.identity = Some(identity);
+                    slot.lost = false;
+                }
+                Err(failure) => return Err(failure),
+            }
+        }
+        Ok(())
+    }
+
+    /// One retention step when it is due (between batches, on the session connection).
+    fn keep_history(&self) {
+        let mut slot = self.lock();
+        // Also watched when idle: a file gone is seen within a period, not at the next write.
+        if self.watch(&mut slot).is_err() {
+            return;
+        }
+        // A file put back is taken again without waiting for a write (reads wait for it).
+        if slot.lost && self.path.exists() && self.ensure_open(&mut slot).is_err() {
+            return;
+        }
+        if std::time::Instant::now() < slot.next_retention {
+            return;
+        }
+        let Some(conn) = slot.conn.as_ref() else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        let behind = match retention::step(conn, self.retention, now()) {
+            Ok(step) => {
+                if step.deleted > 0 {
+                    log::debug!(
+                        "history: {} old entries pruned in {:?}",
+                        step.deleted,
+                        started.elapsed()
+                    );
+                }
+                if let Some(checkpointer) = &self.checkpointer {
+                    checkpointer.committed();
+                }
+                step.behind()
+            }
+            Err(e) => {
+                log::warn!("history retention step failed: {e}");
+                false
+            }
+        };
+        slot.next_retention = if behind {
+            std::time::Instant::now()
+        } else {
+            std::time::Instant::now() + RETENTION_PERIOD
+        };
+    }
+
+    /// A read-only connection for `Store::read`: kept ones first.
+    fn reader(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self
+            .readers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .pop()
+        {
+            return Ok(conn);
+        }
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags)
+            .map_err(|e| unavailable(&self.path, e))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| unavailable(&self.path, e))?;
         Ok(conn)
+    }
+
+    fn drop_readers(&self) {
+        self.readers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clear();
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut readers = self
+            .readers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if readers.len() < IDLE_READERS {
+            readers.push(conn);
+        }
+    }
+
+    /// `Store::read`: `work` in one read transaction on a read connection.
+    fn read(
+        &self,
+        work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // A file gone away is not read either (a reader would still see the old inode).
+        if self.file_lost.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(unavailable(
+                &self.path,
+                "the store file was removed or replaced while running",
+            ));
+        }
+        let conn = self.reader()?;
+        if let Err(e) = execute_cached(&conn, "BEGIN") {
+            return Err(unavailable(&self.path, e));
+        }
+        // An empty cache of no capacity: the rows come from the file.
+        let mut cache = ElementCache::new(0);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            work(&mut SqliteSession {
+                conn: &conn,
+                path: &self.path,
+                cache: &mut cache,
+            })
+        }))
+        .unwrap_or_else(|_| Err(unavailable(&self.path, "a store read panicked (a bug)")));
+        match execute_cached(&conn, "COMMIT") {
+            Ok(()) => self.give_back(conn),
+            Err(e) => log::debug!("a store read did not end cleanly: {e}"),
+        }
+        outcome
     }
 
     /// A panic outside a session's own guard (a bug) poisons the lock: start again from a
@@ -189,16 +441,23 @@ impl Inner {
         loop {
             let mut batch: Vec<Box<dyn QueuedWork>> = {
                 let mut queue = self.queue();
-                while queue.sessions.is_empty() && !queue.closed {
+                if queue.sessions.is_empty() && !queue.closed {
+                    // Idle: wake up for retention at least once a period.
                     queue.sleeping = true;
                     queue = self
                         .wake
-                        .wait(queue)
-                        .unwrap_or_else(|poison| poison.into_inner());
+                        .wait_timeout(queue, RETENTION_PERIOD)
+                        .unwrap_or_else(|poison| poison.into_inner())
+                        .0;
                     queue.sleeping = false;
                 }
                 if queue.sessions.is_empty() {
-                    return;
+                    if queue.closed {
+                        return;
+                    }
+                    drop(queue);
+                    self.keep_history();
+                    continue;
                 }
                 let count = queue.sessions.len().min(MAX_BATCH);
                 queue.sessions.drain(..count).collect()
@@ -218,6 +477,8 @@ impl Inner {
             for (work, outcome) in batch.drain(..).zip(outcomes) {
                 work.done(outcome);
             }
+            drop(_pushes);
+            self.keep_history();
         }
     }
 
@@ -231,15 +492,13 @@ impl Inner {
     ) -> Vec<Result<(), StoreError>> {
         let mut slot = self.lock();
         let all_fail = |failure: StoreError| vec![Err(failure); count];
-        if slot.conn.is_none() {
-            // A new connection: what the cache knew may be older than the file.
-            slot.cache.clear();
-            match self.connect() {
-                Ok(conn) => slot.conn = Some(conn),
-                Err(failure) => return all_fail(failure),
-            }
+        if let Err(failure) = self.watch(&mut slot) {
+            return all_fail(failure);
         }
-        let Slot { conn, cache } = &mut *slot;
+        if let Err(failure) = self.ensure_open(&mut slot) {
+            return all_fail(failure);
+        }
+        let Slot { conn, cache, .. } = &mut *slot;
         let Some(connection) = conn.as_ref() else {
             return all_fail(unavailable(&self.path, "not open"));
         };
@@ -333,6 +592,14 @@ impl Store for EmbeddedStore {
             .run_batch(1, &mut |_, session| work(session))
             .pop()
             .unwrap_or_else(|| Err(unavailable(&self.inner.path, "the session did not run")))
+    }
+
+    fn read(
+        &self,
+        _caller: &Caller,
+        work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.inner.read(work)
     }
 
     fn queue(
@@ -447,6 +714,16 @@ fn element(kind: Kind, row: &Row) -> rusqlite::Result<Element> {
 impl SqliteSession<'_> {
     fn fail(&self, err: impl std::fmt::Display) -> StoreError {
         unavailable(self.path, err)
+    }
+
+    /// A query's failure: the caller's (400) when SQLite refused what it asked, else the
+    /// store's.
+    fn query_failed(&self, err: rusqlite::Error) -> StoreError {
+        if query_error(&err) {
+            StoreError::BadQuery(format!("The search cannot be run: {err}."))
+        } else {
+            self.fail(err)
+        }
     }
 
     fn elements(
@@ -682,18 +959,29 @@ impl Session for SqliteSession<'_> {
 
     fn history(&mut self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
         // Field names come from the fixed `HISTORY_FIELDS` list, values are bound: no input
-        // reaches the SQL text.
+        // reaches the SQL text. A field's values go as one JSON array each (those to find,
+        // those to miss), not one `OR` each: the statement stays the same size whatever the
+        // number of terms (SQLite refuses expressions over 1000 deep).
         let mut clauses = Vec::new();
         let mut args: Vec<String> = Vec::new();
         for (field, conditions) in &query.filters {
-            let alternatives: Vec<String> = conditions
-                .iter()
-                .map(|c| {
-                    args.push(c.value.clone());
-                    let test = if c.negated { "=" } else { ">" };
-                    format!("instr(COALESCE({field}, ''), ?) {test} 0")
-                })
-                .collect();
+            let mut alternatives = Vec::new();
+            for negated in [false, true] {
+                let values: Vec<&str> = conditions
+                    .iter()
+                    .filter(|c| c.negated == negated)
+                    .map(|c| c.value.as_str())
+                    .collect();
+                if values.is_empty() {
+                    continue;
+                }
+                args.push(Value::from(values).to_string());
+                let test = if negated { "=" } else { ">" };
+                alternatives.push(format!(
+                    "EXISTS (SELECT 1 FROM json_each(?) AS term \
+                     WHERE instr(COALESCE(history.{field}, ''), term.value) {test} 0)"
+                ));
+            }
             if !alternatives.is_empty() {
                 clauses.push(format!("({})", alternatives.join(" OR ")));
             }
@@ -710,13 +998,16 @@ impl Session for SqliteSession<'_> {
                 params_from_iter(args.iter()),
                 |row| row.get(0),
             )
-            .map_err(|e| self.fail(e))?;
+            .map_err(|e| self.query_failed(e))?;
         let sql = format!(
             "SELECT id, created, host_name, service_name, user_name, type, message FROM history \
              WHERE {condition} ORDER BY id DESC LIMIT {} OFFSET {}",
             query.limit, query.offset
         );
-        let mut statement = self.conn.prepare_cached(&sql).map_err(|e| self.fail(e))?;
+        let mut statement = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(|e| self.query_failed(e))?;
         let rows = statement
             .query_map(params_from_iter(args.iter()), |row| {
                 Ok(HistoryEntry {
@@ -729,10 +1020,10 @@ impl Session for SqliteSession<'_> {
                     message: row.get(6)?,
                 })
             })
-            .map_err(|e| self.fail(e))?;
+            .map_err(|e| self.query_failed(e))?;
         let items = rows
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.fail(e))?;
+            .map_err(|e| self.query_failed(e))?;
         Ok(HistoryPage {
             items,
             total: total.max(0) as u64,
@@ -1152,5 +1443,107 @@ mod tests {
             )
         });
         assert_eq!(cached, read);
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn a_file_from_before_retention_is_rewritten_once_for_incremental_vacuum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws.sqlite");
+        {
+            // As the previous version made it: WAL, no auto_vacuum, the tables.
+            let mut old = Connection::open(&path).unwrap();
+            old.pragma_update(None, "journal_mode", "WAL").unwrap();
+            schema::migrate(&mut old).unwrap();
+            old.execute(
+                "INSERT INTO history (created, type, message) VALUES (1, 'check.result', 'm')",
+                [],
+            )
+            .unwrap();
+            let mode: i64 = old
+                .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(mode, 0);
+        }
+        let (store, error) = EmbeddedStore::open(&path);
+        assert!(error.is_none(), "{error:?}");
+        let conn = Connection::open(&path).unwrap();
+        let mode: i64 = conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, 2, "incremental");
+        let journal: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(journal, "wal");
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM history", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1, "the history is kept");
+        drop(store);
+    }
+
+    #[test]
+    fn history_beyond_its_cap_is_pruned_between_batches_and_pages_given_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws.sqlite");
+        let keep = Retention {
+            max_age_secs: 3600,
+            max_entries: 100,
+        };
+        let (store, _) = EmbeddedStore::open_with(&path, keep);
+        for batch in 0..30 {
+            store
+                .session(&Caller::default(), &mut |s| {
+                    for i in 0..100 {
+                        s.add_history(&NewHistory {
+                            host_name: Some(format!("h{batch}x{i}")),
+                            service_name: None,
+                            user_name: "Alignak".into(),
+                            kind: "check.result".into(),
+                            message: "x".repeat(400),
+                        })?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+        // Direct sessions do not run retention: the session thread does, within a period.
+        let count = || -> i64 {
+            Connection::open(&path)
+                .unwrap()
+                .query_row("SELECT count(*) FROM history", [], |r| r.get(0))
+                .unwrap()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while count() > 100 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(count(), 100);
+        // The newest are kept.
+        let newest: String = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT host_name FROM history ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(newest, "h29x99");
+        let free = || -> i64 {
+            Connection::open(&path)
+                .unwrap()
+                .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+                .unwrap()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while free() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(free(), 0, "the free pages are given back");
     }
 }

@@ -6,7 +6,9 @@ pub mod backend;
 mod cache;
 mod checkpoint;
 pub mod embedded;
+mod file;
 pub mod model;
+pub mod retention;
 pub mod schema;
 pub mod tokens;
 
@@ -33,6 +35,10 @@ pub enum StoreError {
     /// be applied as it is.
     #[error("{0}")]
     Refused(String),
+    /// The store cannot run the query as it was asked (too complex a search): the caller's
+    /// request is at fault, not the store: 400.
+    #[error("{0}")]
+    BadQuery(String),
 }
 
 /// Who a session works for: the backend is called with the caller's own token (upstream
@@ -243,6 +249,50 @@ pub trait Store: Send + Sync {
     ) -> Result<(), Box<dyn QueuedWork>> {
         Err(work)
     }
+
+    /// Runs `work`, which only reads, where it waits for no write: the embedded store runs
+    /// it on a read connection of its own (WAL lets it read beside the writer, and it sees
+    /// every commit made before it began). The default is `session`.
+    fn read(
+        &self,
+        caller: &Caller,
+        work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.session(caller, work)
+    }
+}
+
+/// Reads in flight at once (`run_read`): each holds a thread of the blocking pool and a read
+/// connection.
+static READ_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
+/// `Store::read` with a result, on the blocking pool: a slow search never waits for, nor
+/// holds up, the store's session thread.
+pub async fn run_read<T, F>(
+    store: std::sync::Arc<dyn Store>,
+    caller: Caller,
+    mut work: F,
+) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
+{
+    let slot = READ_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the store is closed: {e}")))?;
+    let answer = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let mut output = None;
+        store.read(&caller, &mut |session| {
+            output = Some(work(session)?);
+            Ok(())
+        })?;
+        output.ok_or_else(|| StoreError::Unavailable("the store read did not run".into()))
+    })
+    .await
+    .map_err(|e| StoreError::Unavailable(format!("the store task failed: {e}")))?;
+    answer
 }
 
 /// Sessions in flight at once (queued to the store's thread, or on the blocking pool). On
