@@ -277,6 +277,21 @@ impl Client {
             .to_string())
     }
 
+    /// `DELETE /<resource>/<id>` with `If-Match: <etag>`; a document already gone is done.
+    pub fn delete(
+        &self,
+        token: Option<&str>,
+        resource: &str,
+        id: &str,
+        etag: &str,
+    ) -> Result<(), BackendError> {
+        let path = format!("{resource}/{id}");
+        match self.call("DELETE", &path, &[], token, None, Some(etag)) {
+            Ok(_) | Err(BackendError::Refused { status: 404, .. }) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
     fn call(
         &self,
         method: &str,
@@ -302,6 +317,9 @@ impl Client {
         };
         let sent = match (method, body) {
             ("GET", _) => decorate(self.agent.get(&url), query, token, if_match, timeout).call(),
+            ("DELETE", _) => {
+                decorate(self.agent.delete(&url), query, token, if_match, timeout).call()
+            }
             (_, body) => {
                 let builder = if method == "POST" {
                     self.agent.post(&url)
