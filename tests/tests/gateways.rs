@@ -160,4 +160,15 @@ fn concurrent_first_livestates_make_one_host_on_one_gateway_and_on_two() {
             &format!("race-two-{round:02}"),
         );
     }
+    // How often the cross-gateway rule had to remove a copy (depends on timing: shown, not
+    // asserted; the checks above hold either way).
+    let removed: usize = [&first, &second]
+        .iter()
+        .map(|g| {
+            g.log()
+                .matches("created by another gateway meanwhile")
+                .count()
+        })
+        .sum();
+    println!("copies removed by the survivor rule over {RACES} two-gateway races: {removed}");
 }
