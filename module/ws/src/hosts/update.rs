@@ -195,12 +195,21 @@ fn update(
                         .push(format!("Requested host '{name}' created."));
                     (host, true)
                 }
-                Err(StoreError::Refused(why)) => {
-                    log::warn!("host '{name}' not created: {why}");
-                    work.issues
-                        .push(format!("Requested host '{name}' creation failed."));
-                    return Ok(creation_failed(work));
-                }
+                Err(StoreError::Refused(why)) => match session.host(name)? {
+                    // Created meanwhile by another request or gateway: an update of it,
+                    // answered as if it had existed.
+                    Some(host) => {
+                        log::info!("host '{name}' created meanwhile elsewhere: updated ({why})");
+                        work.result.pop();
+                        (host, false)
+                    }
+                    None => {
+                        log::warn!("host '{name}' not created: {why}");
+                        work.issues
+                            .push(format!("Requested host '{name}' creation failed."));
+                        return Ok(creation_failed(work));
+                    }
+                },
                 Err(err) => return Err(err),
             }
         }
@@ -373,12 +382,19 @@ fn update_service(
                         .push(format!("Requested service '{full}' created."));
                     service
                 }
-                Err(StoreError::Refused(why)) => {
-                    log::warn!("service '{full}' not created: {why}");
-                    work.issues
-                        .push(format!("Requested service '{full}' creation failed."));
-                    return Ok(None);
-                }
+                Err(StoreError::Refused(why)) => match session.service(host.id, name)? {
+                    Some(service) => {
+                        log::info!("service '{full}' created meanwhile elsewhere: updated ({why})");
+                        work.result.pop();
+                        service
+                    }
+                    None => {
+                        log::warn!("service '{full}' not created: {why}");
+                        work.issues
+                            .push(format!("Requested service '{full}' creation failed."));
+                        return Ok(None);
+                    }
+                },
                 Err(err) => return Err(err),
             }
         }

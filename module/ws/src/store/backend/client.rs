@@ -15,6 +15,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Eve's `PAGINATION_LIMIT` when `/backendconfig` does not say.
 const DEFAULT_PAGE_SIZE: u64 = 50;
+/// A PATCH refused with 412 (the document changed meanwhile) is made again this many times in
+/// all; the session's deadline bounds them too.
+const PATCH_ATTEMPTS: u32 = 20;
 /// A runaway `_links.next` chain stops here.
 const MAX_PAGES: usize = 10_000;
 /// After `/backendconfig` failed, the default page size is used this long before asking again.
@@ -247,7 +250,8 @@ impl Client {
     }
 
     /// `PATCH /<resource>/<id>` with `If-Match: <etag>`; after a 412 (someone else changed the
-    /// document) the `_etag` is read again and the PATCH made once more. The new `_etag`.
+    /// document) the `_etag` is read again and the PATCH made once more, up to
+    /// `PATCH_ATTEMPTS` times (concurrent livestates of one host all PATCH it). The new `_etag`.
     pub fn patch(
         &self,
         token: Option<&str>,
@@ -257,24 +261,43 @@ impl Client {
         body: &Value,
     ) -> Result<String, BackendError> {
         let path = format!("{resource}/{id}");
-        let answer = match self.call("PATCH", &path, &[], token, Some(body), Some(etag)) {
-            Err(BackendError::Refused { status: 412, .. }) => {
-                log::info!("PATCH /{path}: the document changed meanwhile (412): its _etag is read again and the PATCH made once more");
-                let fresh = self
-                    .get_one(token, resource, id)?
-                    .and_then(|doc| doc.get("_etag").and_then(Value::as_str).map(String::from))
-                    .ok_or_else(|| {
-                        BackendError::Unavailable(format!("PATCH {path}: the document is gone"))
-                    })?;
-                self.call("PATCH", &path, &[], token, Some(body), Some(&fresh))?
+        let mut current = etag.to_string();
+        let mut attempt = 1;
+        let answer = loop {
+            match self.call("PATCH", &path, &[], token, Some(body), Some(&current)) {
+                Err(BackendError::Refused { status: 412, .. }) if attempt < PATCH_ATTEMPTS => {
+                    log::info!("PATCH /{path}: the document changed meanwhile (412): its _etag is read again and the PATCH made once more");
+                    attempt += 1;
+                    current = self
+                        .get_one(token, resource, id)?
+                        .and_then(|doc| doc.get("_etag").and_then(Value::as_str).map(String::from))
+                        .ok_or_else(|| {
+                            BackendError::Unavailable(format!("PATCH {path}: the document is gone"))
+                        })?;
+                }
+                other => break other?,
             }
-            other => other?,
         };
         Ok(answer
             .get("_etag")
             .and_then(Value::as_str)
-            .unwrap_or(etag)
+            .unwrap_or(&current)
             .to_string())
+    }
+
+    /// `DELETE /<resource>/<id>` with `If-Match: <etag>`; a document already gone is done.
+    pub fn delete(
+        &self,
+        token: Option<&str>,
+        resource: &str,
+        id: &str,
+        etag: &str,
+    ) -> Result<(), BackendError> {
+        let path = format!("{resource}/{id}");
+        match self.call("DELETE", &path, &[], token, None, Some(etag)) {
+            Ok(_) | Err(BackendError::Refused { status: 404, .. }) => Ok(()),
+            Err(err) => Err(err),
+        }
     }
 
     fn call(
@@ -331,6 +354,9 @@ impl Client {
         };
         let sent = match (method, body) {
             ("GET", _) => decorate(self.agent.get(&url), query, token, if_match, timeout).call(),
+            ("DELETE", _) => {
+                decorate(self.agent.delete(&url), query, token, if_match, timeout).call()
+            }
             (_, body) => {
                 let builder = if method == "POST" {
                     self.agent.post(&url)

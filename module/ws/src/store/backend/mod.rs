@@ -10,6 +10,7 @@ pub mod client;
 pub mod create;
 pub mod credentials;
 pub mod documents;
+mod names;
 mod poll;
 
 use std::collections::{HashMap, HashSet};
@@ -19,10 +20,16 @@ use std::time::{Duration, Instant};
 /// How long one request may spend with the backend, all its calls together.
 const SESSION_BUDGET: Duration = Duration::from_secs(30);
 
+/// Which of several elements of one name is the one every gateway uses: the oldest, the
+/// smallest `_id` among those created in the same second (`_created` has seconds only).
+/// Every lookup reads in this order, so a reader takes the survivor as soon as it exists.
+const SURVIVOR_ORDER: &str = "_created,_id";
+
 use serde_json::{json, Map, Value};
 
 use self::client::{q, BackendError, Client};
 use self::create::Resolver;
+use self::names::{NameGuard, NameLocks};
 use crate::auth::credentials::{CredentialStore, Verdict};
 use crate::config::{RealmCase, WsConfig};
 use crate::store::model::{
@@ -61,6 +68,7 @@ pub struct AlignakBackend {
     client: Arc<Client>,
     credentials: Arc<credentials::BackendCredentials>,
     settings: Settings,
+    names: Arc<NameLocks>,
     _poll: Option<poll::Poller>,
 }
 
@@ -75,6 +83,7 @@ impl AlignakBackend {
             credentials: Arc::new(credentials::BackendCredentials::new(Arc::clone(&client))),
             client,
             settings: Settings::from_config(config),
+            names: Arc::new(NameLocks::default()),
             _poll: poll,
         }
     }
@@ -112,8 +121,9 @@ impl Store for AlignakBackend {
         work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         // One request's whole work with the backend is bounded, however many calls it makes.
-        let _deadline = client::DeadlineGuard::new(Instant::now() + SESSION_BUDGET);
-        let (result, wrote) = self.run_session(caller.token.as_deref(), work);
+        let deadline = Instant::now() + SESSION_BUDGET;
+        let _deadline = client::DeadlineGuard::new(deadline);
+        let (result, wrote) = self.run_session(caller.token.as_deref(), work, deadline);
         let (Err(StoreError::Unauthorized(_)), Some(token)) = (&result, &caller.token) else {
             return result;
         };
@@ -127,7 +137,7 @@ impl Store for AlignakBackend {
         match self.credentials.verify_password(user, &password.0) {
             Ok(Verdict::Accepted { token: Some(fresh) }) if fresh != *token => {
                 log::info!("user '{user}': the backend refused the cached token; logged in again");
-                self.run_session(Some(&fresh), work).0
+                self.run_session(Some(&fresh), work, deadline).0
             }
             _ => result,
         }
@@ -159,6 +169,11 @@ struct BackendSession<'a> {
     created: HashSet<i64>,
     /// Whether it POSTed or PATCHed anything (a session that did cannot be run again).
     wrote: bool,
+    names: &'a Arc<NameLocks>,
+    /// The name this session looked up, found nothing for, and may create: held until the
+    /// creation is done (one at a time, so two sessions never wait for each other's).
+    holding: Option<NameGuard>,
+    deadline: Instant,
 }
 
 fn resource(kind: Kind) -> &'static str {
@@ -181,6 +196,7 @@ impl AlignakBackend {
         &self,
         token: Option<&str>,
         work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+        deadline: Instant,
     ) -> (Result<(), StoreError>, bool) {
         let mut session = BackendSession {
             client: &self.client,
@@ -190,6 +206,9 @@ impl AlignakBackend {
             services: HashMap::new(),
             created: HashSet::new(),
             wrote: false,
+            names: &self.names,
+            holding: None,
+            deadline,
         };
         let result = work(&mut session);
         (result, session.wrote)
@@ -231,7 +250,10 @@ impl BackendSession<'_> {
             .get_all(
                 self.token,
                 "service",
-                &[("where", q(json!({"host": host})))],
+                &[
+                    ("where", q(json!({"host": host}))),
+                    ("sort", SURVIVOR_ORDER.to_string()),
+                ],
             )
             .map_err(store_error)?;
         let services = docs
@@ -333,10 +355,21 @@ impl BackendSession<'_> {
 
 impl Session for BackendSession<'_> {
     fn host(&mut self, name: &str) -> Result<Option<Element>, StoreError> {
+        self.hold(format!("host\0{name}"))?;
         let found = self
             .client
-            .first(self.token, "host", &[("where", q(json!({"name": name})))])
+            .first(
+                self.token,
+                "host",
+                &[
+                    ("where", q(json!({"name": name}))),
+                    ("sort", SURVIVOR_ORDER.to_string()),
+                ],
+            )
             .map_err(store_error)?;
+        if found.is_some() {
+            self.holding = None;
+        }
         Ok(found.map(|doc| self.adopt(Kind::Host, None, &doc)))
     }
 
@@ -347,7 +380,7 @@ impl Session for BackendSession<'_> {
             .get(&host_id)
             .and_then(|list| list.iter().position(|s| s.name == name))
         else {
-            return Ok(None);
+            return self.service_created_meanwhile(host_id, name);
         };
         let current = self.services[&host_id][position].clone();
         if !self.handle(current.id)?.stale {
@@ -659,10 +692,14 @@ impl BackendSession<'_> {
             .map_err(store_error)?;
         let resource = resource(kind);
         self.wrote = true;
+        // A refusal (the name created meanwhile by another gateway, caught by the backend's
+        // `unique` check, or a document it does not validate) goes back to the caller, who
+        // reads the name again.
         let id = self
             .client
             .post(self.token, resource, &Value::Object(doc))
             .map_err(store_error)?;
+        self.keep_survivor(kind, name, host_id.as_deref(), &id)?;
         let stored = self
             .client
             .get_one(self.token, resource, &id)
@@ -674,6 +711,7 @@ impl BackendSession<'_> {
             })?;
         let element = self.adopt(kind, host_handle, &stored);
         self.created.insert(element.id);
+        self.holding = None;
         if let Some(host_handle) = host_handle {
             self.load_services(host_handle)?;
             if let Some(list) = self.services.get_mut(&host_handle) {
@@ -683,5 +721,118 @@ impl BackendSession<'_> {
             }
         }
         Ok(element)
+    }
+}
+
+impl BackendSession<'_> {
+    /// Holds `key` (a name this session may create), letting go of any other first.
+    fn hold(&mut self, key: String) -> Result<(), StoreError> {
+        if self.holding.as_ref().is_some_and(|held| held.key == key) {
+            return Ok(());
+        }
+        self.holding = None;
+        let guard = self.names.acquire(&key, self.deadline).ok_or_else(|| {
+            StoreError::Unavailable(format!(
+                "Alignak backend is not available currently (another request's creation of '{}' did not end in time).",
+                key.replace('\0', "/")
+            ))
+        })?;
+        self.holding = Some(guard);
+        Ok(())
+    }
+
+    /// A service not in the host's list read at the session's start: with its name held,
+    /// read again, since another request may have created it since.
+    fn service_created_meanwhile(
+        &mut self,
+        host_handle: i64,
+        name: &str,
+    ) -> Result<Option<Element>, StoreError> {
+        let host = self.handle(host_handle)?.id.clone();
+        self.hold(format!("service\0{host}\0{name}"))?;
+        let Some(doc) = self
+            .client
+            .first(
+                self.token,
+                "service",
+                &[
+                    ("where", q(json!({"host": host, "name": name}))),
+                    ("sort", SURVIVOR_ORDER.to_string()),
+                ],
+            )
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        self.holding = None;
+        let element = self.adopt(Kind::Service, Some(host_handle), &doc);
+        if let Some(list) = self.services.get_mut(&host_handle) {
+            list.push(element.clone());
+        }
+        Ok(Some(element))
+    }
+
+    /// After creating `id`: when another gateway created the same name meanwhile, the
+    /// survivor (`SURVIVOR_ORDER`'s first) stays; if it is not ours, ours (and any service
+    /// made on it) is removed and the creation answers `Refused`, so that the caller reads
+    /// the name again and goes on with the survivor as an existing element.
+    fn keep_survivor(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        host_id: Option<&str>,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        let resource = resource(kind);
+        let mut filter = json!({"name": name});
+        if let Some(host_id) = host_id {
+            filter["host"] = json!(host_id);
+        }
+        let same_name = self
+            .client
+            .get_all(
+                self.token,
+                resource,
+                &[
+                    ("where", q(filter)),
+                    ("sort", SURVIVOR_ORDER.to_string()),
+                    ("projection", q(json!({"name": 1}))),
+                ],
+            )
+            .map_err(store_error)?;
+        let survivor = same_name.first().map(id_of);
+        if same_name.len() < 2 || survivor.as_deref() == Some(id) {
+            return Ok(());
+        }
+        log::warn!(
+            "{resource} '{name}': created by another gateway meanwhile; this gateway's copy ({id}) is removed and the first one ({}) used",
+            survivor.unwrap_or_default()
+        );
+        if kind == Kind::Host {
+            let services = self
+                .client
+                .get_all(self.token, "service", &[("where", q(json!({"host": id})))])
+                .map_err(store_error)?;
+            for service in &services {
+                self.remove("service", service)?;
+            }
+        }
+        if let Some(ours) = self
+            .client
+            .get_one(self.token, resource, id)
+            .map_err(store_error)?
+        {
+            self.remove(resource, &ours)?;
+        }
+        Err(StoreError::Refused(format!(
+            "{resource} '{name}' was created by another gateway at the same time"
+        )))
+    }
+
+    fn remove(&self, resource: &str, doc: &Map<String, Value>) -> Result<(), StoreError> {
+        let etag = doc.get("_etag").and_then(Value::as_str).unwrap_or_default();
+        self.client
+            .delete(self.token, resource, &id_of(doc), etag)
+            .map_err(store_error)
     }
 }
