@@ -146,8 +146,8 @@ fn like_the_captures() -> Setup {
         .module_param("allow_service_creation", "1")
 }
 
-/// Creates `test_host` and its services `svc1`, `svc2`, `svc` (no command: Alignak does not
-/// know a host created by the request).
+/// Creates `test_host` and its services `svc1`, `svc2`, `svc` (no command: the request has
+/// no livestate and no check toggle).
 fn create_test_host(receiver: &Receiver) {
     expect(
         patch(
@@ -650,8 +650,11 @@ fn unknown_hosts_and_services_with_and_without_creation(store: Store) {
     assert!(!host_exists(&receiver, &backend, "nowhere"));
     drop(receiver);
 
-    // Host creation on, service creation off: a created host sends no command, its unknown
-    // service is a message (ignore_unknown_service 1, the default) or an issue (0).
+    // Host creation on, service creation off: its unknown service is a message
+    // (ignore_unknown_service 1, the default) or an issue (0). A host created by the request
+    // sends its livestate on the embedded store (new to the module is not new to the core:
+    // issue 11); with a backend, the original's rule: held back until Alignak knows it, and
+    // the answer says so instead of listing a line that is not sent.
     for ignore in ["1", "0"] {
         let Some((receiver, backend)) = store.start(
             Setup::new()
@@ -669,7 +672,11 @@ fn unknown_hosts_and_services_with_and_without_creation(store: Store) {
             "new_host is alive :)",
             "Requested host 'new_host' does not exist.",
             "Requested host 'new_host' created.",
-            "PROCESS_HOST_CHECK_RESULT;new_host;0;first",
+            if store.is_backend() {
+                "Livestate of new_host kept in the backend, not sent: Alignak does not know the host yet."
+            } else {
+                "PROCESS_HOST_CHECK_RESULT;new_host;0;first"
+            },
         ];
         if ignore == "1" {
             result.push(missing);
@@ -690,7 +697,11 @@ fn unknown_hosts_and_services_with_and_without_creation(store: Store) {
                 json!({"_status": "ERR", "_result": result, "_issues": [missing]}),
             );
         }
-        commands.next(&[]);
+        if store.is_backend() {
+            commands.next(&[]);
+        } else {
+            commands.next(&["PROCESS_HOST_CHECK_RESULT;new_host;0;first"]);
+        }
         // Created from its template, with its livestate kept; its service was not created.
         let host = if let Some(backend) = &backend {
             backend.host("new_host").expect("new_host in the backend")
