@@ -560,19 +560,39 @@ fn variables_are_set_kept_updated_and_deleted(store: Store) {
     let mut commands = Commands::new(&receiver);
     create_test_host(&receiver);
     let alive = "test_host is alive :)";
-    for (variables, last) in [
+    // On the embedded store a changed variable is also sent to the core (issue 11; `core`
+    // is Alignak by default: names keep their `_`); with a backend, nothing is sent (the
+    // original's rule: the backend is the core's configuration).
+    let host_var = "Sent external command: CHANGE_CUSTOM_HOST_VAR;test_host;";
+    let deleted = "Custom variable _TEST2 of test_host deleted here only: the core cannot delete a custom variable.";
+    for (variables, sent, last) in [
         (
             json!({"test1": "a", "Test2": 2, "list": ["x", "y"]}),
+            vec![
+                format!("{host_var}_TEST1;a."),
+                format!("{host_var}_TEST2;2."),
+                format!("{host_var}_LIST;[\"x\",\"y\"]."),
+            ],
             "Host 'test_host' updated.",
         ),
         (
             json!({"test1": "a", "list": ["y"]}),
+            vec![],
             "Host 'test_host' unchanged.",
         ),
-        (json!({"test1": "b"}), "Host 'test_host' updated."),
-        (json!({"test2": "__delete__"}), "Host 'test_host' updated."),
+        (
+            json!({"test1": "b"}),
+            vec![format!("{host_var}_TEST1;b.")],
+            "Host 'test_host' updated.",
+        ),
         (
             json!({"test2": "__delete__"}),
+            vec![deleted.to_string()],
+            "Host 'test_host' updated.",
+        ),
+        (
+            json!({"test2": "__delete__"}),
+            vec![],
             // Eve merged the customs: the backend still has _TEST2.
             if store.is_backend() {
                 "Host 'test_host' updated."
@@ -581,6 +601,11 @@ fn variables_are_set_kept_updated_and_deleted(store: Store) {
             },
         ),
     ] {
+        let mut result = vec![alive.to_string()];
+        if !store.is_backend() {
+            result.extend(sent);
+        }
+        result.push(last.to_string());
         expect(
             patch(
                 &receiver,
@@ -588,9 +613,15 @@ fn variables_are_set_kept_updated_and_deleted(store: Store) {
                 json!({"variables": variables}),
             ),
             200,
-            json!({"_status": "OK", "_result": [alive, last]}),
+            json!({"_status": "OK", "_result": result}),
         );
     }
+    let svc_var = "CHANGE_CUSTOM_SVC_VAR;test_host;svc1;_SVC_VAR;1";
+    let mut result = vec![alive.to_string()];
+    if !store.is_backend() {
+        result.push(format!("Sent external command: {svc_var}."));
+    }
+    result.push("Service 'test_host/svc1' updated".into());
     expect(
         patch(
             &receiver,
@@ -598,9 +629,19 @@ fn variables_are_set_kept_updated_and_deleted(store: Store) {
             json!({"services": [{"name": "svc1", "variables": {"svc_var": 1}}]}),
         ),
         200,
-        json!({"_status": "OK", "_result": [alive, "Service 'test_host/svc1' updated"]}),
+        json!({"_status": "OK", "_result": result}),
     );
-    commands.next(&[]);
+    if store.is_backend() {
+        commands.next(&[]);
+    } else {
+        commands.next(&[
+            "CHANGE_CUSTOM_HOST_VAR;test_host;_TEST1;a",
+            "CHANGE_CUSTOM_HOST_VAR;test_host;_TEST2;2",
+            "CHANGE_CUSTOM_HOST_VAR;test_host;_LIST;[\"x\",\"y\"]",
+            "CHANGE_CUSTOM_HOST_VAR;test_host;_TEST1;b",
+            svc_var,
+        ]);
+    }
     // What the store kept (upper-cased names; the backend still has the deleted _TEST2).
     let (host, svc) = stored(&receiver, &backend, "test_host", "svc1");
     let customs = if store.is_backend() {

@@ -281,3 +281,36 @@ fn first_livestates_of_hosts_the_module_never_saw_reach_nagios() {
     .unwrap();
     assert_eq!(service.get("plugin_output"), Some("first svc"));
 }
+
+/// Issue 11: a changed custom variable reaches Nagios as `CHANGE_CUSTOM_HOST_VAR`, in Nagios'
+/// dialect (`core nagios`: the name without its `_`). status.dat lists it as
+/// `_ROOM=<modified>;<value>`.
+#[test]
+fn a_changed_custom_variable_shows_in_nagios() {
+    let Some(nagios) = Nagios::start() else {
+        return;
+    };
+    let receiver = Setup::new()
+        .sink(CommandSink::ExistingFile(nagios.command_fifo.clone()))
+        .module_param("allow_host_creation", "1")
+        .module_param("core", "nagios")
+        .module_param("give_result", "1")
+        .start();
+    let body = json!({"variables": {"room": "B12"}});
+    let reply = receiver.post_json("/host/test_host", &body.to_string());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let status = nagios.wait_status(Duration::from_secs(20), |status| {
+        find(
+            status,
+            "hoststatus",
+            &[("host_name", "test_host"), ("_ROOM", "1;B12")],
+        )
+        .is_some()
+    });
+    assert!(find(&status, "hoststatus", &[("host_name", "test_host")]).is_some());
+    let log = nagios.log();
+    assert!(
+        log.contains("EXTERNAL COMMAND: CHANGE_CUSTOM_HOST_VAR;test_host;ROOM;B12"),
+        "{log}"
+    );
+}

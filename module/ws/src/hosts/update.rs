@@ -7,6 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::core_vars;
 use super::customs;
 use super::feedback::feedback;
 use super::livestate::{self, LivestateIn, Target};
@@ -152,6 +153,7 @@ impl Work<'_> {
 
     fn variables(
         &mut self,
+        target: Target,
         element: &Element,
         variables: Option<&Map<String, Value>>,
         update: &mut Option<bool>,
@@ -161,8 +163,55 @@ impl Work<'_> {
         update.get_or_insert(false);
         let (merged, changed) = customs::merge(&element.customs, variables);
         if changed {
+            // With a backend, the backend is the core's configuration (the original's rule):
+            // nothing is sent. The embedded store is only the module's memory.
+            if self.config.alignak_backend.is_none() {
+                self.send_variables(target, element, &merged, variables);
+            }
             *update = Some(true);
             patch.customs = Some(merged);
+        }
+    }
+
+    /// One `CHANGE_CUSTOM_*_VAR` per variable whose value changed; the core cannot delete a
+    /// variable nor take a value with a line break: the answer says so.
+    fn send_variables(
+        &mut self,
+        target: Target,
+        element: &Element,
+        merged: &Map<String, Value>,
+        variables: &Map<String, Value>,
+    ) {
+        let (command, args, label) = match target {
+            Target::Host(host) => ("CHANGE_CUSTOM_HOST_VAR", host.to_string(), host.to_string()),
+            Target::Service { host, service } => (
+                "CHANGE_CUSTOM_SVC_VAR",
+                format!("{host};{service}"),
+                format!("{host}/{service}"),
+            ),
+        };
+        for key in variables.keys() {
+            let name = customs::custom_name(key);
+            let after = merged.get(&name);
+            if element.customs.get(&name) == after {
+                continue;
+            }
+            let Some(value) = after else {
+                self.result.push(format!(
+                    "Custom variable {name} of {label} deleted here only: the core cannot delete a custom variable."
+                ));
+                continue;
+            };
+            let Some(text) = core_vars::value_text(value) else {
+                self.result.push(format!(
+                    "Custom variable {name} of {label} kept here only: a command cannot carry a line break."
+                ));
+                continue;
+            };
+            let variable = self.config.core.variable_name(&name);
+            let line = self.stamp(format!("{command};{args};{variable};{text}"));
+            self.result.push(format!("Sent external command: {line}."));
+            self.commands.push(line);
         }
     }
 }
@@ -260,7 +309,13 @@ fn update(
             patch.check_freshness = Some(wanted);
         }
     }
-    work.variables(&host, h.variables.as_ref(), &mut update, &mut patch);
+    work.variables(
+        Target::Host(name),
+        &host,
+        h.variables.as_ref(),
+        &mut update,
+        &mut patch,
+    );
     work.livestates(session, (&host, None), &h.livestates, &mut patch, !held)?;
     // The original (v1.5+): a livestate is an update of a host created by this request, and
     // of any host when the store writes livestates as updates (`livestate_update`).
@@ -450,6 +505,10 @@ fn update_service(
         }
     }
     work.variables(
+        Target::Service {
+            host: &host.name,
+            service: name,
+        },
         &service,
         request.variables.as_ref(),
         &mut update,
