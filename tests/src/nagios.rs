@@ -1,7 +1,7 @@
 //! A throwaway Nagios 4 (Debian's `nagios4-core`) in a temporary directory: its own
 //! configuration, command FIFO, status.dat and log, started as a daemon and stopped on drop.
 //! Passive-only objects: hosts `test_host` and `host2`, services `svc1` and `svc2` on
-//! `test_host`; `max_check_attempts 1`, so passive results are HARD at once; notifications,
+//! `test_host` (which has the custom variable `_ROOM 101`); `max_check_attempts 1`, so passive results are HARD at once; notifications,
 //! freshness and flap detection off; `status.dat` rewritten every second.
 
 use std::collections::HashMap;
@@ -317,6 +317,7 @@ define host {
     host_name test_host
     alias test_host
     address 127.0.0.1
+    _ROOM 101
 }
 define host {
     use passive-host

@@ -31,6 +31,7 @@ fn commands_reach_a_real_alignak_and_the_map_shows_its_daemons() {
         .module_param("alignak_port", &ARBITER_PORT.to_string())
         .module_param("alignak_polling_period", "1")
         .module_param("alignak_daemons_polling_period", "1")
+        .module_param("allow_host_creation", "1")
         .start();
 
     let body = json!({"command": "process_host_check_result", "host": "test_host",
@@ -47,6 +48,23 @@ fn commands_reach_a_real_alignak_and_the_map_shows_its_daemons() {
         },
     );
     assert_eq!(host["output"], "DOWN through alignak-ws");
+    assert_eq!(host["state_type"], "HARD");
+
+    // Issue 11: the first /host livestate of test_host, which Alignak has but the module
+    // never saw (it "creates" it in its own store only), changes its state in the scheduler.
+    let body = json!({"livestate": {"state": "UP", "output": "first livestate through /host"}});
+    let reply = receiver.post_json("/host/test_host", &body.to_string());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let host = wait_for(
+        "test_host UP from /host in the scheduler",
+        Duration::from_secs(30),
+        || {
+            let dump = alignak.arbiter_get("/dump?o_name=test_host")?;
+            let host = dump.get("scheduler-master")?.get(0)?.clone();
+            (host["state"] == "UP" && host["output"] == "first livestate through /host")
+                .then_some(host)
+        },
+    );
     assert_eq!(host["state_type"], "HARD");
 
     let map = wait_for(
@@ -75,7 +93,7 @@ fn commands_reach_a_real_alignak_and_the_map_shows_its_daemons() {
     // This receiver is in the map too, with its delivery state.
     let own = &map["receiver"]["receiver-test"];
     assert_eq!(own["alive"], true);
-    assert_eq!(own["spool"]["delivered"], 1);
+    assert_eq!(own["spool"]["delivered"], 2);
     assert_eq!(own["spool"]["pending"], 0);
     assert!(own["spool"]["sink"]
         .as_str()
@@ -105,5 +123,5 @@ fn commands_reach_a_real_alignak_and_the_map_shows_its_daemons() {
         (own["spool"]["sink_errors"].as_u64() >= Some(1)).then_some(own)
     });
     assert_eq!(own["spool"]["pending"], 1, "{own}");
-    assert_eq!(own["spool"]["delivered"], 1, "{own}");
+    assert_eq!(own["spool"]["delivered"], 2, "{own}");
 }

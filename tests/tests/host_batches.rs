@@ -62,6 +62,55 @@ fn a_batch_answers_each_host_and_sends_every_command_in_order() {
     assert_eq!(lines[1], "[7] PROCESS_HOST_CHECK_RESULT;b2;1;two");
 }
 
+/// Hosts new to the module are not new to the core (issue 11): a batch of first results for
+/// hosts the module never saw sends each of them, and the answer lists exactly what was sent.
+#[test]
+fn first_results_of_hosts_new_to_the_module_are_all_sent() {
+    let receiver = setup().start();
+    let (status, body) = send(
+        &receiver,
+        "PATCH",
+        "/host",
+        &json!([
+            {"name": "n1", "livestate": {"state": "UP", "output": "first one"}},
+            {"name": "n2", "livestate": {"state": "DOWN", "output": "first two"},
+             "active_checks_enabled": false},
+        ]),
+    );
+    assert_eq!(status, 200, "{body}");
+    let created = |name: &str| {
+        vec![
+            format!("{name} is alive :)"),
+            format!("Requested host '{name}' does not exist."),
+            format!("Requested host '{name}' created."),
+        ]
+    };
+    let mut n1 = created("n1");
+    n1.push("PROCESS_HOST_CHECK_RESULT;n1;0;first one".into());
+    n1.push("Host 'n1' updated.".into());
+    let mut n2 = created("n2");
+    n2.push("Host n2 active checks will be disabled.".into());
+    n2.push("Sent external command: DISABLE_HOST_CHECK;n2.".into());
+    n2.push("PROCESS_HOST_CHECK_RESULT;n2;1;first two".into());
+    n2.push("Host 'n2' updated.".into());
+    assert_eq!(
+        body,
+        json!({"_status": "OK", "_result": [
+            {"_status": "OK", "_result": n1},
+            {"_status": "OK", "_result": n2},
+        ]})
+    );
+    let lines = receiver.wait_commands(3);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (line, want) in lines.iter().zip([
+        "PROCESS_HOST_CHECK_RESULT;n1;0;first one",
+        "DISABLE_HOST_CHECK;n2",
+        "PROCESS_HOST_CHECK_RESULT;n2;1;first two",
+    ]) {
+        assert!(line.ends_with(&format!("] {want}")), "{lines:?}");
+    }
+}
+
 #[test]
 fn bad_items_are_refused_alone_and_named() {
     let receiver = setup().start();

@@ -217,3 +217,100 @@ fn livestates_patched_to_the_api_and_events_reach_nagios() {
     assert!(!log.contains("Unrecognized external command"), "{log}");
     assert!(!log.contains("External command failed"), "{log}");
 }
+
+/// Issue 11: hosts Nagios monitors but the module never saw (its embedded store is empty).
+/// Their first `/host` livestates, host and service, must reach Nagios: the module "creates"
+/// them in its own memory only, and that is no reason to hold their results back.
+#[test]
+fn first_livestates_of_hosts_the_module_never_saw_reach_nagios() {
+    let Some(nagios) = Nagios::start() else {
+        return;
+    };
+    let receiver = Setup::new()
+        .sink(CommandSink::ExistingFile(nagios.command_fifo.clone()))
+        .module_param("allow_host_creation", "1")
+        .module_param("allow_service_creation", "1")
+        .module_param("give_result", "1")
+        .start();
+    for (path, body) in [
+        (
+            "/host/host2",
+            json!({"livestate": {"state": "DOWN", "output": "first from /host"}}),
+        ),
+        (
+            "/host/test_host",
+            json!({"services": [{"name": "svc1",
+                                 "livestate": {"state": "CRITICAL", "output": "first svc"}}]}),
+        ),
+    ] {
+        let reply = receiver.post_json(path, &body.to_string());
+        assert_eq!(reply.status, 200, "{body}: {}", reply.body);
+        let answer = reply.json();
+        assert!(
+            answer["_result"].as_array().is_some_and(|r| r
+                .iter()
+                .any(|l| l.as_str().is_some_and(|l| l.contains("_CHECK_RESULT;")))),
+            "the answer lists the line sent: {answer}"
+        );
+    }
+    let status = nagios.wait_status(Duration::from_secs(20), |status| {
+        find(
+            status,
+            "hoststatus",
+            &[("host_name", "host2"), ("current_state", "1")],
+        )
+        .is_some()
+            && find(
+                status,
+                "servicestatus",
+                &[
+                    ("host_name", "test_host"),
+                    ("service_description", "svc1"),
+                    ("current_state", "2"),
+                ],
+            )
+            .is_some()
+    });
+    let host = find(&status, "hoststatus", &[("host_name", "host2")]).unwrap();
+    assert_eq!(host.get("plugin_output"), Some("first from /host"));
+    let service = find(
+        &status,
+        "servicestatus",
+        &[("host_name", "test_host"), ("service_description", "svc1")],
+    )
+    .unwrap();
+    assert_eq!(service.get("plugin_output"), Some("first svc"));
+}
+
+/// Issue 11: a changed custom variable reaches Nagios as `CHANGE_CUSTOM_HOST_VAR`, in Nagios'
+/// dialect (`core nagios`: the name without its `_`). status.dat lists it as
+/// `_ROOM=<modified>;<value>`.
+#[test]
+fn a_changed_custom_variable_shows_in_nagios() {
+    let Some(nagios) = Nagios::start() else {
+        return;
+    };
+    let receiver = Setup::new()
+        .sink(CommandSink::ExistingFile(nagios.command_fifo.clone()))
+        .module_param("allow_host_creation", "1")
+        .module_param("core", "nagios")
+        .module_param("give_result", "1")
+        .start();
+    let body = json!({"variables": {"room": "B12"}});
+    let reply = receiver.post_json("/host/test_host", &body.to_string());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let status = nagios.wait_status(Duration::from_secs(20), |status| {
+        find(
+            status,
+            "hoststatus",
+            &[("host_name", "test_host"), ("_ROOM", "1;B12")],
+        )
+        .is_some()
+    });
+    assert!(find(&status, "hoststatus", &[("host_name", "test_host")]).is_some());
+    let log = nagios.log();
+    assert!(
+        log.contains("EXTERNAL COMMAND: CHANGE_CUSTOM_HOST_VAR;test_host;ROOM;B12"),
+        "{log}"
+    );
+}

@@ -279,6 +279,38 @@ fn the_same_requests_get_the_same_answers_as_the_original_on_one_backend() {
             );
             ours_body.as_object_mut().map(|o| o.remove("_issues"));
         }
+        // Issue 11: the original listed the check result lines of a host it had just created
+        // though it did not send them; here the answer says the livestate is kept instead.
+        // Each such line must stand where the original listed that element's line.
+        let mut original_body = original_body;
+        if let (Some(ours_lines), Some(original_lines)) = (
+            ours_body.get("_result").and_then(Value::as_array),
+            original_body
+                .get_mut("_result")
+                .and_then(Value::as_array_mut),
+        ) {
+            for (i, line) in ours_lines.iter().enumerate() {
+                let Some(element) = line.as_str().and_then(|l| {
+                    l.strip_prefix("Livestate of ")?.strip_suffix(
+                        " kept in the backend, not sent: Alignak does not know the host yet.",
+                    )
+                }) else {
+                    continue;
+                };
+                let command = match element.split_once('/') {
+                    Some((host, service)) => {
+                        format!("PROCESS_SERVICE_CHECK_RESULT;{host};{service};")
+                    }
+                    None => format!("PROCESS_HOST_CHECK_RESULT;{element};"),
+                };
+                let theirs = original_lines.get(i).and_then(Value::as_str).unwrap_or("");
+                assert!(
+                    theirs.contains(&command),
+                    "{method} {path}: {line} where the original had {theirs:?}"
+                );
+                original_lines[i] = line.clone();
+            }
+        }
         let (ours_status, ours_body, original_status, original_body) =
             (&ours_status, &ours_body, &original_status, &original_body);
         // The original answered 200 for application errors (SPEC §3: real codes here).

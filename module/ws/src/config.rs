@@ -78,6 +78,8 @@ pub struct WsConfig {
     pub backend_old_lcr: bool,
     pub backend_timeshift: i64,
     pub backend_get_lcr: bool,
+    /// The core's dialect for the custom variable commands (`core nagios|alignak`).
+    pub core: crate::hosts::core_vars::CoreDialect,
 
     // Arbiter polling (/alignak_map).
     pub alignak_host: Option<String>,
@@ -202,6 +204,7 @@ const KNOWN_KEYS: &[&str] = &[
     "max_search_terms",
     "history_max_age",
     "history_max_entries",
+    "core",
 ];
 
 /// Reads typed values out of the parameter list, collecting every problem.
@@ -381,6 +384,15 @@ impl WsConfig {
             ],
         );
 
+        let core = r.choice(
+            "core",
+            crate::hosts::core_vars::CoreDialect::Alignak,
+            &[
+                ("nagios", crate::hosts::core_vars::CoreDialect::Nagios),
+                ("alignak", crate::hosts::core_vars::CoreDialect::Alignak),
+            ],
+        );
+
         let alignak_host = match r.raw("alignak_host") {
             // Explicitly empty: arbiter polling is off, as in the original.
             Some(p) if p.value.trim().is_empty() => None,
@@ -439,6 +451,7 @@ impl WsConfig {
                 DAY as i64,
             ),
             backend_get_lcr: r.bool("alignak_backend_get_lcr", false),
+            core,
             alignak_host,
             alignak_port: r.number("alignak_port", 7770u16, 1, u16::MAX),
             alignak_polling_period: r.number("alignak_polling_period", 5u64, 1, DAY),
@@ -624,6 +637,23 @@ mod tests {
         assert_eq!(notices.len(), 2, "{notices:?}");
         assert!(matches!(&notices[0], Notice::NotUsedYet { key, .. } if key == "log_access"));
         assert!(matches!(&notices[1], Notice::Unknown { key, line: 3, .. } if key == "prot"));
+    }
+
+    #[test]
+    fn the_core_dialect_is_alignak_unless_told() {
+        use crate::hosts::core_vars::CoreDialect;
+        assert_eq!(parse(&[]).unwrap().0.core, CoreDialect::Alignak);
+        assert_eq!(
+            parse(&[("core", "Nagios")]).unwrap().0.core,
+            CoreDialect::Nagios
+        );
+        let problems = parse(&[("core", "icinga")]).unwrap_err();
+        assert!(
+            problems[0]
+                .to_string()
+                .contains("core: 'icinga' is not one of: nagios, alignak"),
+            "{problems:?}"
+        );
     }
 
     #[test]

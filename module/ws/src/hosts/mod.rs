@@ -1,5 +1,6 @@
 //! Passive hosts: the `/host` update algorithm and its parts, against `store::Session`.
 
+pub mod core_vars;
 pub mod create;
 pub mod customs;
 pub mod feedback;

@@ -1,10 +1,13 @@
 //! The `PATCH|POST /host` algorithm (upstream-spec §5.1/§5.2, with the later versions'
 //! services list, `ignore_unknown_*`, `give_result`, `give_feedback`, creation rules),
 //! written once against `store::Session`. It returns the answer and the command lines; the
-//! lines go to the daemon once the session is committed (`store::run_then_push`).
+//! lines go to the daemon once the session is committed (`store::run_then_push`). An answer
+//! lists only lines that are sent; a result held back (backend mode, host just created) is
+//! said to be kept instead.
 
 use serde_json::{json, Map, Value};
 
+use super::core_vars;
 use super::customs;
 use super::feedback::feedback;
 use super::livestate::{self, LivestateIn, Target};
@@ -51,8 +54,16 @@ impl Work<'_> {
         livestate::prefix(None, self.config.set_timestamp, self.now) + &line
     }
 
+    /// With a backend, a host created by this very request is not known to Alignak until
+    /// the backend makes the arbiter reload (the original's rule): its commands are held
+    /// back. The embedded store is only the module's memory: a host new to it is most often
+    /// one the core already monitors, so everything is sent.
+    fn held_back(&self, host_created: bool) -> bool {
+        host_created && self.config.alignak_backend.is_some()
+    }
+
     /// A check toggle (upstream-spec §6.3): a command only when the value changes, and none
-    /// for a host created by this very request (Alignak does not know it yet).
+    /// when `silent` (a host held back, see `held_back`).
     #[allow(clippy::too_many_arguments)]
     fn toggle(
         &mut self,
@@ -88,8 +99,9 @@ impl Work<'_> {
         self.commands.push(line);
     }
 
-    /// The element's livestates: each valid one gives a command line (queued unless the host
-    /// was just created), a `check.result` history entry, and the last one the stored state.
+    /// The element's livestates: each valid one gives a command line (unless held back, see
+    /// `held_back`: then the answer says the result is kept, never a line that is not sent),
+    /// a `check.result` history entry, and the last one the stored state.
     fn livestates(
         &mut self,
         session: &mut dyn Session,
@@ -117,8 +129,16 @@ impl Work<'_> {
                 livestate::command_line(target, code, ls, self.config.set_timestamp, self.now);
             if send {
                 self.commands.push(line.clone());
+                self.result.push(line);
+            } else {
+                let element = match target {
+                    Target::Host(host) => host.to_string(),
+                    Target::Service { host, service } => format!("{host}/{service}"),
+                };
+                self.result.push(format!(
+                    "Livestate of {element} kept in the backend, not sent: Alignak does not know the host yet."
+                ));
             }
-            self.result.push(line);
             let last = livestate::last_state(&state, code, ls, self.now);
             session.record_check(&CheckRecord {
                 host,
@@ -133,6 +153,7 @@ impl Work<'_> {
 
     fn variables(
         &mut self,
+        target: Target,
         element: &Element,
         variables: Option<&Map<String, Value>>,
         update: &mut Option<bool>,
@@ -142,8 +163,55 @@ impl Work<'_> {
         update.get_or_insert(false);
         let (merged, changed) = customs::merge(&element.customs, variables);
         if changed {
+            // With a backend, the backend is the core's configuration (the original's rule):
+            // nothing is sent. The embedded store is only the module's memory.
+            if self.config.alignak_backend.is_none() {
+                self.send_variables(target, element, &merged, variables);
+            }
             *update = Some(true);
             patch.customs = Some(merged);
+        }
+    }
+
+    /// One `CHANGE_CUSTOM_*_VAR` per variable whose value changed; the core cannot delete a
+    /// variable nor take a value with a line break: the answer says so.
+    fn send_variables(
+        &mut self,
+        target: Target,
+        element: &Element,
+        merged: &Map<String, Value>,
+        variables: &Map<String, Value>,
+    ) {
+        let (command, args, label) = match target {
+            Target::Host(host) => ("CHANGE_CUSTOM_HOST_VAR", host.to_string(), host.to_string()),
+            Target::Service { host, service } => (
+                "CHANGE_CUSTOM_SVC_VAR",
+                format!("{host};{service}"),
+                format!("{host}/{service}"),
+            ),
+        };
+        for key in variables.keys() {
+            let name = customs::custom_name(key);
+            let after = merged.get(&name);
+            if element.customs.get(&name) == after {
+                continue;
+            }
+            let Some(value) = after else {
+                self.result.push(format!(
+                    "Custom variable {name} of {label} deleted here only: the core cannot delete a custom variable."
+                ));
+                continue;
+            };
+            let Some(text) = core_vars::value_text(value) else {
+                self.result.push(format!(
+                    "Custom variable {name} of {label} kept here only: a command cannot carry a line break."
+                ));
+                continue;
+            };
+            let variable = self.config.core.variable_name(&name);
+            let line = self.stamp(format!("{command};{args};{variable};{text}"));
+            self.result.push(format!("Sent external command: {line}."));
+            self.commands.push(line);
         }
     }
 }
@@ -219,6 +287,7 @@ fn update(
     let mut patch = ElementPatch::default();
     let h = &request.host;
     let label = format!("Host {name}");
+    let held = work.held_back(created);
     work.toggle(
         h.active_checks_enabled,
         host.active_checks_enabled,
@@ -228,7 +297,7 @@ fn update(
         "active",
         ("ENABLE_HOST_CHECK", "DISABLE_HOST_CHECK"),
         name,
-        created,
+        held,
     );
     work.toggle(
         h.passive_checks_enabled,
@@ -239,7 +308,7 @@ fn update(
         "passive",
         ("ENABLE_PASSIVE_HOST_CHECKS", "DISABLE_PASSIVE_HOST_CHECKS"),
         name,
-        created,
+        held,
     );
     if let Some(wanted) = h.check_freshness {
         // Alignak has no command for it: the store only.
@@ -249,8 +318,14 @@ fn update(
             patch.check_freshness = Some(wanted);
         }
     }
-    work.variables(&host, h.variables.as_ref(), &mut update, &mut patch);
-    work.livestates(session, (&host, None), &h.livestates, &mut patch, !created)?;
+    work.variables(
+        Target::Host(name),
+        &host,
+        h.variables.as_ref(),
+        &mut update,
+        &mut patch,
+    );
+    work.livestates(session, (&host, None), &h.livestates, &mut patch, !held)?;
     // The original (v1.5+): a livestate is an update of a host created by this request, and
     // of any host when the store writes livestates as updates (`livestate_update`).
     if (created || session.livestate_is_update()) && patch.livestate.is_some() {
@@ -414,6 +489,7 @@ fn update_service(
     let mut update = None;
     let mut patch = ElementPatch::default();
     let label = format!("Service {full}");
+    let held = work.held_back(host_created);
     let args = format!("{};{name}", host.name);
     work.toggle(
         request.active_checks_enabled,
@@ -424,7 +500,7 @@ fn update_service(
         "active",
         ("ENABLE_SVC_CHECK", "DISABLE_SVC_CHECK"),
         &args,
-        host_created,
+        held,
     );
     work.toggle(
         request.passive_checks_enabled,
@@ -435,7 +511,7 @@ fn update_service(
         "passive",
         ("ENABLE_PASSIVE_SVC_CHECKS", "DISABLE_PASSIVE_SVC_CHECKS"),
         &args,
-        host_created,
+        held,
     );
     if let Some(wanted) = request.check_freshness {
         update.get_or_insert(false);
@@ -445,6 +521,10 @@ fn update_service(
         }
     }
     work.variables(
+        Target::Service {
+            host: &host.name,
+            service: name,
+        },
         &service,
         request.variables.as_ref(),
         &mut update,
@@ -455,7 +535,7 @@ fn update_service(
         (host, Some(&service)),
         &request.livestates,
         &mut patch,
-        !host_created,
+        !held,
     )?;
     // The original (v1.5+): a livestate forces an update for the services of a host created
     // by this request (their state goes to the store instead of a command), and for any
