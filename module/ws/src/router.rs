@@ -19,6 +19,7 @@ pub enum Endpoint {
     Api,
     ApiFull,
     AreYouAlive,
+    Health,
     Login,
     Logout,
     Command,
@@ -50,6 +51,7 @@ impl Endpoint {
             ("api", None) => Endpoint::Api,
             ("api_full", None) => Endpoint::ApiFull,
             ("are_you_alive", None) => Endpoint::AreYouAlive,
+            ("health", None) => Endpoint::Health,
             ("login", None) => Endpoint::Login,
             ("logout", None) => Endpoint::Logout,
             ("command", None) => Endpoint::Command,
@@ -108,23 +110,36 @@ fn decoded(name: Option<String>) -> Result<Option<String>, ApiError> {
 /// per address).
 pub async fn handle(app: Arc<App>, request: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
     let legacy = app.config.legacy_status_codes;
-    match route(&app, request, peer.ip()).await {
+    let mut user = None;
+    let mut response = match route(&app, request, peer.ip(), &mut user).await {
         Ok(response) => response,
         Err(err) => err.into_response(legacy),
-    }
+    };
+    // For the access log: who the credentials proved, never the credentials.
+    response
+        .extensions_mut()
+        .insert(crate::access_log::AccessUser(user));
+    response
 }
 
 async fn route(
     app: &App,
     request: Request<Incoming>,
     peer: IpAddr,
+    user: &mut Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let path = request.uri().path().to_string();
     let endpoint = Endpoint::from_path(&path).ok_or_else(|| ApiError::UnknownPath(path.clone()))?;
-    let caller = match app.auth.as_ref().filter(|_| endpoint.needs_credentials()) {
+    let open_health = endpoint == Endpoint::Health && app.config.health_public;
+    let caller = match app
+        .auth
+        .as_ref()
+        .filter(|_| endpoint.needs_credentials() && !open_health)
+    {
         Some(auth) => auth.authenticate(request.headers(), peer).await?,
         None => Caller::default(),
     };
+    user.clone_from(&caller.user);
     let method = request.method().clone();
     match endpoint {
         Endpoint::Index | Endpoint::Api => {
@@ -138,6 +153,10 @@ async fn route(
         Endpoint::AreYouAlive => {
             get_only(&method)?;
             Ok(handlers::index::are_you_alive())
+        }
+        Endpoint::Health => {
+            get_only(&method)?;
+            Ok(handlers::health::get(&app.delivery_status(), &app.config))
         }
         Endpoint::Command => {
             if method != Method::POST {
@@ -203,6 +222,8 @@ mod tests {
             ("/ws", Some(Endpoint::Index)),
             ("/ws/", Some(Endpoint::Index)),
             ("/ws/command", Some(Endpoint::Command)),
+            ("/health", Some(Endpoint::Health)),
+            ("/ws/health", Some(Endpoint::Health)),
             ("/command/", Some(Endpoint::Command)),
             ("/host", Some(Endpoint::Host(None))),
             ("/ws/host/h1", Some(Endpoint::Host(Some("h1".into())))),
