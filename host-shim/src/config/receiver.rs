@@ -436,7 +436,23 @@ mod tests {
         assert_eq!(parse(text, Some("b")).unwrap().name, "b");
         assert!(parse(text, Some("c")).unwrap_err()[0]
             .reason
-            .contains("no receiver named 'c'"));
+            .contains("-n c: no receiver has this name (defined: 'a' at "));
+    }
+
+    #[test]
+    fn an_unknown_receiver_key_is_an_error_with_a_hint() {
+        let err = parse(
+            "define receiver {\n receiver_name r\n stats_perod 5\n realm All\n}\n",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(
+            err[0].to_string().ends_with(
+                "alignak.cfg:3: stats_perod: unknown receiver parameter (did you mean 'stats_period'?)"
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
