@@ -237,6 +237,46 @@ fn the_access_log_has_a_line_per_request_and_no_secret() {
 }
 
 #[test]
+fn the_access_log_names_the_proven_user_and_not_the_password() {
+    let users = format!("alice:{}\n", bcrypt::hash("wonderland", 4).unwrap());
+    let receiver = Setup::new()
+        .module_param("authorization", "1")
+        .module_param("users_file", "etc/users")
+        .module_param("log_access", "access.log")
+        .file("etc/users", &users)
+        .start();
+    let credentials = alignak_e2e::basic("alice", "wonderland");
+    let reply = receiver.request(
+        "GET",
+        "/are_you_alive",
+        &[("Authorization", &credentials)],
+        b"",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(receiver.get("/are_you_alive").status, 401);
+    let path = receiver.dir.path().join("access.log");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        if text.lines().count() >= 2 || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["user"], "alice", "{text}");
+    assert_eq!(lines[1]["user"], Value::Null, "{text}");
+    assert_eq!(lines[1]["status"], 401, "{text}");
+    assert!(!text.contains("wonderland"), "{text}");
+    let encoded = credentials.trim_start_matches("Basic ");
+    assert!(!text.contains(encoded), "{text}");
+}
+
+#[test]
 fn health_is_open_without_credentials() {
     let receiver = Setup::new().module_param("authorization", "1").start();
     let health = receiver.get("/health");
