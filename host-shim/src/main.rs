@@ -5,6 +5,7 @@ mod config;
 mod delivery;
 mod host;
 mod loader;
+mod log_file;
 mod sink;
 mod spool;
 
@@ -18,7 +19,7 @@ use alignak_module_abi::{
     ConfigParam, DaemonIdentity, HostBox, Host_TO, ModuleBox, ModuleConfig, ModuleLibRef,
 };
 use clap::Parser;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::config::{objects, receiver, ModuleSpec, ReceiverConfig};
@@ -43,7 +44,8 @@ struct Cli {
     #[arg(short = 'n', long = "name", value_name = "RECEIVER_NAME")]
     name: Option<String>,
 
-    /// Check the configuration files and every module parameter, print what is wrong, and exit.
+    /// Check the configuration files, every module parameter and every file they name, print
+    /// what is wrong (on standard error, as `file:line: key: reason`), and exit.
     #[arg(short = 'v', long = "check")]
     check: bool,
 }
@@ -54,22 +56,36 @@ fn main() -> ExitCode {
     let (receiver, warnings) = match read_configuration(&cli) {
         Ok(read) => read,
         Err(errors) => {
-            for error in &errors {
-                log::error!("{error}");
-            }
             if cli.check {
-                println!("{} configuration error(s)", errors.len());
+                // Everything `--check` says goes to standard error, without log decorations.
+                for error in &errors {
+                    eprintln!("{error}");
+                }
+                eprintln!("{} configuration error(s)", errors.len());
+            } else {
+                for error in &errors {
+                    log::error!("{error}");
+                }
             }
             return ExitCode::FAILURE;
         }
     };
+    if cli.check {
+        for warning in &warnings {
+            eprintln!("warning: {warning}");
+        }
+        return check(&receiver);
+    }
+    if let Some(path) = log_error_path(&receiver) {
+        if let Err(err) = log_file::use_file(&path) {
+            log::error!("{err}");
+            return ExitCode::FAILURE;
+        }
+    }
     for warning in &warnings {
         log::warn!("{warning}");
     }
-    if cli.check {
-        return check(&receiver);
-    }
-    match run(&receiver) {
+    match run(&cli, &receiver) {
         Ok(()) => ExitCode::SUCCESS,
         Err(RunError::Setup(error)) => {
             log::error!("{error}");
@@ -83,7 +99,39 @@ fn main() -> ExitCode {
 fn init_logger() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_timestamp_millis()
+        .target(env_logger::Target::Pipe(Box::new(log_file::LogOutput)))
         .init();
+}
+
+/// `log_error`: the receiver's, else the one of a module block (where the original module
+/// had it); relative to the working directory.
+fn log_error_path(receiver: &ReceiverConfig) -> Option<PathBuf> {
+    receiver.log_error.clone().or_else(|| {
+        receiver.modules.iter().find_map(|m| {
+            m.params
+                .iter()
+                .rev()
+                .find(|a| a.key == "log_error" && !a.value.trim().is_empty())
+                .map(|a| PathBuf::from(a.value.trim()))
+        })
+    })
+}
+
+/// Where `log_error` was written, for `--check`.
+fn log_error_location(receiver: &ReceiverConfig) -> Option<String> {
+    receiver
+        .log_error_at
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| {
+            receiver.modules.iter().find_map(|m| {
+                m.params
+                    .iter()
+                    .rev()
+                    .find(|a| a.key == "log_error" && !a.value.trim().is_empty())
+                    .map(|a| a.at.to_string())
+            })
+        })
 }
 
 fn read_configuration(cli: &Cli) -> Result<(ReceiverConfig, Vec<String>), Vec<String>> {
@@ -126,6 +174,18 @@ fn module_config(spec: &ModuleSpec, receiver: &ReceiverConfig) -> ModuleConfig {
 /// `--check`: every file, the receiver, each module library and each module parameter.
 fn check(receiver: &ReceiverConfig) -> ExitCode {
     let mut problems = Vec::new();
+    if let (Some(path), Some(at)) = (log_error_path(receiver), log_error_location(receiver)) {
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+        {
+            problems.push(format!(
+                "{at}: log_error: {}: its directory {} does not exist",
+                path.display(),
+                dir.display()
+            ));
+        }
+    }
     for spec in &receiver.modules {
         let library = match loader::load(
             &spec.alias,
@@ -134,7 +194,7 @@ fn check(receiver: &ReceiverConfig) -> ExitCode {
         ) {
             Ok((library, _)) => library,
             Err(err) => {
-                problems.push(err.to_string());
+                problems.push(format!("{}: python_name: {err}", spec.python_name_at));
                 continue;
             }
         };
@@ -144,18 +204,18 @@ fn check(receiver: &ReceiverConfig) -> ExitCode {
         }
     }
     for problem in &problems {
-        println!("{problem}");
+        eprintln!("{problem}");
     }
     if problems.is_empty() {
         let aliases: Vec<&str> = receiver.modules.iter().map(|m| m.alias.as_str()).collect();
-        println!(
+        eprintln!(
             "configuration is valid: receiver '{}' with module(s): {}",
             receiver.name,
             aliases.join(", ")
         );
         ExitCode::SUCCESS
     } else {
-        println!("{} configuration error(s)", problems.len());
+        eprintln!("{} configuration error(s)", problems.len());
         ExitCode::FAILURE
     }
 }
@@ -176,9 +236,9 @@ enum RunError {
     Start,
 }
 
-fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
+fn run(cli: &Cli, receiver: &ReceiverConfig) -> Result<(), RunError> {
     // Registered first, so that a signal during start-up is not the default (fatal) action.
-    let mut signals = Signals::new([SIGTERM, SIGINT])
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])
         .map_err(|e| RunError::Setup(format!("cannot install signal handlers: {e}")))?;
 
     let spool = Arc::new(
@@ -206,7 +266,7 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
         log::error!("{error}");
     } else {
         log::info!(
-            "receiver '{}' is running; SIGTERM or SIGINT stops it",
+            "receiver '{}' is running; SIGTERM or SIGINT stops it, SIGHUP reloads",
             receiver.name
         );
         let counted = modules
@@ -215,8 +275,14 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
             .collect();
         let period = Duration::from_secs(receiver.stats_period);
         let stats = spawn_stats(Arc::clone(&spool), counted, period);
-        if let Some(signal) = signals.forever().next() {
+        let mut current = receiver.clone();
+        for signal in signals.forever() {
+            if signal == SIGHUP {
+                current = reload(cli, &current, &modules);
+                continue;
+            }
             log::info!("signal {signal} received: stopping");
+            break;
         }
         drop(stats);
     }
@@ -248,6 +314,72 @@ fn run(receiver: &ReceiverConfig) -> Result<(), RunError> {
         counters.delivered
     );
     started.map_err(|_| RunError::Start)
+}
+
+/// SIGHUP: the log file reopened, the configuration read again, and each module given its
+/// block to apply what it can. Returns the configuration now in force; a configuration that
+/// cannot be read leaves the running one as it is (and the modules still reopen their logs).
+fn reload(cli: &Cli, running: &ReceiverConfig, modules: &[LoadedModule]) -> ReceiverConfig {
+    log::info!("SIGHUP received: reloading");
+    if let Err(err) = log_file::reopen() {
+        log::error!("{err}");
+    }
+    let fresh = match read_configuration(cli) {
+        Ok((fresh, _)) => fresh,
+        Err(errors) => {
+            for error in &errors {
+                log::error!("{error}");
+            }
+            log::error!(
+                "{} configuration error(s): the running configuration is kept",
+                errors.len()
+            );
+            running.clone()
+        }
+    };
+    for note in receiver::needing_restart(running, &fresh) {
+        log::warn!("{note}: restart the daemon to apply it");
+    }
+    if let Some(path) =
+        log_error_path(&fresh).filter(|p| Some(p) != log_error_path(running).as_ref())
+    {
+        match log_file::use_file(&path) {
+            Ok(()) => log::info!("the log now goes to {}", path.display()),
+            Err(err) => log::error!("{err}"),
+        }
+    }
+    for module in modules {
+        let Some(spec) = fresh.modules.iter().find(|m| m.alias == module.alias) else {
+            continue;
+        };
+        let config = module_config(spec, &fresh);
+        match lock_module(&module.instance).reload(config).into_result() {
+            Ok(notes) => {
+                for note in notes {
+                    log::warn!("module '{}': {note}", module.alias);
+                }
+                log::info!("module '{}' reloaded", module.alias);
+            }
+            Err(err) => log::error!("module '{}': reload: {err}", module.alias),
+        }
+    }
+    // What was not applied stays as it runs: the next SIGHUP compares with that.
+    let mut now = running.clone();
+    now.log_error = fresh.log_error.clone();
+    now.log_error_at = fresh.log_error_at.clone();
+    now.modules = running
+        .modules
+        .iter()
+        .map(|m| {
+            fresh
+                .modules
+                .iter()
+                .find(|f| f.alias == m.alias)
+                .cloned()
+                .unwrap_or_else(|| m.clone())
+        })
+        .collect();
+    now
 }
 
 fn start_modules(

@@ -76,7 +76,7 @@ fn no_groups_is_a_json_404_and_a_bad_file_stops_the_start() {
     assert_eq!(reply.status, 404);
     assert_eq!(
         reply.json(),
-        json!({"_status": "ERR", "_result": [], "_issues": ["Requested hostgroup 'None' does not exist"]})
+        json!({"_status": "ERR", "_result": [], "_issues": ["No hostgroup is defined: no hostgroups_file is configured"]})
     );
     drop(receiver);
 

@@ -211,3 +211,65 @@ fn missing_or_unusable_tls_files_stop_the_start_naming_them() {
         assert!(!log.contains("listening on"), "{log}");
     }
 }
+
+#[test]
+fn sighup_loads_a_renewed_certificate_for_new_connections() {
+    let old_ca = ca("old CA");
+    let receiver = tls_setup(&old_ca).start();
+    let old_client = tls_client(old_ca.certificate.der(), None);
+    let body = br#"{"command":"disable_host_check","host":"before"}"#;
+    let headers = [("Content-Type", "application/json")];
+    let reply = https_request(
+        receiver.address(),
+        old_client.clone(),
+        "POST",
+        "/command",
+        &headers,
+        body,
+    )
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    // The certificate is renewed by another CA, in place; then SIGHUP.
+    let new_ca = ca("new CA");
+    let (chain, key) = server(&new_ca);
+    std::fs::write(receiver.dir.path().join("certs/server.crt"), chain).unwrap();
+    std::fs::write(receiver.dir.path().join("certs/server.key"), key).unwrap();
+    receiver.signal(libc::SIGHUP);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !receiver.log().contains("new connections use them") {
+        assert!(std::time::Instant::now() < deadline, "{}", receiver.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let new_client = tls_client(new_ca.certificate.der(), None);
+    let body = br#"{"command":"disable_host_check","host":"after"}"#;
+    let reply = https_request(
+        receiver.address(),
+        new_client,
+        "POST",
+        "/command",
+        &headers,
+        body,
+    )
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    // A client that trusts only the old CA no longer gets through: the new one is served.
+    assert!(https_request(
+        receiver.address(),
+        old_client,
+        "GET",
+        "/are_you_alive",
+        &[],
+        b""
+    )
+    .is_err());
+    let commands = receiver.wait_commands(2);
+    assert!(
+        commands[0].ends_with("DISABLE_HOST_CHECK;before"),
+        "{commands:?}"
+    );
+    assert!(
+        commands[1].ends_with("DISABLE_HOST_CHECK;after"),
+        "{commands:?}"
+    );
+}

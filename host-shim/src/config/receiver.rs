@@ -8,6 +8,8 @@ use super::objects::{Attribute, Location, ObjectDef, ObjectFiles};
 pub struct ModuleSpec {
     pub alias: String,
     pub python_name: String,
+    /// Where `python_name` was written: a library that cannot be loaded is reported there.
+    pub python_name_at: Location,
     /// Every attribute of the block but the identification ones, in file order.
     pub params: Vec<Attribute>,
 }
@@ -33,6 +35,49 @@ pub struct ReceiverConfig {
     pub max_spool_size: u64,
     /// Seconds between two logs of the delivery and module counters.
     pub stats_period: u64,
+    /// `log_error`: the daemon's log goes to this file (reopened on SIGHUP) instead of
+    /// standard error.
+    pub log_error: Option<PathBuf>,
+    /// Where `log_error` was written.
+    pub log_error_at: Option<Location>,
+}
+
+/// The receiver settings that differ between `running` and `fresh` and that only a restart
+/// applies (everything but `log_error` and the modules' own blocks), one line each.
+pub fn needing_restart(running: &ReceiverConfig, fresh: &ReceiverConfig) -> Vec<String> {
+    let aliases = |c: &ReceiverConfig| {
+        c.modules
+            .iter()
+            .map(|m| m.alias.clone())
+            .collect::<Vec<_>>()
+    };
+    let mut changed = Vec::new();
+    let mut compare = |key: &str, differs: bool| {
+        if differs {
+            changed.push(format!("receiver {key} changed"));
+        }
+    };
+    compare("receiver_name", running.name != fresh.name);
+    compare("address", running.address != fresh.address);
+    compare("port", running.port != fresh.port);
+    compare("modules", aliases(running) != aliases(fresh));
+    compare("modules_dir", running.modules_dir != fresh.modules_dir);
+    compare("command_file", running.command_file != fresh.command_file);
+    compare(
+        "create_command_file",
+        running.create_command_file != fresh.create_command_file,
+    );
+    compare(
+        "alignak_arbiter",
+        running.alignak_arbiter != fresh.alignak_arbiter,
+    );
+    compare("spool_dir", running.spool_dir != fresh.spool_dir);
+    compare(
+        "max_spool_size",
+        running.max_spool_size != fresh.max_spool_size,
+    );
+    compare("stats_period", running.stats_period != fresh.stats_period);
+    changed
 }
 
 /// A problem with the configuration, located.
@@ -47,8 +92,9 @@ const DEFAULT_MAX_SPOOL_SIZE: u64 = 256 * 1024 * 1024;
 const DEFAULT_STATS_PERIOD: u64 = 60;
 const DEFAULT_SPOOL_DIR: &str = "var/spool/alignak";
 
-/// Receiver attributes Alignak defines that this daemon has no use for; accepted silently so
-/// an existing `receiver-master.cfg` works as it is.
+/// The receiver attributes this daemon reads, and those Alignak defines that it has no use
+/// for (accepted silently so an existing `receiver-master.cfg` works as it is). Any other key
+/// is an error: a typo must not be ignored at the start and pass `--check`.
 const ALIGNAK_RECEIVER_KEYS: &[&str] = &[
     "receiver_name",
     "address",
@@ -61,6 +107,7 @@ const ALIGNAK_RECEIVER_KEYS: &[&str] = &[
     "spool_dir",
     "max_spool_size",
     "stats_period",
+    "log_error",
     "spare",
     "realm",
     "manage_sub_realms",
@@ -100,6 +147,7 @@ pub fn resolve(
     wanted: Option<&str>,
 ) -> Result<(ReceiverConfig, Vec<String>), Vec<ConfigError>> {
     let receivers: Vec<&ObjectDef> = files.of_kind("receiver").collect();
+    // No line to point at: the whole file is meant (shown as `file: reason`).
     let main_at = Location {
         file: main.to_path_buf(),
         line: 0,
@@ -131,10 +179,20 @@ pub fn resolve(
         {
             Some(found) => *found,
             None => {
+                let defined: Vec<String> = all
+                    .iter()
+                    .filter_map(|r| r.get("receiver_name"))
+                    .map(|a| format!("'{}' at {}", a.value, a.at))
+                    .collect();
+                // Pointed at the first receiver's name: that is where a fix would go.
+                let first = all[0].get("receiver_name").map_or(&all[0].at, |a| &a.at);
                 return Err(vec![ConfigError {
-                    at: main_at,
-                    reason: format!("no receiver named '{name}' is defined"),
-                }])
+                    at: first.clone(),
+                    reason: format!(
+                        "receiver_name: -n {name}: no receiver has this name (defined: {})",
+                        defined.join(", ")
+                    ),
+                }]);
             }
         },
     };
@@ -235,10 +293,14 @@ pub fn resolve(
     let alignak_arbiter = alignak_arbiter.map(|a| a.value.clone());
     for attribute in &receiver.attributes {
         if !ALIGNAK_RECEIVER_KEYS.contains(&attribute.key.as_str()) {
-            warnings.push(format!(
-                "{}: unknown receiver parameter '{}' is ignored",
-                attribute.at, attribute.key
-            ));
+            errors.push(ConfigError {
+                at: attribute.at.clone(),
+                reason: format!(
+                    "{}: unknown receiver parameter{}",
+                    attribute.key,
+                    alignak_module_abi::nearest_key_hint(&attribute.key, ALIGNAK_RECEIVER_KEYS)
+                ),
+            });
         }
     }
 
@@ -292,6 +354,7 @@ pub fn resolve(
             modules.push(ModuleSpec {
                 alias: alias.to_string(),
                 python_name: python_name.value.clone(),
+                python_name_at: python_name.at.clone(),
                 params,
             });
         }
@@ -321,6 +384,11 @@ pub fn resolve(
             spool_dir: path_of("spool_dir").unwrap_or_else(|| PathBuf::from(DEFAULT_SPOOL_DIR)),
             max_spool_size,
             stats_period,
+            log_error: path_of("log_error"),
+            log_error_at: receiver
+                .get("log_error")
+                .filter(|a| !a.value.is_empty())
+                .map(|a| a.at.clone()),
         },
         warnings,
     ))
@@ -368,7 +436,23 @@ mod tests {
         assert_eq!(parse(text, Some("b")).unwrap().name, "b");
         assert!(parse(text, Some("c")).unwrap_err()[0]
             .reason
-            .contains("no receiver named 'c'"));
+            .contains("-n c: no receiver has this name (defined: 'a' at "));
+    }
+
+    #[test]
+    fn an_unknown_receiver_key_is_an_error_with_a_hint() {
+        let err = parse(
+            "define receiver {\n receiver_name r\n stats_perod 5\n realm All\n}\n",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(
+            err[0].to_string().ends_with(
+                "alignak.cfg:3: stats_perod: unknown receiver parameter (did you mean 'stats_period'?)"
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -273,6 +273,20 @@ pub trait Module: Send {
     /// A snapshot of the module's counters.
     #[sabi(last_prefix_field)]
     fn counters(&self) -> RVec<Counter>;
+
+    /// The daemon got SIGHUP: `config` is the module's block as the configuration files say
+    /// now. The module applies what can change while it runs, reopens its log files, and
+    /// returns one line for each change that needs a restart. It never stops serving.
+    ///
+    /// Added after the last prefix field: a module built before it has no such entry, and
+    /// this default (nothing reloaded) answers for it, so older modules keep loading.
+    fn reload(&mut self, config: ModuleConfig) -> RResult<RVec<RString>, ModuleError> {
+        let _ = config;
+        RResult::RErr(ModuleError::new(
+            ModuleErrorKind::Other,
+            "this module was built without reload: restart the daemon to apply changes",
+        ))
+    }
 }
 
 /// A module instance as the host holds it.
@@ -327,6 +341,20 @@ pub fn parse_bool(value: &str) -> Option<bool> {
     }
 }
 
+/// `" (did you mean 'port'?)"` when a known key is close to `key` (a typo), else `""`.
+/// Both sides of the interface use it, so the hints of `--check` read alike.
+pub fn nearest_key_hint(key: &str, known: &[&str]) -> String {
+    let lower = key.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(&lower, k), *k))
+        // Close enough to be a typo: up to a third of the key's letters (at least one).
+        .filter(|(distance, _)| *distance <= (key.len() / 3).max(1))
+        .min()
+        .map(|(_, k)| format!(" (did you mean '{k}'?)"))
+        .unwrap_or_default()
+}
+
 /// Runs `body`, turning a panic into an error value, so that nothing unwinds across the
 /// boundary (an unwind out of an `extern "C"` function aborts the whole daemon).
 pub fn guard<T, E>(
@@ -375,6 +403,20 @@ mod tests {
         let err = result.into_result().unwrap_err();
         assert_eq!(err.kind, ModuleErrorKind::Panic);
         assert!(err.message.contains("init panicked: boom"), "{err}");
+    }
+
+    #[test]
+    fn typos_get_the_nearest_known_key() {
+        let known = ["use_ssl", "authorization", "port"];
+        assert_eq!(
+            nearest_key_hint("use_sll", &known),
+            " (did you mean 'use_ssl'?)"
+        );
+        assert_eq!(
+            nearest_key_hint("authorisation", &known),
+            " (did you mean 'authorization'?)"
+        );
+        assert_eq!(nearest_key_hint("colour", &known), "");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use alignak_module_abi::HostBox;
 use serde_json::Value;
 
+use crate::access_log::AccessLog;
 use crate::alignak_map::ArbiterPoller;
 use crate::auth::Auth;
 use crate::config::WsConfig;
@@ -19,6 +20,8 @@ pub struct App {
     pub auth: Option<Auth>,
     pub store: Arc<dyn Store>,
     pub metrics: Metrics,
+    /// `log_access`: a line per request.
+    pub access_log: Option<Arc<AccessLog>>,
     host: Arc<HostBox>,
     arbiter: ArbiterPoller,
 }
@@ -39,9 +42,21 @@ impl App {
             auth,
             store,
             metrics,
+            access_log: None,
             host,
             arbiter,
         }
+    }
+
+    /// With the access log of `log_access`.
+    pub fn with_access_log(mut self, access_log: Option<Arc<AccessLog>>) -> App {
+        self.access_log = access_log;
+        self
+    }
+
+    /// The daemon's delivery state (`/health`).
+    pub fn delivery_status(&self) -> alignak_module_abi::DaemonStatus {
+        self.host.status()
     }
 
     /// `/alignak_map`: the daemons the arbiter knows, and this receiver.

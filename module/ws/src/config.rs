@@ -102,6 +102,16 @@ pub struct WsConfig {
     pub statsd_port: u16,
     pub statsd_prefix: String,
     pub graphite_enabled: bool,
+
+    // Operations.
+    /// `log_access`: one JSON line per request is appended to this file.
+    pub log_access: Option<PathBuf>,
+    /// `GET /health` answers without credentials.
+    pub health_public: bool,
+    /// `/health` is 503 when the oldest command waiting for delivery is older (seconds).
+    pub health_max_age_secs: u64,
+    /// `/health` is 503 when more bytes than this wait in the spool.
+    pub health_max_spool_size: u64,
 }
 
 /// Something worth one log line at start-up, that is not an error.
@@ -109,12 +119,6 @@ pub struct WsConfig {
 pub enum Notice {
     /// A parameter of the original module that this version accepts but does not act on yet.
     NotUsedYet { key: String, why: &'static str },
-    /// A parameter nobody knows: probably a typo.
-    Unknown {
-        key: String,
-        file: String,
-        line: u32,
-    },
 }
 
 /// Keys that identify the module block; the host has used them already.
@@ -131,8 +135,6 @@ const IDENTIFICATION_KEYS: &[&str] = &[
 
 /// Keys of the original module that this version accepts without acting on them, and why.
 const NOT_USED_YET: &[(&str, &str)] = &[
-    ("log_access", "access logging goes to the daemon's log"),
-    ("log_error", "errors go to the daemon's log"),
     (
         "server_dh",
         "not needed: TLS key exchange does not use DH parameter files",
@@ -205,6 +207,12 @@ const KNOWN_KEYS: &[&str] = &[
     "history_max_age",
     "history_max_entries",
     "core",
+    "log_access",
+    // Read by the daemon: its own log goes to that file.
+    "log_error",
+    "health_public",
+    "health_max_age",
+    "health_max_spool_size",
 ];
 
 /// Reads typed values out of the parameter list, collecting every problem.
@@ -470,7 +478,26 @@ impl WsConfig {
             statsd_port: r.number("statsd_port", 8125u16, 1, u16::MAX),
             statsd_prefix: r.string("statsd_prefix", "alignak"),
             graphite_enabled: r.bool("graphite_enabled", false),
+            log_access: r.optional_path("log_access"),
+            health_public: r.bool("health_public", true),
+            health_max_age_secs: r.number("health_max_age", 60u64, 1, DAY),
+            health_max_spool_size: r.number("health_max_spool_size", 64 * MIB as u64, 1, u64::MAX),
         };
+
+        // An unknown key is an error, at the start as in `--check`: a typo such as `use_sll`
+        // must not quietly serve plain HTTP.
+        let every_key: Vec<&str> = KNOWN_KEYS
+            .iter()
+            .copied()
+            .chain(NOT_USED_YET.iter().map(|(k, _)| *k))
+            .collect();
+        for param in params {
+            let key = param.key.as_str();
+            if !IDENTIFICATION_KEYS.contains(&key) && !every_key.contains(&key) {
+                let hint = alignak_module_abi::nearest_key_hint(key, &every_key);
+                r.problem(param, format!("unknown parameter{hint}"));
+            }
+        }
 
         if !r.problems.is_empty() {
             return Err(r.problems);
@@ -490,12 +517,6 @@ impl WsConfig {
                 if !notices.contains(&notice) {
                     notices.push(notice);
                 }
-            } else {
-                notices.push(Notice::Unknown {
-                    key: key.to_string(),
-                    file: param.file.to_string(),
-                    line: param.line,
-                });
             }
         }
         Ok((config, notices))
@@ -626,17 +647,29 @@ mod tests {
     }
 
     #[test]
-    fn unused_and_unknown_keys_are_noticed_once() {
+    fn unused_keys_are_noticed_once() {
         let (_, notices) = parse(&[
-            ("log_access", "/tmp/a"),
-            ("log_access", "/tmp/b"),
-            ("prot", "80"),
+            ("server_dh", "/tmp/a"),
+            ("server_dh", "/tmp/b"),
             ("module_alias", "web-services"),
         ])
         .unwrap();
-        assert_eq!(notices.len(), 2, "{notices:?}");
-        assert!(matches!(&notices[0], Notice::NotUsedYet { key, .. } if key == "log_access"));
-        assert!(matches!(&notices[1], Notice::Unknown { key, line: 3, .. } if key == "prot"));
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(matches!(&notices[0], Notice::NotUsedYet { key, .. } if key == "server_dh"));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_the_nearest_key() {
+        let problems =
+            parse(&[("port", "80"), ("use_sll", "1"), ("authorisation", "1")]).unwrap_err();
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "mod-ws.cfg:2: use_sll: unknown parameter (did you mean 'use_ssl'?)",
+                "mod-ws.cfg:3: authorisation: unknown parameter (did you mean 'authorization'?)",
+            ]
+        );
     }
 
     #[test]

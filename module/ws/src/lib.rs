@@ -8,6 +8,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod access_log;
 pub mod alignak_map;
 pub mod app;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod hosts;
 pub mod metrics;
 pub mod query;
 pub mod queue;
+pub mod reload;
 pub mod response;
 pub mod router;
 pub mod search;
@@ -39,7 +41,7 @@ use std::time::Duration;
 use abi_stable::export_root_module;
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RResult, RVec};
+use abi_stable::std_types::{RResult, RString, RVec};
 use alignak_module_abi::{
     guard_module, logging, ConfigProblem, Counter, HostBox, Module, ModuleBox, ModuleConfig,
     ModuleError, ModuleErrorKind, ModuleLib, ModuleLibRef, ModuleProperties, Module_TO,
@@ -76,36 +78,96 @@ extern "C" fn check_config(config: &ModuleConfig) -> RResult<RVec<ConfigProblem>
     guard_module("check_config", || {
         Ok(
             match WsConfig::from_params(config.alias.as_str(), &config.params) {
-                Ok((ws_config, _)) => check_tls_files(config, &ws_config).into_iter().collect(),
+                Ok((ws_config, _)) => check_files(config, &ws_config).into(),
                 Err(problems) => problems.into(),
             },
         )
     })
 }
 
-/// With `use_ssl 1`, whether the TLS files can be used, so that `--check` finds what would
-/// stop the start.
-fn check_tls_files(config: &ModuleConfig, ws_config: &WsConfig) -> Option<ConfigProblem> {
-    if !ws_config.use_ssl {
-        return None;
-    }
-    let dir = Path::new(config.working_dir.as_str());
-    let ca = ws_config.ca_cert.as_deref().map(|p| dir.join(p));
-    let err = tls::acceptor(
-        &dir.join(&ws_config.server_cert),
-        &dir.join(&ws_config.server_key),
-        ca.as_deref(),
-    )
-    .err()?;
+/// A problem with a file a parameter names, located at that parameter's line, or at `fallback`'s
+/// when the parameter was not written (its default path was used).
+fn file_problem(config: &ModuleConfig, key: &str, fallback: &str, reason: String) -> ConfigProblem {
     let (file, line) = config
-        .param(err.key())
+        .param(key)
+        .or_else(|| config.param(fallback))
+        .or_else(|| config.params.first())
         .map_or((Default::default(), 0), |p| (p.file.clone(), p.line));
-    Some(ConfigProblem {
+    let reason = if config.param(key).is_none() {
+        format!("{reason} (the default path, as no {key} is set)")
+    } else {
+        reason
+    };
+    ConfigProblem {
         file,
         line,
-        key: err.key().into(),
-        reason: err.reason().into(),
-    })
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The files the parameters name, read as the start reads them (relative paths from the
+/// daemon's working directory), so that `--check` finds what would stop the start.
+fn check_files(config: &ModuleConfig, ws_config: &WsConfig) -> Vec<ConfigProblem> {
+    let dir = Path::new(config.working_dir.as_str());
+    let mut problems = Vec::new();
+    if ws_config.use_ssl {
+        let ca = ws_config.ca_cert.as_deref().map(|p| dir.join(p));
+        if let Err(err) = tls::acceptor(
+            &dir.join(&ws_config.server_cert),
+            &dir.join(&ws_config.server_key),
+            ca.as_deref(),
+        ) {
+            problems.push(file_problem(config, err.key(), "use_ssl", err.reason()));
+        }
+    }
+    if ws_config.alignak_backend.is_none() {
+        if let Some(file) = &ws_config.hostgroups_file {
+            if let Err(err) = hostgroups::read(&dir.join(file)) {
+                problems.push(file_problem(config, "hostgroups_file", "", err));
+            }
+        }
+    }
+    if ws_config.authorization && ws_config.alignak_backend.is_none() {
+        let users = dir.join(&ws_config.users_file);
+        match std::fs::metadata(&users) {
+            Ok(meta) if meta.is_dir() => problems.push(file_problem(
+                config,
+                "users_file",
+                "authorization",
+                format!("{} is a directory", users.display()),
+            )),
+            Ok(_) => {
+                if let Err(err) = std::fs::File::open(&users) {
+                    problems.push(file_problem(
+                        config,
+                        "users_file",
+                        "authorization",
+                        format!("{}: cannot read it: {err}", users.display()),
+                    ));
+                }
+            }
+            // Created at the first start (and its password shown then).
+            Err(_) => {}
+        }
+    }
+    if let Some(path) = &ws_config.log_access {
+        let path = dir.join(path);
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(parent) = parent.filter(|p| !p.is_dir()) {
+            problems.push(file_problem(
+                config,
+                "log_access",
+                "",
+                format!(
+                    "{}: its directory {} does not exist",
+                    path.display(),
+                    parent.display()
+                ),
+            ));
+        }
+    }
+    problems
 }
 
 extern "C" fn get_instance(config: ModuleConfig, host: HostBox) -> RResult<ModuleBox, ModuleError> {
@@ -126,13 +188,11 @@ extern "C" fn get_instance(config: ModuleConfig, host: HostBox) -> RResult<Modul
                 Notice::NotUsedYet { key, why } => {
                     log::info!("parameter '{key}' is accepted but not used: {why}")
                 }
-                Notice::Unknown { key, file, line } => {
-                    log::warn!("{file}:{line}: unknown parameter '{key}' is ignored")
-                }
             }
         }
         let module = WsModule {
             config: ws_config,
+            params: config.params.to_vec(),
             working_dir: PathBuf::from(config.working_dir.as_str()),
             host,
             running: None,
@@ -145,6 +205,10 @@ extern "C" fn get_instance(config: ModuleConfig, host: HostBox) -> RResult<Modul
 type BackendLogins = Arc<store::backend::credentials::BackendCredentials>;
 
 struct Running {
+    /// The acceptor new connections take (replaced on SIGHUP).
+    tls: Option<Arc<tls::ReloadableAcceptor>>,
+    access_log: Option<Arc<access_log::AccessLog>>,
+    store: Arc<dyn store::Store>,
     runtime: tokio::runtime::Runtime,
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
@@ -154,6 +218,8 @@ struct Running {
 
 struct WsModule {
     config: WsConfig,
+    /// The parameters it was built from: SIGHUP compares them with the files' new ones.
+    params: Vec<alignak_module_abi::ConfigParam>,
     /// The daemon's working directory: relative paths of the configuration start there.
     working_dir: std::path::PathBuf,
     host: Arc<HostBox>,
@@ -236,6 +302,14 @@ impl WsModule {
             c.use_ssl,
         )
         .map_err(|e| e.to_string())?;
+        if created.is_some() && c.users_file.is_relative() {
+            log::warn!(
+                "the users file {} was created from the relative users_file '{}', taken from the working directory {}: a daemon started from another directory creates another users file (and password) there; set an absolute users_file",
+                users_file.display(),
+                c.users_file.display(),
+                self.working_dir.display()
+            );
+        }
         if let Some(admin) = created {
             // On standard error, not in the log: log files are kept, shipped and read by many.
             eprintln!(
@@ -286,42 +360,65 @@ impl WsModule {
             // The store's errors name no path (answers show none): the log does.
             Some(err) => log::error!("embedded store {}: {err}", path.display()),
         }
-        if let Some(file) = &self.config.hostgroups_file {
-            let file = self.working_dir.join(file);
-            let groups = hostgroups::read(&file).map_err(|e| {
-                ModuleError::new(ModuleErrorKind::Config, format!("hostgroups_file: {e}"))
-            })?;
-            let count = groups.len();
-            let result = store::Store::session(&store, &store::Caller::default(), &mut |session| {
-                for group in &groups {
-                    session.put_hostgroup(&group.name, &group.alias, &group.members)?;
-                }
-                Ok(())
-            });
-            match result {
-                Ok(()) => log::info!("{count} hostgroup(s) from {}", file.display()),
-                Err(err) => log::error!("hostgroups of {} not stored: {err}", file.display()),
-            }
+        let store: Arc<dyn store::Store> = Arc::new(store);
+        self.load_hostgroups(&store)
+            .map_err(|e| ModuleError::new(ModuleErrorKind::Config, e))?;
+        Ok((store, None))
+    }
+
+    /// The groups of `hostgroups_file`, written to the embedded store; an error when the
+    /// file cannot be read or parsed.
+    fn load_hostgroups(&self, store: &Arc<dyn store::Store>) -> Result<(), String> {
+        let Some(file) = &self.config.hostgroups_file else {
+            return Ok(());
+        };
+        if self.config.alignak_backend.is_some() {
+            return Ok(());
         }
-        Ok((Arc::new(store), None))
+        let file = self.working_dir.join(file);
+        let groups = hostgroups::read(&file).map_err(|e| format!("hostgroups_file: {e}"))?;
+        let count = groups.len();
+        let result = store.session(&store::Caller::default(), &mut |session| {
+            for group in &groups {
+                session.put_hostgroup(&group.name, &group.alias, &group.members)?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => log::info!("{count} hostgroup(s) from {}", file.display()),
+            Err(err) => log::error!("hostgroups of {} not stored: {err}", file.display()),
+        }
+        Ok(())
+    }
+
+    /// The TLS acceptor from the configured files.
+    fn tls_acceptor(&self) -> Result<tokio_rustls::TlsAcceptor, tls::TlsError> {
+        let c = &self.config;
+        let ca = c.ca_cert.as_deref().map(|p| self.path(p));
+        tls::acceptor(
+            &self.path(&c.server_cert),
+            &self.path(&c.server_key),
+            ca.as_deref(),
+        )
     }
 
     fn start_server(&mut self) -> Result<(), ModuleError> {
         let init_error = |what: String| ModuleError::new(ModuleErrorKind::Init, what);
         let c = &self.config;
         let tls = if c.use_ssl {
-            let ca = c.ca_cert.as_deref().map(|p| self.path(p));
-            let acceptor = tls::acceptor(
-                &self.path(&c.server_cert),
-                &self.path(&c.server_key),
-                ca.as_deref(),
-            )
-            .map_err(|e| init_error(e.to_string()))?;
-            Some(acceptor)
+            let acceptor = self.tls_acceptor().map_err(|e| init_error(e.to_string()))?;
+            Some(Arc::new(tls::ReloadableAcceptor::new(acceptor)))
         } else {
             None
         };
         statsd::start(&self.config).map_err(init_error)?;
+        let access_log = match &c.log_access {
+            None => None,
+            Some(path) => Some(Arc::new(
+                access_log::AccessLog::open(&self.path(path))
+                    .map_err(|e| init_error(e.to_string()))?,
+            )),
+        };
         let (store, backend) = self.open_store()?;
         let auth = if self.config.authorization {
             Some(self.start_auth(backend).map_err(init_error)?)
@@ -352,27 +449,33 @@ impl WsModule {
             .map_err(|e| init_error(format!("cannot start the command queue: {e}")))?;
         let arbiter = alignak_map::ArbiterPoller::start(&self.config)
             .map_err(|e| init_error(format!("cannot start the arbiter poller: {e}")))?;
-        let app = Arc::new(App::new(
-            self.config.clone(),
-            queue.clone(),
-            auth,
-            store,
-            Arc::clone(&self.host),
-            arbiter,
-        ));
+        let app = Arc::new(
+            App::new(
+                self.config.clone(),
+                queue.clone(),
+                auth,
+                Arc::clone(&store),
+                Arc::clone(&self.host),
+                arbiter,
+            )
+            .with_access_log(access_log.clone()),
+        );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = runtime.spawn(server::run(
             listener,
             app,
             shutdown_rx,
             self.config.max_connections,
-            tls,
+            tls.clone(),
         ));
         log::info!(
             "configuration, listening on: {}",
             server::display_address(local, self.config.use_ssl)
         );
         self.running = Some(Running {
+            tls,
+            access_log,
+            store,
             runtime,
             shutdown,
             server,
@@ -380,6 +483,74 @@ impl WsModule {
             pusher,
         });
         Ok(())
+    }
+
+    /// SIGHUP: reopens the access log, applies the reloadable parameters of `config` and
+    /// returns a line for each one that could not be applied or needs a restart.
+    fn reload_from(&mut self, config: &ModuleConfig) -> Result<Vec<String>, ModuleError> {
+        let mut notes = Vec::new();
+        // First, and whatever the files now say: logrotate has moved the file away.
+        if let Some(log) = self.running.as_ref().and_then(|r| r.access_log.clone()) {
+            match log.reopen() {
+                Ok(()) => log::info!("access log {} reopened", log.path().display()),
+                Err(err) => notes.push(format!("{err}; lines still go to the old file")),
+            }
+        }
+        let (new, _) =
+            WsConfig::from_params(config.alias.as_str(), &config.params).map_err(|problems| {
+                let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                ModuleError::new(
+                    ModuleErrorKind::Config,
+                    format!(
+                        "configuration not reloaded, the running one is kept:\n{}",
+                        lines.join("\n")
+                    ),
+                )
+            })?;
+        for key in reload::needing_restart(&self.params, &config.params) {
+            notes.push(format!("{key} changed: restart the daemon to apply it"));
+        }
+        if new.log_level != self.config.log_level {
+            self.config.log_level = new.log_level;
+            log::set_max_level(new.log_level.min(self.host.max_log_level().into()));
+            log::info!("log level is now {}", new.log_level);
+        }
+        self.config.hostgroups_file = new.hostgroups_file.clone();
+        if let Some(running) = &self.running {
+            if let Err(err) = self.load_hostgroups(&running.store) {
+                notes.push(format!("{err}; the groups already stored are kept"));
+            }
+        }
+        if let Some(current) = self.running.as_ref().and_then(|r| r.tls.clone()) {
+            let kept = (
+                self.config.server_cert.clone(),
+                self.config.server_key.clone(),
+                self.config.ca_cert.clone(),
+            );
+            self.config.server_cert = new.server_cert.clone();
+            self.config.server_key = new.server_key.clone();
+            self.config.ca_cert = new.ca_cert.clone();
+            match self.tls_acceptor() {
+                Ok(acceptor) => {
+                    current.replace(acceptor);
+                    log::info!(
+                        "TLS certificate {} and key {} loaded: new connections use them",
+                        self.path(&self.config.server_cert).display(),
+                        self.path(&self.config.server_key).display()
+                    );
+                }
+                Err(err) => {
+                    (
+                        self.config.server_cert,
+                        self.config.server_key,
+                        self.config.ca_cert,
+                    ) = kept;
+                    notes.push(format!("{err}; the previous certificate is kept"));
+                }
+            }
+        }
+        self.params = config.params.to_vec();
+        Ok(notes)
     }
 
     fn stop_server(&mut self) {
@@ -420,6 +591,13 @@ impl Module for WsModule {
         guard_module("stop", || {
             self.stop_server();
             Ok(())
+        })
+    }
+
+    fn reload(&mut self, config: ModuleConfig) -> RResult<RVec<RString>, ModuleError> {
+        guard_module("reload", || {
+            self.reload_from(&config)
+                .map(|notes| notes.into_iter().map(RString::from).collect())
         })
     }
 

@@ -20,6 +20,7 @@ pub enum Endpoint {
     Api,
     ApiFull,
     AreYouAlive,
+    Health,
     Login,
     Logout,
     Command,
@@ -53,6 +54,7 @@ impl Endpoint {
             ("api", None) => Endpoint::Api,
             ("api_full", None) => Endpoint::ApiFull,
             ("are_you_alive", None) => Endpoint::AreYouAlive,
+            ("health", None) => Endpoint::Health,
             ("login", None) => Endpoint::Login,
             ("logout", None) => Endpoint::Logout,
             ("command", None) => Endpoint::Command,
@@ -96,6 +98,7 @@ impl Endpoint {
             Endpoint::AlignakMap => "alignak_map",
             Endpoint::Metrics => "metrics",
             Endpoint::OpenApi => "openapi",
+            Endpoint::Health => "health",
         }
     }
 }
@@ -142,7 +145,8 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>, peer: SocketAddr)
     let endpoint = Endpoint::from_path(request.uri().path());
     let label = endpoint.as_ref().map_or("unknown", Endpoint::label);
     let method = crate::metrics::method_label(request.method());
-    let response = match route(&app, request, endpoint, peer.ip()).await {
+    let mut user = None;
+    let mut response = match route(&app, request, endpoint, peer.ip(), &mut user).await {
         Ok(response) => response,
         Err(err) => {
             if let Some(refusal) = err.refusal() {
@@ -153,6 +157,10 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>, peer: SocketAddr)
     };
     app.metrics
         .observe(label, method, response.status().as_u16(), started.elapsed());
+    // For the access log: who the credentials proved, never the credentials.
+    response
+        .extensions_mut()
+        .insert(crate::access_log::AccessUser(user));
     response
 }
 
@@ -161,14 +169,17 @@ async fn route(
     request: Request<Incoming>,
     endpoint: Option<Endpoint>,
     peer: IpAddr,
+    user: &mut Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint =
         endpoint.ok_or_else(|| ApiError::UnknownPath(request.uri().path().to_string()))?;
-    let needs_credentials = endpoint.needs_credentials(app.config.metrics_public);
+    let open_health = endpoint == Endpoint::Health && app.config.health_public;
+    let needs_credentials = endpoint.needs_credentials(app.config.metrics_public) && !open_health;
     let caller = match app.auth.as_ref().filter(|_| needs_credentials) {
         Some(auth) => auth.authenticate(request.headers(), peer).await?,
         None => Caller::default(),
     };
+    user.clone_from(&caller.user);
     let method = request.method().clone();
     match endpoint {
         Endpoint::Index | Endpoint::Api => {
@@ -182,6 +193,10 @@ async fn route(
         Endpoint::AreYouAlive => {
             get_only(&method)?;
             Ok(handlers::index::are_you_alive())
+        }
+        Endpoint::Health => {
+            get_only(&method)?;
+            Ok(handlers::health::get(&app.delivery_status(), &app.config))
         }
         Endpoint::Command => {
             if method != Method::POST {
@@ -261,6 +276,8 @@ mod tests {
             ("/ws", Some(Endpoint::Index)),
             ("/ws/", Some(Endpoint::Index)),
             ("/ws/command", Some(Endpoint::Command)),
+            ("/health", Some(Endpoint::Health)),
+            ("/ws/health", Some(Endpoint::Health)),
             ("/command/", Some(Endpoint::Command)),
             ("/host", Some(Endpoint::Host(None))),
             ("/metrics", Some(Endpoint::Metrics)),

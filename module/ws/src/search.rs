@@ -49,6 +49,21 @@ fn tokens(search: &str) -> Vec<(Option<String>, String)> {
     out
 }
 
+/// The keys of `search` that are no searchable field, in order (`/alignak_logs` refuses
+/// them with a 400 rather than answering the whole history).
+pub fn unknown_fields(search: &str) -> Vec<String> {
+    let mut unknown: Vec<String> = Vec::new();
+    for (key, _) in tokens(search) {
+        if let Some(key) = key.map(|k| k.to_lowercase()) {
+            if !HISTORY_FIELDS.contains(&key.as_str()) && !unknown.contains(&key) {
+                unknown.push(key);
+            }
+        }
+    }
+    unknown
+}
+
+
 /// A search the store will not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SearchError {

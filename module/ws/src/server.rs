@@ -12,6 +12,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::access_log::AccessUser;
+use crate::app::App;
+use crate::router;
+use crate::tls::ReloadableAcceptor;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -20,11 +24,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
-use tokio_rustls::TlsAcceptor;
 
-use crate::app::App;
 use crate::body::Deadline;
-use crate::router;
 
 /// How long in-flight requests may take to finish once shutdown starts.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,7 +40,7 @@ pub async fn run(
     app: Arc<App>,
     mut shutdown: watch::Receiver<bool>,
     max_connections: usize,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<ReloadableAcceptor>>,
 ) {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(max_connections));
@@ -66,7 +67,8 @@ pub async fn run(
         let _ = stream.set_nodelay(true);
         let app = Arc::clone(&app);
         let watcher = graceful.watcher();
-        let tls = tls.clone();
+        // Taken per connection: after a SIGHUP, new connections get the new certificate.
+        let tls = tls.as_ref().map(|t| t.current());
         // The TLS handshake runs in the connection's own task, so that a slow client does not
         // hold up the accept loop.
         tokio::spawn(async move {
@@ -110,7 +112,7 @@ where
                 .map(|at| *at)
                 .unwrap_or_else(|_| Instant::now());
             request.extensions_mut().insert(Deadline(since + timeout));
-            let response = router::handle(app, request, peer).await;
+            let response = handle_logged(app, request, peer).await;
             if let Ok(mut at) = ready_since.lock() {
                 *at = Instant::now();
             }
@@ -125,6 +127,44 @@ where
     if let Err(err) = watcher.watch(connection).await {
         log::debug!("connection from {peer}: {err}");
     }
+}
+
+/// [`router::handle`], and the request's line in the access log when there is one.
+async fn handle_logged(
+    app: Arc<App>,
+    request: hyper::Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+) -> crate::response::HttpResponse {
+    let Some(access_log) = app.access_log.clone() else {
+        return router::handle(app, request, peer).await;
+    };
+    let started = std::time::Instant::now();
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let user_agent = request
+        .headers()
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let mut response = router::handle(app, request, peer).await;
+    let user = response
+        .extensions_mut()
+        .remove::<AccessUser>()
+        .unwrap_or_default();
+    let bytes = hyper::body::Body::size_hint(response.body())
+        .exact()
+        .unwrap_or(0);
+    access_log.record(&crate::access_log::AccessRecord {
+        peer,
+        method: &method,
+        path: &path,
+        user: user.0.as_deref(),
+        status: response.status().as_u16(),
+        bytes,
+        duration: started.elapsed(),
+        user_agent: user_agent.as_deref(),
+    });
+    response
 }
 
 /// The address to print for a client, with its scheme.

@@ -122,6 +122,35 @@ pub fn acceptor(
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The acceptor new connections use; SIGHUP replaces it with one built from the files as they
+/// are then (a renewed certificate), while connections already open keep theirs.
+pub struct ReloadableAcceptor {
+    current: std::sync::RwLock<TlsAcceptor>,
+}
+
+impl ReloadableAcceptor {
+    pub fn new(acceptor: TlsAcceptor) -> ReloadableAcceptor {
+        ReloadableAcceptor {
+            current: std::sync::RwLock::new(acceptor),
+        }
+    }
+
+    /// The acceptor for a new connection.
+    pub fn current(&self) -> TlsAcceptor {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn replace(&self, acceptor: TlsAcceptor) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = acceptor;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

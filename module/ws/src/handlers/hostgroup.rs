@@ -34,9 +34,16 @@ pub async fn get(
     })
     .await?;
     if groups.is_empty() {
-        let shown = name.as_deref().unwrap_or("None");
-        let body = json!({"_status": "ERR", "_result": [],
-                          "_issues": [format!("Requested hostgroup '{shown}' does not exist")]});
+        let issue = match name.as_deref() {
+            Some(shown) => format!("Requested hostgroup '{shown}' does not exist"),
+            None if app.config.hostgroups_file.is_none()
+                && app.config.alignak_backend.is_none() =>
+            {
+                "No hostgroup is defined: no hostgroups_file is configured".to_string()
+            }
+            None => "No hostgroup is defined".to_string(),
+        };
+        let body = json!({"_status": "ERR", "_result": [], "_issues": [issue]});
         return Err(ApiError::UnknownElement {
             body: body.as_object().cloned().unwrap_or_default(),
         });

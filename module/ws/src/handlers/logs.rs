@@ -45,12 +45,18 @@ pub async fn get(app: &App, caller: Caller, query: Option<&str>) -> Result<HttpR
     }
     // The backend's paging: the page holding `start`.
     let page = start / count + 1;
+    let search = param(&pairs, "search").unwrap_or_default();
+    let unknown = crate::search::unknown_fields(search);
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid_legacy(format!(
+            "The search names no searchable field: '{}' (searchable: {}).",
+            unknown.join("', '"),
+            crate::store::model::HISTORY_FIELDS.join(", ")
+        )));
+    }
     let history_query = HistoryQuery {
-        filters: crate::search::decode(
-            param(&pairs, "search").unwrap_or_default(),
-            app.config.max_search_terms,
-        )
-        .map_err(|e| ApiError::invalid_legacy(e.to_string()))?,
+        filters: crate::search::decode(search, app.config.max_search_terms)
+            .map_err(|e| ApiError::invalid_legacy(e.to_string()))?,
         offset: (page - 1) * count,
         limit: count,
     };

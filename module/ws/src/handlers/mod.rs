@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod event;
+pub mod health;
 pub mod host;
 pub mod hostgroup;
 pub mod index;
