@@ -63,7 +63,6 @@ pub fn unknown_fields(search: &str) -> Vec<String> {
     unknown
 }
 
-
 /// A search the store will not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SearchError {

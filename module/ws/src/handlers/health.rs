@@ -49,6 +49,8 @@ pub fn get(status: &DaemonStatus, config: &WsConfig) -> HttpResponse {
     };
     let body = json!({
         "_status": if problems.is_empty() { "OK" } else { "ERR" },
+        // Every ERR answer of the API carries `_issues`: here the same reasons.
+        "_issues": problems,
         "health": text,
         "reasons": problems,
         "commands_pending": status.commands_pending,
