@@ -12,9 +12,19 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
+
+use sha2::{Digest, Sha256};
 
 use super::secret::{new_password, RandomError};
+
+/// How long a verified (user, password) pair is taken without running bcrypt again, as
+/// Apache's `mod_authn_socache` does: a client sending Basic `user:password` on every request
+/// then costs one bcrypt per this period, not one per request.
+const VERIFIED_FOR: Duration = Duration::from_secs(300);
+/// Verified pairs kept at most; beyond, the cache is emptied (only right passwords enter it,
+/// so its size is bounded by the real clients, not by guesses).
+const VERIFIED_MAX: usize = 10_000;
 
 /// The bcrypt cost of the generated admin password. Its 20 random characters resist guessing
 /// by themselves; the cost only has to keep each HTTP Basic check cheap (a few tens of ms).
@@ -77,11 +87,26 @@ struct Loaded {
     stamp: Option<Stamp>,
     /// user -> bcrypt hash.
     users: HashMap<String, String>,
+    /// keyed hash of (user, password) -> (user, when bcrypt accepted it). Never the password
+    /// nor its bcrypt hash: a dump of this map gives nothing to try offline without the key.
+    verified: HashMap<[u8; 32], (String, Instant)>,
 }
 
 pub struct UsersFile {
     path: PathBuf,
     loaded: Mutex<Loaded>,
+    /// Random per process: the cache's keys are not plain hashes of passwords.
+    cache_key: [u8; 32],
+}
+
+/// The cache key of a (user, password) pair.
+fn pair_key(cache_key: &[u8; 32], user: &str, password: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(cache_key);
+    hasher.update(user.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(password.as_bytes());
+    hasher.finalize().into()
 }
 
 /// The users of an htpasswd text, and a warning (without any hash) for each line skipped.
@@ -158,12 +183,15 @@ impl UsersFile {
             path.display(),
             users.len()
         );
+        let cache_key = super::secret::random_key()?;
         let file = UsersFile {
             path: path.to_path_buf(),
             loaded: Mutex::new(Loaded {
                 stamp: Some(stamp),
                 users,
+                verified: HashMap::new(),
             }),
+            cache_key,
         };
         Ok((file, created))
     }
@@ -172,8 +200,8 @@ impl UsersFile {
         &self.path
     }
 
-    /// The hash of `user`, from the file as it is now (read again if it changed).
-    fn hash_of(&self, user: &str) -> Option<String> {
+    /// The file as it is now: read again if its stamp changed (one `stat` per call).
+    fn current(&self) -> std::sync::MutexGuard<'_, Loaded> {
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         let stamp = Stamp::of(&self.path).ok();
         if stamp != loaded.stamp {
@@ -199,21 +227,78 @@ impl UsersFile {
                     HashMap::new()
                 }
             };
-            *loaded = Loaded { stamp, users };
+            // A user whose line changed or went away loses its verified pairs at once.
+            let mut verified = std::mem::take(&mut loaded.verified);
+            verified
+                .retain(|_, (user, _)| loaded.users.get(user.as_str()) == users.get(user.as_str()));
+            *loaded = Loaded {
+                stamp,
+                users,
+                verified,
+            };
         }
-        loaded.users.get(user).cloned()
+        loaded
+    }
+
+    /// Read again now, whatever the stamp says (for a reload signal).
+    pub fn reload(&self) {
+        self.loaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stamp = None;
+        drop(self.current());
+    }
+
+    /// Whether (`user`, `password`) was verified by bcrypt less than `VERIFIED_FOR` ago and the
+    /// user's line has not changed since. Cheap (a `stat` and a hash): fit for an async worker.
+    /// `false` says "not known", not "wrong": then call `verify`.
+    pub fn verified_recently(&self, user: &str, password: &str) -> bool {
+        let key = pair_key(&self.cache_key, user, password);
+        let mut loaded = self.current();
+        match loaded.verified.get(&key) {
+            Some((_, at)) if at.elapsed() < VERIFIED_FOR => true,
+            Some(_) => {
+                loaded.verified.remove(&key);
+                false
+            }
+            None => false,
+        }
     }
 
     /// Whether `password` is `user`'s. Takes as long for an unknown user as for a known one.
     /// Blocking (bcrypt is deliberately slow): call it off the async workers.
     pub fn verify(&self, user: &str, password: &str) -> bool {
-        match self.hash_of(user) {
-            Some(hash) => bcrypt::verify(password, &hash).unwrap_or(false),
+        if self.verified_recently(user, password) {
+            return true;
+        }
+        let hash = self.current().users.get(user).cloned();
+        let right = match &hash {
+            Some(hash) => bcrypt::verify(password, hash).unwrap_or(false),
             None => {
                 let _ = bcrypt::verify(password, DUMMY_HASH);
                 false
             }
+        };
+        if right {
+            let mut loaded = self.current();
+            // Only if the line bcrypt checked is still the user's: a change during the check
+            // must not let the old password in.
+            if loaded.users.get(user) == hash.as_ref() {
+                if loaded.verified.len() >= VERIFIED_MAX {
+                    loaded
+                        .verified
+                        .retain(|_, (_, at)| at.elapsed() < VERIFIED_FOR);
+                    if loaded.verified.len() >= VERIFIED_MAX {
+                        loaded.verified.clear();
+                    }
+                }
+                let key = pair_key(&self.cache_key, user, password);
+                loaded
+                    .verified
+                    .insert(key, (user.to_string(), Instant::now()));
+            }
         }
+        right
     }
 }
 
@@ -343,5 +428,45 @@ mod tests {
         assert!(users.verify("bob", "builder"));
         fs::remove_file(&path).unwrap();
         assert!(!users.verify("admin", "correct horse"));
+    }
+
+    #[test]
+    fn verified_pairs_are_cached_until_the_users_line_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), FROM_HTPASSWD);
+        let (users, _) = UsersFile::open_or_create(&path).unwrap();
+        assert!(!users.verified_recently("admin", "correct horse"));
+        assert!(users.verify("admin", "correct horse"));
+        assert!(users.verified_recently("admin", "correct horse"));
+        // Only the right pair is known; a wrong password is never answered from the cache.
+        assert!(!users.verified_recently("admin", "correct horse!"));
+        assert!(!users.verify("admin", "correct horse!"));
+        // The cache holds neither the password nor its bcrypt hash.
+        let dump = format!("{:?}", users.loaded.lock().unwrap().verified);
+        assert!(
+            !dump.contains("correct") && !dump.contains("$2y$"),
+            "{dump}"
+        );
+        // A changed password: the old one is refused from the next call.
+        let new = dir.path().join("new");
+        fs::write(
+            &new,
+            format!("admin:{}\n", bcrypt::hash("battery", 4).unwrap()),
+        )
+        .unwrap();
+        fs::rename(&new, &path).unwrap();
+        assert!(!users.verified_recently("admin", "correct horse"));
+        assert!(!users.verify("admin", "correct horse"));
+        assert!(users.verify("admin", "battery"));
+        assert!(users.verified_recently("admin", "battery"));
+        // A removed user too.
+        fs::write(
+            &new,
+            format!("bob:{}\n", bcrypt::hash("builder", 4).unwrap()),
+        )
+        .unwrap();
+        fs::rename(&new, &path).unwrap();
+        assert!(!users.verified_recently("admin", "battery"));
+        assert!(!users.verify("admin", "battery"));
     }
 }
