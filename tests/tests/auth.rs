@@ -951,3 +951,72 @@ fn the_debug_log_holds_no_secret() {
         assert!(!log.contains(secret), "the log shows '{secret}':\n{log}");
     }
 }
+
+/// A users-file line written by Debian's real `htpasswd` with `flag`; `None` (SKIPPED) without
+/// it outside CI, a failure under CI (`.ci/run` installs apache2-utils).
+fn real_htpasswd(flag: &str, user: &str, password: &str) -> Option<String> {
+    let output = match std::process::Command::new("htpasswd")
+        .args([flag, "-nb", user, password])
+        .output()
+    {
+        Ok(output) => output,
+        Err(err) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "htpasswd cannot run ({err}): .ci/run must apt-get install apache2-utils"
+            );
+            eprintln!("SKIPPED: htpasswd is not installed (apt-get install apache2-utils)");
+            return None;
+        }
+    };
+    assert!(output.status.success(), "{output:?}");
+    Some(String::from_utf8(output.stdout).unwrap().trim().to_string() + "\n")
+}
+
+#[test]
+fn users_of_every_htpasswd_scheme_but_crypt_log_in() {
+    let cases = [
+        ("-B", "bcrypt", "b pass"),
+        ("-m", "md5", "m pass"),
+        ("-s", "sha", "s pass"),
+        ("-d", "crypt", "dpass"),
+    ];
+    let mut text = String::new();
+    for (flag, user, password) in cases {
+        let Some(line) = real_htpasswd(flag, user, password) else {
+            return;
+        };
+        text.push_str(&line);
+    }
+    assert!(text.contains("$apr1$") && text.contains("{SHA}"), "{text}");
+    let receiver = Setup::new()
+        .module_param("authorization", "1")
+        .module_param("users_file", USERS_FILE)
+        .file(USERS_FILE, &text)
+        .start();
+    for (index, (_, user, password)) in cases.iter().enumerate() {
+        let source = from(60 + index as u8);
+        let reply = get(
+            &receiver,
+            source,
+            "/api",
+            &[("Authorization", &basic(user, password))],
+        );
+        let expected = if *user == "crypt" { 401 } else { 200 };
+        assert_eq!(reply.status, expected, "{user}: {}", reply.body);
+        let wrong = get(
+            &receiver,
+            source,
+            "/api",
+            &[("Authorization", &basic(user, "nope"))],
+        );
+        assert_eq!(wrong.status, 401, "{user}");
+    }
+    let log = receiver.log();
+    assert!(log.contains("user 'md5': weak hash"), "{log}");
+    assert!(log.contains("user 'crypt': not a bcrypt"), "{log}");
+    for line in text.lines() {
+        let hash = line.split_once(':').unwrap().1;
+        assert!(!log.contains(hash), "a hash in the log: {log}");
+    }
+}

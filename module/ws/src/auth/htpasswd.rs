@@ -1,6 +1,6 @@
-//! The users file (`users_file`): an Apache htpasswd file with bcrypt hashes, as
-//! `htpasswd -B` writes them (`user:$2y$05$...`), the format Nagios admins already keep their
-//! `htpasswd.users` in.
+//! The users file (`users_file`): an Apache htpasswd file, the format Nagios admins already
+//! keep their `htpasswd.users` in: bcrypt (`htpasswd -B`), and the weaker `$apr1$` and `{SHA}`
+//! (see `hashes`).
 //!
 //! The file is read again when it changes, so users added with `htpasswd -B` can log in without
 //! a restart. On a first start with no usable file, it is created with an `admin` user and a
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 
+use super::hashes::{self, Scheme};
 use super::secret::{new_password, RandomError};
 
 /// How long a verified (user, password) pair is taken without running bcrypt again, as
@@ -50,7 +51,7 @@ pub enum HtpasswdError {
         source: std::io::Error,
     },
     #[error(
-        "the users file {path} has no usable user: only bcrypt hashes are supported (create users with: htpasswd -B {path} <user>)"
+        "the users file {path} has no usable user: only bcrypt, $apr1$ and {{SHA}} hashes are supported (create users with: htpasswd -B {path} <user>)"
     )]
     NoUsableUser { path: PathBuf },
     #[error("cannot make the admin password: {0}")]
@@ -132,9 +133,9 @@ fn parse(text: &str, path: &Path) -> (HashMap<String, String>, Vec<String>) {
                 "{}:{number}: no user name; skipped",
                 path.display()
             ));
-        } else if !["$2y$", "$2b$", "$2a$"].iter().any(|p| hash.starts_with(p)) {
+        } else if Scheme::of(hash).is_none() {
             warnings.push(format!(
-                "{}:{number}: user '{user}': not a bcrypt hash (only htpasswd -B hashes are supported); this user cannot log in",
+                "{}:{number}: user '{user}': not a bcrypt, $apr1$ or {{SHA}} hash (crypt is not supported: use htpasswd -B); this user cannot log in",
                 path.display()
             ));
         } else if users.contains_key(user) {
@@ -144,6 +145,12 @@ fn parse(text: &str, path: &Path) -> (HashMap<String, String>, Vec<String>) {
                 path.display()
             ));
         } else {
+            if Scheme::of(hash).is_some_and(Scheme::is_weak) {
+                warnings.push(format!(
+                    "{}:{number}: user '{user}': weak hash (MD5 or SHA-1, quick to guess offline): set it again with htpasswd -B",
+                    path.display()
+                ));
+            }
             users.insert(user.to_string(), hash.to_string());
         }
     }
@@ -273,7 +280,7 @@ impl UsersFile {
         }
         let hash = self.current().users.get(user).cloned();
         let right = match &hash {
-            Some(hash) => bcrypt::verify(password, hash).unwrap_or(false),
+            Some(hash) => hashes::verify(password, hash),
             None => {
                 let _ = bcrypt::verify(password, DUMMY_HASH);
                 false
@@ -367,7 +374,7 @@ mod tests {
     #[test]
     fn other_hashes_and_bad_lines_are_skipped_with_a_warning_without_the_hash() {
         let text = "# comment\n\
-                    md5:$apr1$abc$def\n\
+                    crypt:2w18ct5R8E3s6\n\
                     nocolon\n\
                     :$2y$05$x\n\
                     admin:$2b$04$abcdefghijklmnopqrstuu5HiKxB2iZ1D3dWXMbp2gJDVXDu0uS4O\n\
@@ -375,8 +382,13 @@ mod tests {
         let (users, warnings) = parse(text, Path::new("u"));
         assert_eq!(users.len(), 1);
         assert_eq!(warnings.len(), 4, "{warnings:?}");
-        assert!(warnings[0].starts_with("u:2: user 'md5': not a bcrypt hash"));
-        assert!(warnings.iter().all(|w| !w.contains('$')), "{warnings:?}");
+        assert!(warnings[0].starts_with("u:2: user 'crypt': not a bcrypt, $apr1$ or {SHA} hash"));
+        assert!(
+            warnings
+                .iter()
+                .all(|w| !w.contains("2w18") && !w.contains("$2")),
+            "{warnings:?}"
+        );
     }
 
     #[test]
@@ -408,10 +420,10 @@ mod tests {
     #[test]
     fn a_file_without_usable_user_is_refused_not_replaced() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "md5:$apr1$abc$def\n");
+        let path = write(dir.path(), "crypt:2w18ct5R8E3s6\n");
         let err = UsersFile::open_or_create(&path).err().unwrap();
         assert!(matches!(err, HtpasswdError::NoUsableUser { .. }), "{err}");
-        assert_eq!(fs::read_to_string(&path).unwrap(), "md5:$apr1$abc$def\n");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "crypt:2w18ct5R8E3s6\n");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! log lines name users and addresses only.
 
 pub mod credentials;
+pub mod hashes;
 pub mod headers;
 pub mod htpasswd;
 pub mod rate_limit;
