@@ -6,11 +6,18 @@
 #   bench/run.sh            all cases, both servers, prints a table with the ratios
 #
 # Ours: release build, durability on (every answered command is fsync'd in the spool first),
-# command_file a regular file, authorization 0 (as the baseline). The original: its standalone
+# command_file a regular file, authorization 0 (as the baseline), except the *_basic cases
+# (authorization 1, Basic user:password of a users file made by `htpasswd -B`: needs
+# apache2-utils) and the *_token cases (authorization 1, Basic token: from /login). The
+# original gets the same header; its standalone mode takes any token as a user name without
+# checking it, so its *_token figure is not an authenticated one.
+# Batch cases: one request is 100 commands (post_command_batch) or 20 hosts of 2 services,
+# 60 results (patch_host_batch); their rate is also shown as commands/s or results/s. The original: its standalone
 # mode (../shared/peers/run-python-ws.sh), give_result 1, set_timestamp 0, no backend.
 # Needs: wrk (apt-get install wrk), python3 (the original's venv is made on first use).
 # Env: DURATION (10s), CONNS (32), THREADS (2), PEERS (../shared/peers), SKIP_PYTHON=1,
-# CASES (a subset of "post_command patch_host get_alive"), ROUNDS (3: each case is measured
+# CASES (a subset of "post_command patch_host get_alive post_command_basic post_command_token
+# patch_host_basic patch_host_token post_command_batch patch_host_batch"), ROUNDS (3: each case is measured
 # this many times, both servers back to back each time; its line is the median round by
 # ratio, after a line per round).
 set -euo pipefail
@@ -30,8 +37,15 @@ command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" 
 cargo build --release --quiet
 
 OUR_PID=
-start_ours() {
+AUTH_HEADER=
+start_ours() {  # start_ours [basic|token]
+  local auth=${1:-}
   rm -rf "$WORK/ours"; mkdir -p "$WORK/ours"
+  local authorization=0
+  if [ -n "$auth" ]; then
+    authorization=1
+    htpasswd -cbB "$WORK/ours/users.htpasswd" bench 'bench password' 2>/dev/null
+  fi
   cat > "$WORK/ours/alignak.cfg" <<CFG
 define receiver {
     receiver_name bench
@@ -45,7 +59,8 @@ define module {
     python_name alignak_module_ws
     host 127.0.0.1
     port $OUR_PORT
-    authorization 0
+    authorization $authorization
+    users_file $WORK/ours/users.htpasswd
     log_level WARNING
     # As the original's baseline (../shared/peers/python-baseline.md): the PATCH case creates
     # test_host and its services on its first request, then updates them.
@@ -59,11 +74,20 @@ define module {
 CFG
   (cd "$WORK/ours" && RUST_LOG=warn exec "$ROOT/target/release/alignak-receiver" -c alignak.cfg > "$WORK/ours/receiver.log" 2>&1) &
   OUR_PID=$!
+  local up=
   for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$OUR_PORT/are_you_alive" >/dev/null 2>&1 && return 0
+    curl -s -o /dev/null "http://127.0.0.1:$OUR_PORT/are_you_alive" 2>/dev/null && { up=1; break; }
     sleep 0.1
   done
-  echo "our receiver did not start:" >&2; cat "$WORK/ours/receiver.log" >&2; exit 1
+  [ -n "$up" ] || { echo "our receiver did not start:" >&2; cat "$WORK/ours/receiver.log" >&2; exit 1; }
+  case $auth in
+    basic) AUTH_HEADER="Authorization: Basic $(printf '%s' 'bench:bench password' | base64 -w0)";;
+    token)
+      local token
+      token=$(curl -sf -u 'bench:bench password' -X POST "http://127.0.0.1:$OUR_PORT/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["_result"][0])')
+      AUTH_HEADER="Authorization: Basic $(printf '%s:' "$token" | base64 -w0)";;
+    *) AUTH_HEADER=;;
+  esac
 }
 stop_ours() {
   [ -n "${OUR_PID:-}" ] || return 0
@@ -89,6 +113,7 @@ stop_python() {
 wrk_case() {
   local name=$1 script=$2 url=$3 args=()
   [ -n "$script" ] && args=(-s "bench/$script")
+  [ -n "$AUTH_HEADER" ] && args+=(-H "$AUTH_HEADER")
   wrk -t2 -c8 -d2s "${args[@]}" "$url" > /dev/null 2>&1 || true
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${args[@]}" "$url" > "$WORK/$name.txt" 2>&1 || true
   local rps p50 p99 non2xx
@@ -108,16 +133,20 @@ to_ms() {  # wrk prints 1.23ms / 456.00us / 1.02s
 
 declare -A RESULT
 CASES=${CASES:-"post_command patch_host get_alive"}
-script_of() { case $1 in post_command) echo post_command.lua;; patch_host) echo patch_host.lua;; *) echo "";; esac; }
-path_of() { case $1 in post_command) echo /ws/command;; patch_host) echo /ws/host/test_host;; *) echo /ws/are_you_alive;; esac; }
+script_of() { case $1 in post_command*_batch) echo post_command_batch.lua;; patch_host_batch) echo patch_host_batch.lua;; post_command*) echo post_command.lua;; patch_host*) echo patch_host.lua;; *) echo "";; esac; }
+path_of() { case $1 in patch_host_batch) echo /ws/host;; post_command*) echo /ws/command;; patch_host*) echo /ws/host/test_host;; *) echo /ws/are_you_alive;; esac; }
+auth_of() { case $1 in *_basic) echo basic;; *_token) echo token;; *) echo "";; esac; }
+items_of() { case $1 in post_command_batch) echo 100;; patch_host_batch) echo 60;; *) echo 1;; esac; }
+declare -A PEAK_OF MEDIAN_OF
 
 PEAK=0
 for case in $CASES; do
   for round in $(seq 1 "$ROUNDS"); do
-    start_ours
+    start_ours "$(auth_of "$case")"
     RESULT[ours_${case}_$round]=$(wrk_case "ours_$case" "$(script_of "$case")" "http://127.0.0.1:$OUR_PORT$(path_of "$case")")
     stop_ours
     [ "${PEAK_RSS_KB:-0}" -gt "$PEAK" ] && PEAK=$PEAK_RSS_KB
+    [ "${PEAK_RSS_KB:-0}" -gt "${PEAK_OF[$case]:-0}" ] && PEAK_OF[$case]=$PEAK_RSS_KB
     if [ -z "${SKIP_PYTHON:-}" ]; then
       start_python
       RESULT[python_${case}_$round]=$(wrk_case "python_$case" "$(script_of "$case")" "http://127.0.0.1:$PY_PORT$(path_of "$case")")
@@ -147,12 +176,22 @@ for case in $CASES; do
     awk -v o="$o" -v p="$p" -v r="$round" 'BEGIN { printf "%f %d\n", (p > 0 ? o / p : o), r }'
   done | sort -n | awk '{print $2}')
   median=$(echo "$ranked" | sed -n "$(( (ROUNDS + 1) / 2 ))p")
+  MEDIAN_OF[$case]=$median
   if [ "$ROUNDS" -gt 1 ]; then
     for round in $(seq 1 "$ROUNDS"); do
       row "$case (round $round)" "${RESULT[ours_${case}_$round]}" "${RESULT[python_${case}_$round]:-}"
     done
   fi
   row "$case" "${RESULT[ours_${case}_$median]}" "${RESULT[python_${case}_$median]:-}"
+done
+echo
+echo "per case: our peak RSS, and batches' items per second"
+for case in $CASES; do
+  read -r o _ <<< "${RESULT[ours_${case}_${MEDIAN_OF[$case]}]}"
+  items=$(items_of "$case")
+  per=""
+  [ "$items" -gt 1 ] && per=$(awk -v o="$o" -v n="$items" -v c="$case" 'BEGIN { printf "  %.0f %s/s", o * n, (c ~ /command/ ? "commands" : "results") }')
+  printf '%-22s | peak RSS %4d MiB%s\n' "$case" "$(( ${PEAK_OF[$case]:-0} / 1024 ))" "$per"
 done
 echo "our daemon's peak RSS: $((PEAK / 1024)) MiB"
 echo "non-2xx: answers that were not 2xx (a non-zero count means the case did not measure what it says)"

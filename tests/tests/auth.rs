@@ -4,7 +4,8 @@
 //!
 //! Every answer here goes through `checked`, which fails the test if it shows a password hash.
 //! Tests that fail authentications on purpose send them from their own loopback address
-//! (127.0.0.x): failures are counted per client address.
+//! (127.0.0.x): failures are counted per (address, user) for passwords and per address for
+//! tokens.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::PermissionsExt;
@@ -494,8 +495,8 @@ fn assert_429(reply: &Reply, what: &str) {
 }
 
 #[test]
-fn failed_authentications_are_rate_limited_per_address() {
-    let receiver = setup(&[ALICE]).start();
+fn failed_authentications_slow_the_failing_pair_and_no_one_else() {
+    let receiver = setup(&[ALICE, BOB]).start();
     let attacker = from(20);
     let (token, session) = login(&receiver, attacker, ALICE);
     let wrong = basic(ALICE.0, "guess");
@@ -507,24 +508,38 @@ fn failed_authentications_are_rate_limited_per_address() {
         &get(&receiver, attacker, "/api", &[("Authorization", &wrong)]),
         "after the burst",
     );
-    // Blocked means blocked: the right password and a good token are refused too...
+    // The failing pair is slowed: even its right password waits...
     let good = basic(ALICE.0, ALICE.1);
     assert_429(
         &get(&receiver, attacker, "/api", &[("Authorization", &good)]),
-        "good password",
-    );
-    assert_429(
-        &get(
-            &receiver,
-            attacker,
-            "/api",
-            &[("Authorization", &basic(&token, ""))],
-        ),
-        "good token",
+        "the failing pair's right password",
     );
     let body = json!({"username": ALICE.0, "password": ALICE.1}).to_string();
     assert_429(&login_body(&receiver, attacker, &body), "/login");
-    // ... but a session already opened is no guess, and other addresses are not blocked.
+    // ... but from the same address another user's right password, any valid token and an
+    // open session still work, and other addresses are not touched.
+    assert_eq!(
+        get(
+            &receiver,
+            attacker,
+            "/api",
+            &[("Authorization", &basic(BOB.0, BOB.1))]
+        )
+        .status,
+        200,
+        "another user's right password from the same address"
+    );
+    assert_eq!(
+        get(
+            &receiver,
+            attacker,
+            "/api",
+            &[("Authorization", &basic(&token, ""))]
+        )
+        .status,
+        200,
+        "a valid token from the same address"
+    );
     let reply = get(
         &receiver,
         attacker,
@@ -546,6 +561,42 @@ fn failed_authentications_are_rate_limited_per_address() {
     assert_429(
         &login_body(&receiver, guesser, &body),
         "/login after failed logins",
+    );
+    let bob = json!({"username": BOB.0, "password": BOB.1}).to_string();
+    assert_eq!(login_body(&receiver, guesser, &bob).status, 200);
+
+    // Guessing tokens from one address is slowed, whatever names the guesses carry; a valid
+    // token from there still works.
+    let token_guesser = from(24);
+    for attempt in 1..=5 {
+        let made_up = format!("{attempt}{}", "A".repeat(42));
+        let reply = get(
+            &receiver,
+            token_guesser,
+            "/api",
+            &[("Authorization", &basic(&made_up, ""))],
+        );
+        assert_401(&reply, &format!("token guess {attempt}"));
+    }
+    assert_429(
+        &get(
+            &receiver,
+            token_guesser,
+            "/api",
+            &[("Authorization", &basic(&"B".repeat(43), ""))],
+        ),
+        "token guesses after the burst",
+    );
+    assert_eq!(
+        get(
+            &receiver,
+            token_guesser,
+            "/api",
+            &[("Authorization", &basic(&token, ""))]
+        )
+        .status,
+        200,
+        "a valid token from the guessing address"
     );
 
     // Many guesses at once do not get more tries than one after the other.
@@ -570,6 +621,131 @@ fn failed_authentications_are_rate_limited_per_address() {
         log.contains("127.0.0.20: too many failed authentications"),
         "{log}"
     );
+    assert!(
+        log.contains("127.0.0.24: too many failed authentications"),
+        "{log}"
+    );
+}
+
+/// Replaces the users file as `htpasswd` does (a new file renamed into place).
+fn rewrite_users(receiver: &Receiver, users: &[(&str, &str)]) {
+    let path = receiver.dir.path().join(USERS_FILE);
+    let new = receiver.dir.path().join("etc/users.new");
+    std::fs::write(&new, htpasswd(users)).unwrap();
+    std::fs::rename(&new, &path).unwrap();
+}
+
+#[test]
+fn a_cached_password_is_refused_once_changed_or_removed_and_a_wrong_one_never_served() {
+    let receiver = setup(&[ALICE, BOB]).start();
+    let client = from(30);
+    let alice = basic(ALICE.0, ALICE.1);
+    let bob = basic(BOB.0, BOB.1);
+    for _ in 0..3 {
+        assert_eq!(
+            get(&receiver, client, "/api", &[("Authorization", &alice)]).status,
+            200
+        );
+        assert_eq!(
+            get(&receiver, client, "/api", &[("Authorization", &bob)]).status,
+            200
+        );
+    }
+    // While the right password is cached, a wrong one is still refused.
+    let near = basic(ALICE.0, &format!("{} ", ALICE.1));
+    assert_401(
+        &get(&receiver, from(31), "/api", &[("Authorization", &near)]),
+        "wrong while cached",
+    );
+    // alice's password changes: the cached one is refused from the next request.
+    rewrite_users(&receiver, &[("alice", "a new one"), BOB]);
+    assert_401(
+        &get(&receiver, client, "/api", &[("Authorization", &alice)]),
+        "old password",
+    );
+    assert_eq!(
+        get(
+            &receiver,
+            client,
+            "/api",
+            &[("Authorization", &basic("alice", "a new one"))]
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        get(&receiver, client, "/api", &[("Authorization", &bob)]).status,
+        200
+    );
+    // bob is removed: refused from the next request.
+    rewrite_users(&receiver, &[("alice", "a new one")]);
+    assert_401(
+        &get(&receiver, client, "/api", &[("Authorization", &bob)]),
+        "removed user",
+    );
+}
+
+#[test]
+fn a_wrong_password_is_told_apart_from_no_credentials_but_not_from_an_unknown_user() {
+    let receiver = setup(&[ALICE]).start();
+    let text = |reply: Reply| reply.json()["_issues"][0].as_str().unwrap().to_string();
+    let none = text(get(&receiver, from(40), "/api", &[]));
+    let wrong = text(get(
+        &receiver,
+        from(41),
+        "/api",
+        &[("Authorization", &basic(ALICE.0, "x"))],
+    ));
+    let unknown = text(get(
+        &receiver,
+        from(42),
+        "/api",
+        &[("Authorization", &basic("carol", "x"))],
+    ));
+    let token = text(get(
+        &receiver,
+        from(43),
+        "/api",
+        &[("Authorization", &basic(&"A".repeat(43), ""))],
+    ));
+    assert_ne!(none, wrong);
+    assert_eq!(wrong, unknown, "the answer must not tell which users exist");
+    assert_eq!(wrong, token);
+}
+
+#[test]
+fn passwords_longer_than_72_bytes_are_refused_with_a_clear_message() {
+    let long = "p".repeat(72);
+    let longer = format!("{long}x");
+    let receiver = setup(&[("alice", long.as_str())]).start();
+    let client = from(50);
+    assert_eq!(
+        get(
+            &receiver,
+            client,
+            "/api",
+            &[("Authorization", &basic("alice", &long))]
+        )
+        .status,
+        200
+    );
+    for reply in [
+        get(
+            &receiver,
+            client,
+            "/api",
+            &[("Authorization", &basic("alice", &longer))],
+        ),
+        login_body(
+            &receiver,
+            client,
+            &json!({"username": "alice", "password": longer}).to_string(),
+        ),
+    ] {
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        let issue = reply.json()["_issues"][0].as_str().unwrap().to_string();
+        assert!(issue.contains("longer than 72 bytes"), "{issue}");
+    }
 }
 
 #[test]
@@ -773,5 +949,74 @@ fn the_debug_log_holds_no_secret() {
         header.trim_start_matches("Basic "),
     ] {
         assert!(!log.contains(secret), "the log shows '{secret}':\n{log}");
+    }
+}
+
+/// A users-file line written by Debian's real `htpasswd` with `flag`; `None` (SKIPPED) without
+/// it outside CI, a failure under CI (`.ci/run` installs apache2-utils).
+fn real_htpasswd(flag: &str, user: &str, password: &str) -> Option<String> {
+    let output = match std::process::Command::new("htpasswd")
+        .args([flag, "-nb", user, password])
+        .output()
+    {
+        Ok(output) => output,
+        Err(err) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "htpasswd cannot run ({err}): .ci/run must apt-get install apache2-utils"
+            );
+            eprintln!("SKIPPED: htpasswd is not installed (apt-get install apache2-utils)");
+            return None;
+        }
+    };
+    assert!(output.status.success(), "{output:?}");
+    Some(String::from_utf8(output.stdout).unwrap().trim().to_string() + "\n")
+}
+
+#[test]
+fn users_of_every_htpasswd_scheme_but_crypt_log_in() {
+    let cases = [
+        ("-B", "bcrypt", "b pass"),
+        ("-m", "md5", "m pass"),
+        ("-s", "sha", "s pass"),
+        ("-d", "crypt", "dpass"),
+    ];
+    let mut text = String::new();
+    for (flag, user, password) in cases {
+        let Some(line) = real_htpasswd(flag, user, password) else {
+            return;
+        };
+        text.push_str(&line);
+    }
+    assert!(text.contains("$apr1$") && text.contains("{SHA}"), "{text}");
+    let receiver = Setup::new()
+        .module_param("authorization", "1")
+        .module_param("users_file", USERS_FILE)
+        .file(USERS_FILE, &text)
+        .start();
+    for (index, (_, user, password)) in cases.iter().enumerate() {
+        let source = from(60 + index as u8);
+        let reply = get(
+            &receiver,
+            source,
+            "/api",
+            &[("Authorization", &basic(user, password))],
+        );
+        let expected = if *user == "crypt" { 401 } else { 200 };
+        assert_eq!(reply.status, expected, "{user}: {}", reply.body);
+        let wrong = get(
+            &receiver,
+            source,
+            "/api",
+            &[("Authorization", &basic(user, "nope"))],
+        );
+        assert_eq!(wrong.status, 401, "{user}");
+    }
+    let log = receiver.log();
+    assert!(log.contains("user 'md5': weak hash"), "{log}");
+    assert!(log.contains("user 'crypt': not a bcrypt"), "{log}");
+    for line in text.lines() {
+        let hash = line.split_once(':').unwrap().1;
+        assert!(!log.contains(hash), "a hash in the log: {log}");
     }
 }

@@ -46,6 +46,11 @@ pub enum ApiError {
     #[error("Authentication required: log in with POST /login or send HTTP Basic credentials.")]
     Unauthorized,
 
+    /// 401: credentials were sent and not accepted. Says neither whether the user exists nor
+    /// which part was wrong.
+    #[error("Authentication required: the credentials sent (user name and password, or token) were not accepted.")]
+    CredentialsRefused,
+
     /// 401 from `/login`: the credentials were refused (the original's message, `_issues`
     /// only; the original answered it with HTTP 200).
     #[error("Access denied.")]
@@ -136,7 +141,16 @@ impl From<AuthError> for ApiError {
     /// The answer of a protected endpoint (`/login` answers `AccessDenied` instead).
     fn from(err: AuthError) -> Self {
         match err {
-            AuthError::Missing | AuthError::Refused => ApiError::Unauthorized,
+            AuthError::Missing => ApiError::Unauthorized,
+            AuthError::Refused => ApiError::CredentialsRefused,
+            AuthError::PasswordTooLong => ApiError::Invalid {
+                message: format!(
+                    "Passwords longer than {} bytes are refused (bcrypt reads only the first {}).",
+                    crate::auth::MAX_PASSWORD_BYTES,
+                    crate::auth::MAX_PASSWORD_BYTES
+                ),
+                key: ErrorKey::Issues,
+            },
             AuthError::Blocked { retry_after_secs } => ApiError::TooManyAttempts {
                 retry_after: retry_after_secs,
             },
@@ -214,7 +228,9 @@ impl ApiError {
             },
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnknownPath(_) => StatusCode::NOT_FOUND,
-            ApiError::Unauthorized | ApiError::AccessDenied => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::CredentialsRefused | ApiError::AccessDenied => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BodyTooLarge { .. }
             | ApiError::LoginBodyTooLarge { .. }
@@ -342,6 +358,7 @@ impl ApiError {
                 headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
             }
             ApiError::Unauthorized
+            | ApiError::CredentialsRefused
             | ApiError::AccessDenied
             | ApiError::Store {
                 error: StoreError::Unauthorized(_),

@@ -1,15 +1,17 @@
 //! Who may use the API: the check of a user's password and of a token, behind one trait so that
 //! an Alignak backend can take the place of the local users file and embedded store.
 //!
-//! Every method may block (bcrypt is slow on purpose, SQLite does I/O): `Auth` calls them from
-//! `tokio::task::spawn_blocking`, never on an HTTP worker.
+//! The `verify_*` and `*_token` methods may block (bcrypt is slow on purpose, SQLite does I/O):
+//! `Auth` calls them from `tokio::task::spawn_blocking`, never on an HTTP worker. The `known_*`
+//! methods never block: `Auth` asks them first, on the worker, and only a `None` costs a hop.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::htpasswd::UsersFile;
 use super::secret::{self, RandomError};
-use crate::store::tokens::{TokenStore, TokenStoreError};
+use crate::store::tokens::{TokenHash, TokenStore, TokenStoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
@@ -46,26 +48,64 @@ pub trait CredentialStore: Send + Sync {
 
     /// Makes `token` invalid; an unknown token is not an error.
     fn revoke_token(&self, token: &str) -> Result<(), CredentialError>;
+
+    /// `Some(true)` when the pair is known right without blocking (verified recently); `None`
+    /// when only `verify_password` can tell. Never `Some(false)` from a cache of failures.
+    fn known_password(&self, _user: &str, _password: &str) -> Option<bool> {
+        None
+    }
+
+    /// The answer of `verify_token` when it can be given without blocking.
+    fn known_token(&self, _token: &str) -> Option<Option<String>> {
+        None
+    }
 }
 
 /// Without a backend: users from the htpasswd `users_file`, tokens minted here and kept,
 /// hashed, in the embedded store for `token_timeout`.
 pub struct LocalCredentials {
     users: UsersFile,
+    /// The durable copy of the tokens: written through on issue and revoke.
     store: Arc<TokenStore>,
+    /// token hash -> (user, expiry in ms): every live token, so that checking one reads no
+    /// disk. Only this process issues and revokes tokens, so the copy stays exact.
+    tokens: RwLock<HashMap<TokenHash, (String, i64)>>,
     token_lifetime: Duration,
 }
 
 impl LocalCredentials {
+    /// Loads the live tokens of `store` into memory.
     pub fn new(
         users: UsersFile,
         store: Arc<TokenStore>,
         token_lifetime: Duration,
-    ) -> LocalCredentials {
-        LocalCredentials {
+    ) -> Result<LocalCredentials, CredentialError> {
+        let tokens = store
+            .live_tokens(now_ms())?
+            .into_iter()
+            .map(|(hash, user, expires)| (hash, (user, expires)))
+            .collect();
+        Ok(LocalCredentials {
             users,
             store,
+            tokens: RwLock::new(tokens),
             token_lifetime,
+        })
+    }
+
+    /// The users file, for a reload signal.
+    pub fn users(&self) -> &UsersFile {
+        &self.users
+    }
+
+    fn token_in_memory(&self, token: &str) -> Option<String> {
+        if token.is_empty() {
+            return None;
+        }
+        let tokens = self.tokens.read().unwrap_or_else(PoisonError::into_inner);
+        match tokens.get(&secret::hash(token)) {
+            Some((user, expires)) if *expires > now_ms() => Some(user.clone()),
+            _ => None,
         }
     }
 }
@@ -86,27 +126,39 @@ impl CredentialStore for LocalCredentials {
     }
 
     fn verify_token(&self, token: &str) -> Result<Option<String>, CredentialError> {
-        if token.is_empty() {
-            return Ok(None);
-        }
-        Ok(self.store.token_user(&secret::hash(token), now_ms())?)
+        Ok(self.token_in_memory(token))
+    }
+
+    fn known_password(&self, user: &str, password: &str) -> Option<bool> {
+        self.users.verified_recently(user, password).then_some(true)
+    }
+
+    fn known_token(&self, token: &str) -> Option<Option<String>> {
+        Some(self.token_in_memory(token))
     }
 
     fn issue_token(&self, user: &str) -> Result<String, CredentialError> {
         let token = secret::new_secret()?;
         let now = now_ms();
         let lifetime = i64::try_from(self.token_lifetime.as_millis()).unwrap_or(i64::MAX);
-        self.store.insert_token(
-            &secret::hash(&token),
-            user,
-            now,
-            now.saturating_add(lifetime),
-        )?;
+        let hash = secret::hash(&token);
+        let expires = now.saturating_add(lifetime);
+        // The durable copy first: a token is valid only once a restart would keep it.
+        self.store.insert_token(&hash, user, now, expires)?;
+        let mut tokens = self.tokens.write().unwrap_or_else(PoisonError::into_inner);
+        tokens.retain(|_, (_, expires)| *expires > now);
+        tokens.insert(hash, (user.to_string(), expires));
         Ok(token)
     }
 
     fn revoke_token(&self, token: &str) -> Result<(), CredentialError> {
-        Ok(self.store.delete_token(&secret::hash(token))?)
+        let hash = secret::hash(token);
+        // Out of memory first: the token stops working at once, even if the disk is slow.
+        self.tokens
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&hash);
+        Ok(self.store.delete_token(&hash)?)
     }
 }
 
@@ -121,7 +173,7 @@ mod tests {
         std::fs::write(&path, format!("alice:{hash}\n")).unwrap();
         let (users, _) = UsersFile::open_or_create(&path).unwrap();
         let store = Arc::new(TokenStore::in_memory());
-        (dir, LocalCredentials::new(users, store, lifetime))
+        (dir, LocalCredentials::new(users, store, lifetime).unwrap())
     }
 
     #[test]
@@ -147,6 +199,29 @@ mod tests {
             .is_some());
         c.revoke_token(&token).unwrap();
         assert_eq!(c.verify_token(&token).unwrap(), None);
+    }
+
+    #[test]
+    fn tokens_kept_in_the_store_are_valid_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users");
+        std::fs::write(
+            &path,
+            format!("alice:{}\n", bcrypt::hash("secret", 4).unwrap()),
+        )
+        .unwrap();
+        let store = Arc::new(TokenStore::open(&dir.path().join("ws.sqlite")).unwrap());
+        let (users, _) = UsersFile::open_or_create(&path).unwrap();
+        let first =
+            LocalCredentials::new(users, Arc::clone(&store), Duration::from_secs(60)).unwrap();
+        let kept = first.issue_token("alice").unwrap();
+        let revoked = first.issue_token("alice").unwrap();
+        first.revoke_token(&revoked).unwrap();
+        drop(first);
+        let (users, _) = UsersFile::open_or_create(&path).unwrap();
+        let second = LocalCredentials::new(users, store, Duration::from_secs(60)).unwrap();
+        assert_eq!(second.known_token(&kept), Some(Some("alice".into())));
+        assert_eq!(second.known_token(&revoked), Some(None));
     }
 
     #[test]

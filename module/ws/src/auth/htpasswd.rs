@@ -1,6 +1,6 @@
-//! The users file (`users_file`): an Apache htpasswd file with bcrypt hashes, as
-//! `htpasswd -B` writes them (`user:$2y$05$...`), the format Nagios admins already keep their
-//! `htpasswd.users` in.
+//! The users file (`users_file`): an Apache htpasswd file, the format Nagios admins already
+//! keep their `htpasswd.users` in: bcrypt (`htpasswd -B`), and the weaker `$apr1$` and `{SHA}`
+//! (see `hashes`).
 //!
 //! The file is read again when it changes, so users added with `htpasswd -B` can log in without
 //! a restart. On a first start with no usable file, it is created with an `admin` user and a
@@ -12,9 +12,20 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
+use sha2::{Digest, Sha256};
+
+use super::hashes::{self, Scheme};
 use super::secret::{new_password, RandomError};
+
+/// How long a verified (user, password) pair is taken without running bcrypt again, as
+/// Apache's `mod_authn_socache` does: a client sending Basic `user:password` on every request
+/// then costs one bcrypt per this period, not one per request.
+const VERIFIED_FOR: Duration = Duration::from_secs(300);
+/// Verified pairs kept at most; beyond, the cache is emptied (only right passwords enter it,
+/// so its size is bounded by the real clients, not by guesses).
+const VERIFIED_MAX: usize = 10_000;
 
 /// The bcrypt cost of the generated admin password. Its 20 random characters resist guessing
 /// by themselves; the cost only has to keep each HTTP Basic check cheap (a few tens of ms).
@@ -40,7 +51,7 @@ pub enum HtpasswdError {
         source: std::io::Error,
     },
     #[error(
-        "the users file {path} has no usable user: only bcrypt hashes are supported (create users with: htpasswd -B {path} <user>)"
+        "the users file {path} has no usable user: only bcrypt, $apr1$ and {{SHA}} hashes are supported (create users with: htpasswd -B {path} <user>)"
     )]
     NoUsableUser { path: PathBuf },
     #[error("cannot make the admin password: {0}")]
@@ -77,11 +88,26 @@ struct Loaded {
     stamp: Option<Stamp>,
     /// user -> bcrypt hash.
     users: HashMap<String, String>,
+    /// keyed hash of (user, password) -> (user, when bcrypt accepted it). Never the password
+    /// nor its bcrypt hash: a dump of this map gives nothing to try offline without the key.
+    verified: HashMap<[u8; 32], (String, Instant)>,
 }
 
 pub struct UsersFile {
     path: PathBuf,
     loaded: Mutex<Loaded>,
+    /// Random per process: the cache's keys are not plain hashes of passwords.
+    cache_key: [u8; 32],
+}
+
+/// The cache key of a (user, password) pair.
+fn pair_key(cache_key: &[u8; 32], user: &str, password: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(cache_key);
+    hasher.update(user.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(password.as_bytes());
+    hasher.finalize().into()
 }
 
 /// The users of an htpasswd text, and a warning (without any hash) for each line skipped.
@@ -107,9 +133,9 @@ fn parse(text: &str, path: &Path) -> (HashMap<String, String>, Vec<String>) {
                 "{}:{number}: no user name; skipped",
                 path.display()
             ));
-        } else if !["$2y$", "$2b$", "$2a$"].iter().any(|p| hash.starts_with(p)) {
+        } else if Scheme::of(hash).is_none() {
             warnings.push(format!(
-                "{}:{number}: user '{user}': not a bcrypt hash (only htpasswd -B hashes are supported); this user cannot log in",
+                "{}:{number}: user '{user}': not a bcrypt, $apr1$ or {{SHA}} hash (crypt is not supported: use htpasswd -B); this user cannot log in",
                 path.display()
             ));
         } else if users.contains_key(user) {
@@ -119,6 +145,12 @@ fn parse(text: &str, path: &Path) -> (HashMap<String, String>, Vec<String>) {
                 path.display()
             ));
         } else {
+            if Scheme::of(hash).is_some_and(Scheme::is_weak) {
+                warnings.push(format!(
+                    "{}:{number}: user '{user}': weak hash (MD5 or SHA-1, quick to guess offline): set it again with htpasswd -B",
+                    path.display()
+                ));
+            }
             users.insert(user.to_string(), hash.to_string());
         }
     }
@@ -158,12 +190,15 @@ impl UsersFile {
             path.display(),
             users.len()
         );
+        let cache_key = super::secret::random_key()?;
         let file = UsersFile {
             path: path.to_path_buf(),
             loaded: Mutex::new(Loaded {
                 stamp: Some(stamp),
                 users,
+                verified: HashMap::new(),
             }),
+            cache_key,
         };
         Ok((file, created))
     }
@@ -172,8 +207,8 @@ impl UsersFile {
         &self.path
     }
 
-    /// The hash of `user`, from the file as it is now (read again if it changed).
-    fn hash_of(&self, user: &str) -> Option<String> {
+    /// The file as it is now: read again if its stamp changed (one `stat` per call).
+    fn current(&self) -> std::sync::MutexGuard<'_, Loaded> {
         let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
         let stamp = Stamp::of(&self.path).ok();
         if stamp != loaded.stamp {
@@ -199,21 +234,78 @@ impl UsersFile {
                     HashMap::new()
                 }
             };
-            *loaded = Loaded { stamp, users };
+            // A user whose line changed or went away loses its verified pairs at once.
+            let mut verified = std::mem::take(&mut loaded.verified);
+            verified
+                .retain(|_, (user, _)| loaded.users.get(user.as_str()) == users.get(user.as_str()));
+            *loaded = Loaded {
+                stamp,
+                users,
+                verified,
+            };
         }
-        loaded.users.get(user).cloned()
+        loaded
+    }
+
+    /// Read again now, whatever the stamp says (for a reload signal).
+    pub fn reload(&self) {
+        self.loaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stamp = None;
+        drop(self.current());
+    }
+
+    /// Whether (`user`, `password`) was verified by bcrypt less than `VERIFIED_FOR` ago and the
+    /// user's line has not changed since. Cheap (a `stat` and a hash): fit for an async worker.
+    /// `false` says "not known", not "wrong": then call `verify`.
+    pub fn verified_recently(&self, user: &str, password: &str) -> bool {
+        let key = pair_key(&self.cache_key, user, password);
+        let mut loaded = self.current();
+        match loaded.verified.get(&key) {
+            Some((_, at)) if at.elapsed() < VERIFIED_FOR => true,
+            Some(_) => {
+                loaded.verified.remove(&key);
+                false
+            }
+            None => false,
+        }
     }
 
     /// Whether `password` is `user`'s. Takes as long for an unknown user as for a known one.
     /// Blocking (bcrypt is deliberately slow): call it off the async workers.
     pub fn verify(&self, user: &str, password: &str) -> bool {
-        match self.hash_of(user) {
-            Some(hash) => bcrypt::verify(password, &hash).unwrap_or(false),
+        if self.verified_recently(user, password) {
+            return true;
+        }
+        let hash = self.current().users.get(user).cloned();
+        let right = match &hash {
+            Some(hash) => hashes::verify(password, hash),
             None => {
                 let _ = bcrypt::verify(password, DUMMY_HASH);
                 false
             }
+        };
+        if right {
+            let mut loaded = self.current();
+            // Only if the line bcrypt checked is still the user's: a change during the check
+            // must not let the old password in.
+            if loaded.users.get(user) == hash.as_ref() {
+                if loaded.verified.len() >= VERIFIED_MAX {
+                    loaded
+                        .verified
+                        .retain(|_, (_, at)| at.elapsed() < VERIFIED_FOR);
+                    if loaded.verified.len() >= VERIFIED_MAX {
+                        loaded.verified.clear();
+                    }
+                }
+                let key = pair_key(&self.cache_key, user, password);
+                loaded
+                    .verified
+                    .insert(key, (user.to_string(), Instant::now()));
+            }
         }
+        right
     }
 }
 
@@ -282,7 +374,7 @@ mod tests {
     #[test]
     fn other_hashes_and_bad_lines_are_skipped_with_a_warning_without_the_hash() {
         let text = "# comment\n\
-                    md5:$apr1$abc$def\n\
+                    crypt:2w18ct5R8E3s6\n\
                     nocolon\n\
                     :$2y$05$x\n\
                     admin:$2b$04$abcdefghijklmnopqrstuu5HiKxB2iZ1D3dWXMbp2gJDVXDu0uS4O\n\
@@ -290,8 +382,13 @@ mod tests {
         let (users, warnings) = parse(text, Path::new("u"));
         assert_eq!(users.len(), 1);
         assert_eq!(warnings.len(), 4, "{warnings:?}");
-        assert!(warnings[0].starts_with("u:2: user 'md5': not a bcrypt hash"));
-        assert!(warnings.iter().all(|w| !w.contains('$')), "{warnings:?}");
+        assert!(warnings[0].starts_with("u:2: user 'crypt': not a bcrypt, $apr1$ or {SHA} hash"));
+        assert!(
+            warnings
+                .iter()
+                .all(|w| !w.contains("2w18") && !w.contains("$2")),
+            "{warnings:?}"
+        );
     }
 
     #[test]
@@ -323,10 +420,10 @@ mod tests {
     #[test]
     fn a_file_without_usable_user_is_refused_not_replaced() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "md5:$apr1$abc$def\n");
+        let path = write(dir.path(), "crypt:2w18ct5R8E3s6\n");
         let err = UsersFile::open_or_create(&path).err().unwrap();
         assert!(matches!(err, HtpasswdError::NoUsableUser { .. }), "{err}");
-        assert_eq!(fs::read_to_string(&path).unwrap(), "md5:$apr1$abc$def\n");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "crypt:2w18ct5R8E3s6\n");
     }
 
     #[test]
@@ -343,5 +440,45 @@ mod tests {
         assert!(users.verify("bob", "builder"));
         fs::remove_file(&path).unwrap();
         assert!(!users.verify("admin", "correct horse"));
+    }
+
+    #[test]
+    fn verified_pairs_are_cached_until_the_users_line_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), FROM_HTPASSWD);
+        let (users, _) = UsersFile::open_or_create(&path).unwrap();
+        assert!(!users.verified_recently("admin", "correct horse"));
+        assert!(users.verify("admin", "correct horse"));
+        assert!(users.verified_recently("admin", "correct horse"));
+        // Only the right pair is known; a wrong password is never answered from the cache.
+        assert!(!users.verified_recently("admin", "correct horse!"));
+        assert!(!users.verify("admin", "correct horse!"));
+        // The cache holds neither the password nor its bcrypt hash.
+        let dump = format!("{:?}", users.loaded.lock().unwrap().verified);
+        assert!(
+            !dump.contains("correct") && !dump.contains("$2y$"),
+            "{dump}"
+        );
+        // A changed password: the old one is refused from the next call.
+        let new = dir.path().join("new");
+        fs::write(
+            &new,
+            format!("admin:{}\n", bcrypt::hash("battery", 4).unwrap()),
+        )
+        .unwrap();
+        fs::rename(&new, &path).unwrap();
+        assert!(!users.verified_recently("admin", "correct horse"));
+        assert!(!users.verify("admin", "correct horse"));
+        assert!(users.verify("admin", "battery"));
+        assert!(users.verified_recently("admin", "battery"));
+        // A removed user too.
+        fs::write(
+            &new,
+            format!("bob:{}\n", bcrypt::hash("builder", 4).unwrap()),
+        )
+        .unwrap();
+        fs::rename(&new, &path).unwrap();
+        assert!(!users.verified_recently("admin", "battery"));
+        assert!(!users.verify("admin", "battery"));
     }
 }

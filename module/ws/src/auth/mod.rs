@@ -2,10 +2,13 @@
 //!
 //! A request is authenticated by a live session cookie (`alignak_ws`, set by `/login`) whose
 //! token is still valid, else by HTTP Basic (`user:password` or `token:`). Failed attempts are
-//! counted per client address and block it for a while (`rate_limit`). Secrets are never logged:
+//! counted per (address, user) for passwords and per address for tokens, and block that
+//! subject for a while (`rate_limit`). Tokens are checked in memory and recently verified
+//! passwords from a keyed cache, so neither costs a disk read nor a bcrypt per request. Secrets are never logged:
 //! log lines name users and addresses only.
 
 pub mod credentials;
+pub mod hashes;
 pub mod headers;
 pub mod htpasswd;
 pub mod rate_limit;
@@ -40,6 +43,8 @@ pub enum AuthError {
     Missing,
     #[error("credentials refused")]
     Refused,
+    #[error("password longer than {MAX_PASSWORD_BYTES} bytes")]
+    PasswordTooLong,
     #[error("too many failed attempts; retry after {retry_after_secs} s")]
     Blocked { retry_after_secs: u64 },
     #[error(transparent)]
@@ -52,6 +57,29 @@ pub enum SetupError {
     Users(#[from] HtpasswdError),
     #[error(transparent)]
     Store(#[from] TokenStoreError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+}
+
+/// The longest password taken: bcrypt reads only the first 72 bytes, so a longer one would
+/// log in with any suffix. Refused for every hash scheme alike, so that the answer does not
+/// tell which scheme a user has.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+/// What failures are counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Subject {
+    /// A password for a user (by the hash of its name, so that the limiter's memory is
+    /// bounded whatever the names) from an address.
+    Pair(IpAddr, [u8; 32]),
+    /// Tokens from an address.
+    Token(IpAddr),
+}
+
+fn blocked_for(left: Duration) -> AuthError {
+    AuthError::Blocked {
+        retry_after_secs: left.as_secs() + u64::from(left.subsec_nanos() > 0),
+    }
 }
 
 /// A successful `/login`.
@@ -71,7 +99,7 @@ struct Proven {
 pub struct Auth {
     credentials: Arc<dyn CredentialStore>,
     sessions: Sessions,
-    limiter: RateLimiter,
+    limiter: RateLimiter<Subject>,
     secure_cookies: bool,
 }
 
@@ -101,7 +129,7 @@ impl Auth {
     ) -> Result<(Auth, Option<CreatedAdmin>), SetupError> {
         let (users, created) = UsersFile::open_or_create(users_file)?;
         let store = Arc::new(TokenStore::open(store_path)?);
-        let credentials = LocalCredentials::new(users, store, token_timeout);
+        let credentials = LocalCredentials::new(users, store, token_timeout)?;
         let auth = Auth::new(Arc::new(credentials), session_timeout, secure_cookies);
         Ok((auth, created))
     }
@@ -119,15 +147,12 @@ impl Auth {
             }
         }
         let credentials = headers::basic(headers).ok_or(AuthError::Missing)?;
-        let attempt = self.admit(peer).await?;
-        match self.check(credentials).await? {
-            Some(proven) => Ok(Caller {
-                user: Some(proven.user),
-                token: proven.token,
-                password: proven.password,
-            }),
-            None => Err(self.refused(attempt, peer)),
-        }
+        let proven = self.check(credentials, peer).await?;
+        Ok(Caller {
+            user: Some(proven.user),
+            token: proven.token,
+            password: proven.password,
+        })
     }
 
     /// `/login`: a token for the credentials (a new one for a password, the same for a token)
@@ -137,11 +162,7 @@ impl Auth {
         credentials: Credentials,
         peer: IpAddr,
     ) -> Result<LoggedIn, AuthError> {
-        let attempt = self.admit(peer).await?;
-        let Some(Proven { user, token, .. }) = self.check(credentials).await? else {
-            return Err(self.refused(attempt, peer));
-        };
-        drop(attempt);
+        let Proven { user, token, .. } = self.check(credentials, peer).await?;
         let token = match token {
             Some(token) => token,
             None => {
@@ -191,12 +212,7 @@ impl Auth {
         };
         // A session lasts no longer than its token: once that expires, or is revoked by a
         // /logout elsewhere, the session ends too.
-        let token = session.token.clone();
-        if self
-            .blocking(move |c| c.verify_token(&token))
-            .await?
-            .is_some()
-        {
+        if self.token_user(&session.token).await?.is_some() {
             Ok(Some(Caller {
                 user: Some(session.user),
                 token: Some(session.token),
@@ -208,48 +224,91 @@ impl Auth {
         }
     }
 
-    async fn check(&self, credentials: Credentials) -> Result<Option<Proven>, CredentialError> {
+    /// The user of a token: from memory when the credentials know it, else off the workers.
+    async fn token_user(&self, token: &str) -> Result<Option<String>, CredentialError> {
+        if let Some(known) = self.credentials.known_token(token) {
+            return Ok(known);
+        }
+        let checked = token.to_string();
+        self.blocking(move |c| c.verify_token(&checked)).await
+    }
+
+    /// Checks credentials under the rate limit: a password's failures count against its
+    /// (address, user) pair, a token's against its address. A right token is never refused for
+    /// failures, its own address's included: guessing 256 random bits is hopeless anyway,
+    /// and the count is there to be seen (the log) and to slow the guesses' answers.
+    async fn check(&self, credentials: Credentials, peer: IpAddr) -> Result<Proven, AuthError> {
+        let address = rate_limit::key(peer);
         match credentials {
             Credentials::Password { user, password } => {
+                if password.len() > MAX_PASSWORD_BYTES {
+                    return Err(AuthError::PasswordTooLong);
+                }
+                let subject = Subject::Pair(address, secret::hash(&user));
+                // Checked before the cache: a blocked pair learns nothing, not even a right
+                // password.
+                if let Some(left) = self.limiter.blocked(&subject, Instant::now()) {
+                    return Err(blocked_for(left));
+                }
+                let proven = |token| Proven {
+                    user: user.clone(),
+                    token,
+                    password: Some(Password(password.clone())),
+                };
+                if self.credentials.known_password(&user, &password) == Some(true) {
+                    return Ok(proven(None));
+                }
+                let attempt = self.admit(subject).await?;
                 let for_user = user.clone();
                 let checked = password.clone();
                 let verdict = self
                     .blocking(move |c| c.verify_password(&for_user, &checked))
                     .await?;
-                Ok(match verdict {
-                    Verdict::Accepted { token } => Some(Proven {
-                        user,
-                        token,
-                        password: Some(Password(password)),
-                    }),
-                    Verdict::Refused => None,
-                })
+                match verdict {
+                    Verdict::Accepted { token } => Ok(proven(token)),
+                    Verdict::Refused => Err(self.refused(attempt, peer)),
+                }
             }
             Credentials::Token(token) => {
-                let checked = token.clone();
-                let user = self.blocking(move |c| c.verify_token(&checked)).await?;
-                Ok(user.map(|user| Proven {
-                    user,
-                    token: Some(token),
-                    password: None,
-                }))
+                let subject = Subject::Token(address);
+                if self.credentials.known_token(&token).is_none() {
+                    // A check that costs a hop (the backend): not for a blocked address.
+                    if let Some(left) = self.limiter.blocked(&subject, Instant::now()) {
+                        return Err(blocked_for(left));
+                    }
+                }
+                match self.token_user(&token).await? {
+                    Some(user) => Ok(Proven {
+                        user,
+                        token: Some(token),
+                        password: None,
+                    }),
+                    None => Err(self.token_failed(subject, peer)),
+                }
             }
-            Credentials::Unusable => Ok(None),
+            Credentials::Unusable => Err(self.token_failed(Subject::Token(address), peer)),
         }
     }
 
-    /// Waits until the client's address may make an attempt, or says how long it is blocked.
-    async fn admit(&self, peer: IpAddr) -> Result<Attempt<'_>, AuthError> {
+    /// A wrong token: counted, and answered as blocked while its address is.
+    fn token_failed(&self, subject: Subject, peer: IpAddr) -> AuthError {
+        match self.limiter.begin(subject, Instant::now()) {
+            Admission::Go(attempt) => self.refused(attempt, peer),
+            Admission::Blocked(left) => blocked_for(left),
+            Admission::Busy => AuthError::Blocked {
+                retry_after_secs: 1,
+            },
+        }
+    }
+
+    /// Waits until the subject may make an attempt, or says how long it is blocked.
+    async fn admit(&self, subject: Subject) -> Result<Attempt<'_, Subject>, AuthError> {
         let deadline = Instant::now() + BUSY_WAIT;
         loop {
             let now = Instant::now();
-            match self.limiter.begin(peer, now) {
+            match self.limiter.begin(subject.clone(), now) {
                 Admission::Go(attempt) => return Ok(attempt),
-                Admission::Blocked(left) => {
-                    return Err(AuthError::Blocked {
-                        retry_after_secs: left.as_secs() + u64::from(left.subsec_nanos() > 0),
-                    })
-                }
+                Admission::Blocked(left) => return Err(blocked_for(left)),
                 Admission::Busy if now < deadline => tokio::time::sleep(BUSY_POLL).await,
                 Admission::Busy => {
                     return Err(AuthError::Blocked {
@@ -260,7 +319,7 @@ impl Auth {
         }
     }
 
-    fn refused(&self, attempt: Attempt<'_>, peer: IpAddr) -> AuthError {
+    fn refused(&self, attempt: Attempt<'_, Subject>, peer: IpAddr) -> AuthError {
         log::info!("authentication refused for {peer}");
         if let Some(block) = attempt.failed(Instant::now()) {
             log::warn!(

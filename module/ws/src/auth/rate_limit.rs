@@ -1,11 +1,14 @@
-//! Failed authentications, counted per client address, so that passwords and tokens cannot be
-//! guessed over HTTP: after a burst of failures the address is blocked, for longer each time.
+//! Failed authentications, counted per subject (`Auth` counts a password per (address, user)
+//! and a token per address), so that passwords and tokens cannot be guessed over HTTP: after a
+//! burst of failures the subject is blocked, for longer each time. Other subjects of the same
+//! address are not: one misconfigured client behind a NAT does not lock out the others.
 //!
 //! Addresses are the TCP peer's: behind a reverse proxy every client shares the proxy's address
 //! (forwarded headers are not trusted, anyone can write them). IPv6 clients are counted per /64,
 //! the block a single host usually gets.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -63,15 +66,15 @@ impl Entry {
     }
 }
 
-pub struct RateLimiter {
+pub struct RateLimiter<K> {
     policy: Policy,
-    entries: Mutex<HashMap<IpAddr, Entry>>,
+    entries: Mutex<HashMap<K, Entry>>,
 }
 
 /// Whether an authentication attempt may be checked now.
-pub enum Admission<'a> {
+pub enum Admission<'a, K: Eq + Hash + Clone> {
     /// Go on; tell the attempt if it fails.
-    Go(Attempt<'a>),
+    Go(Attempt<'a, K>),
     /// The address is blocked for this long.
     Blocked(Duration),
     /// As many attempts as the address may still fail are being checked: wait for one.
@@ -79,12 +82,12 @@ pub enum Admission<'a> {
 }
 
 /// An attempt being checked. Dropped without `failed`, it did not fail.
-pub struct Attempt<'a> {
-    limiter: &'a RateLimiter,
-    address: IpAddr,
+pub struct Attempt<'a, K: Eq + Hash + Clone> {
+    limiter: &'a RateLimiter<K>,
+    address: K,
 }
 
-impl Attempt<'_> {
+impl<K: Eq + Hash + Clone> Attempt<'_, K> {
     /// Counts the failure; returns the block it started, if it did.
     pub fn failed(self, now: Instant) -> Option<Duration> {
         let policy = &self.limiter.policy;
@@ -106,7 +109,7 @@ impl Attempt<'_> {
     }
 }
 
-impl Drop for Attempt<'_> {
+impl<K: Eq + Hash + Clone> Drop for Attempt<'_, K> {
     fn drop(&mut self) {
         let mut entries = self.limiter.lock();
         if let Some(entry) = entries.get_mut(&self.address) {
@@ -119,7 +122,7 @@ impl Drop for Attempt<'_> {
 }
 
 /// The key an address is counted under: itself, or its /64 for IPv6.
-fn key(address: IpAddr) -> IpAddr {
+pub fn key(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -129,29 +132,35 @@ fn key(address: IpAddr) -> IpAddr {
     }
 }
 
-impl RateLimiter {
-    pub fn new(policy: Policy) -> RateLimiter {
+impl<K: Eq + Hash + Clone> RateLimiter<K> {
+    pub fn new(policy: Policy) -> RateLimiter<K> {
         RateLimiter {
             policy,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry>> {
         // The map stays consistent whatever panicked while holding it: every update is a
         // few plain assignments.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// How long `address` is still blocked, if it is; changes nothing.
+    pub fn blocked(&self, address: &K, now: Instant) -> Option<Duration> {
+        let entries = self.lock();
+        let until = entries.get(address)?.blocked_until?;
+        (until > now).then(|| until - now)
+    }
+
     /// Asks to check an attempt from `address`.
-    pub fn begin(&self, address: IpAddr, now: Instant) -> Admission<'_> {
+    pub fn begin(&self, address: K, now: Instant) -> Admission<'_, K> {
         let policy = &self.policy;
-        let address = key(address);
         let mut entries = self.lock();
         if !entries.contains_key(&address) && entries.len() >= policy.max_addresses {
             make_room(&mut entries, policy, now);
         }
-        let entry = entries.entry(address).or_insert(Entry::FRESH);
+        let entry = entries.entry(address.clone()).or_insert(Entry::FRESH);
         if let Some(until) = entry.blocked_until.filter(|until| *until > now) {
             return Admission::Blocked(until - now);
         }
@@ -170,14 +179,14 @@ impl RateLimiter {
 }
 
 /// Forgets the addresses that may be forgotten; if none may, the one that failed longest ago.
-fn make_room(entries: &mut HashMap<IpAddr, Entry>, policy: &Policy, now: Instant) {
+fn make_room<K: Eq + Hash + Clone>(entries: &mut HashMap<K, Entry>, policy: &Policy, now: Instant) {
     entries.retain(|_, e| !e.forgettable(policy, now));
     if entries.len() >= policy.max_addresses {
         if let Some(oldest) = entries
             .iter()
             // Attempts being checked are kept: their failure must count.
             .min_by_key(|(_, e)| (e.in_flight > 0, e.last_failure))
-            .map(|(address, _)| *address)
+            .map(|(address, _)| address.clone())
         {
             entries.remove(&oldest);
         }
@@ -191,11 +200,11 @@ mod tests {
     const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
     const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
 
-    fn limiter() -> RateLimiter {
+    fn limiter() -> RateLimiter<IpAddr> {
         RateLimiter::new(Policy::default())
     }
 
-    fn go(limiter: &RateLimiter, address: IpAddr, now: Instant) -> Attempt<'_> {
+    fn go(limiter: &RateLimiter<IpAddr>, address: IpAddr, now: Instant) -> Attempt<'_, IpAddr> {
         match limiter.begin(address, now) {
             Admission::Go(attempt) => attempt,
             Admission::Blocked(d) => panic!("blocked for {d:?}"),
@@ -203,14 +212,14 @@ mod tests {
         }
     }
 
-    fn blocked(limiter: &RateLimiter, address: IpAddr, now: Instant) -> Option<Duration> {
+    fn blocked(limiter: &RateLimiter<IpAddr>, address: IpAddr, now: Instant) -> Option<Duration> {
         match limiter.begin(address, now) {
             Admission::Blocked(d) => Some(d),
             _ => None,
         }
     }
 
-    fn fail(limiter: &RateLimiter, times: u32, now: Instant) -> Option<Duration> {
+    fn fail(limiter: &RateLimiter<IpAddr>, times: u32, now: Instant) -> Option<Duration> {
         (0..times)
             .map(|_| go(limiter, A, now).failed(now))
             .last()
@@ -292,7 +301,7 @@ mod tests {
 
     #[test]
     fn memory_is_bounded() {
-        let limiter = RateLimiter::new(Policy {
+        let limiter: RateLimiter<IpAddr> = RateLimiter::new(Policy {
             max_addresses: 3,
             ..Policy::default()
         });

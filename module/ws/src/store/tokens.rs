@@ -131,6 +131,30 @@ impl TokenStore {
         })
     }
 
+    /// Every token (hash, user, expiry) still valid at `now_ms`: what the in-memory copy
+    /// starts from.
+    pub fn live_tokens(
+        &self,
+        now_ms: i64,
+    ) -> Result<Vec<(TokenHash, String, i64)>, TokenStoreError> {
+        self.with(|c| {
+            let mut statement =
+                c.prepare("SELECT hash, username, expires_ms FROM tokens WHERE expires_ms > ?1")?;
+            let rows = statement.query_map(params![now_ms], |row| {
+                Ok((row.get::<_, Vec<u8>>(0)?, row.get(1)?, row.get(2)?))
+            })?;
+            let mut tokens = Vec::new();
+            for row in rows {
+                let (hash, user, expires) = row?;
+                // A row that is not a SHA-256 can match no token: skip it.
+                if let Ok(hash) = TokenHash::try_from(hash.as_slice()) {
+                    tokens.push((hash, user, expires));
+                }
+            }
+            Ok(tokens)
+        })
+    }
+
     /// Forgets a token (by its hash); forgetting an unknown token is not an error.
     pub fn delete_token(&self, hash: &TokenHash) -> Result<(), TokenStoreError> {
         self.with(|c| {
