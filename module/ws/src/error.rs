@@ -188,7 +188,7 @@ impl ApiError {
     /// How the metrics count a refusal of credentials, if this is one.
     pub fn refusal(&self) -> Option<crate::metrics::Refusal> {
         match self {
-            ApiError::Unauthorized | ApiError::AccessDenied => {
+            ApiError::Unauthorized | ApiError::AccessDenied | ApiError::CredentialsRefused => {
                 Some(crate::metrics::Refusal::Invalid)
             }
             ApiError::TooManyAttempts { .. } => Some(crate::metrics::Refusal::RateLimited),
