@@ -17,6 +17,8 @@ pub struct App {
     /// `None` when `authorization` is off.
     pub auth: Option<Auth>,
     pub store: Arc<dyn Store>,
+    /// `None` when `nrdp` is off: `/nrdp` is then not a route.
+    pub nrdp: Option<crate::handlers::nrdp::NrdpGate>,
     host: Arc<HostBox>,
     arbiter: ArbiterPoller,
 }
@@ -30,7 +32,11 @@ impl App {
         host: Arc<HostBox>,
         arbiter: ArbiterPoller,
     ) -> App {
+        let nrdp = config.nrdp.then(|| {
+            crate::handlers::nrdp::NrdpGate::new(&config.nrdp_tokens, config.nrdp_commands)
+        });
         App {
+            nrdp,
             config: Arc::new(config),
             commands,
             auth,

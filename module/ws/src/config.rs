@@ -87,6 +87,12 @@ pub struct WsConfig {
     pub statsd_port: u16,
     pub statsd_prefix: String,
     pub graphite_enabled: bool,
+
+    // NRDP compatibility (/nrdp).
+    pub nrdp: bool,
+    /// Never logged: the tokens NRDP clients must send.
+    pub nrdp_tokens: Vec<String>,
+    pub nrdp_commands: bool,
 }
 
 /// Something worth one log line at start-up, that is not an error.
@@ -184,6 +190,9 @@ const KNOWN_KEYS: &[&str] = &[
     "alignak_polling_period",
     "alignak_daemons_polling_period",
     "metrics_public",
+    "nrdp",
+    "nrdp_tokens",
+    "nrdp_commands",
 ];
 
 /// Reads typed values out of the parameter list, collecting every problem.
@@ -434,7 +443,18 @@ impl WsConfig {
             statsd_port: r.number("statsd_port", 8125u16, 1, u16::MAX),
             statsd_prefix: r.string("statsd_prefix", "alignak"),
             graphite_enabled: r.bool("graphite_enabled", false),
+            nrdp: r.bool("nrdp", false),
+            nrdp_tokens: r.list("nrdp_tokens"),
+            nrdp_commands: r.bool("nrdp_commands", false),
         };
+        if config.nrdp && config.nrdp_tokens.is_empty() {
+            if let Some(param) = r.raw("nrdp") {
+                r.problem(
+                    param,
+                    "NRDP is on but nrdp_tokens names no token: no client could use it".into(),
+                );
+            }
+        }
 
         if !r.problems.is_empty() {
             return Err(r.problems);
@@ -513,6 +533,9 @@ mod tests {
         assert_eq!(c.token_timeout_secs, 30 * 24 * 3600);
         assert_eq!(c.alignak_backend, None);
         assert_eq!(c.log_level, log::LevelFilter::Info);
+        assert!(!c.nrdp, "NRDP is off by default");
+        assert!(!c.nrdp_commands);
+        assert!(parse(&[("nrdp", "1")]).is_err(), "NRDP on without a token");
     }
 
     #[test]

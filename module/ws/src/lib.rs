@@ -18,6 +18,7 @@ pub mod error;
 pub mod handlers;
 pub mod hostgroups;
 pub mod hosts;
+pub mod nrdp;
 pub mod query;
 pub mod queue;
 pub mod response;

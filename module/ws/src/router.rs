@@ -27,6 +27,8 @@ pub enum Endpoint {
     Event,
     AlignakLogs,
     AlignakMap,
+    /// NRDP 2.0's endpoint (`nrdp 1`).
+    Nrdp,
 }
 
 impl Endpoint {
@@ -56,6 +58,7 @@ impl Endpoint {
             ("event", None) => Endpoint::Event,
             ("alignak_logs", None) => Endpoint::AlignakLogs,
             ("alignak_map", None) => Endpoint::AlignakMap,
+            ("nrdp", None) => Endpoint::Nrdp,
             ("host", name) => Endpoint::Host(single_segment(name)?),
             ("hostgroup", name) => Endpoint::Hostgroup(single_segment(name)?),
             _ => return None,
@@ -66,7 +69,8 @@ impl Endpoint {
     /// `/login` and `/logout` are open; everything else needs credentials when
     /// `authorization` is on.
     fn needs_credentials(&self) -> bool {
-        !matches!(self, Endpoint::Login | Endpoint::Logout)
+        // NRDP clients prove themselves with their NRDP token alone.
+        !matches!(self, Endpoint::Login | Endpoint::Logout | Endpoint::Nrdp)
     }
 }
 
@@ -126,6 +130,20 @@ async fn route(
         None => Caller::default(),
     };
     let method = request.method().clone();
+    if endpoint == Endpoint::Nrdp {
+        let gate = app
+            .nrdp
+            .as_ref()
+            .ok_or_else(|| ApiError::UnknownPath(path.clone()))?;
+        if method != Method::GET && method != Method::HEAD && method != Method::POST {
+            return Err(ApiError::MethodNotAllowed {
+                message: "You must only GET or POST on this endpoint.".into(),
+                allow: "GET, HEAD, POST",
+                key: ErrorKey::Error,
+            });
+        }
+        return Ok(handlers::nrdp::handle(app, gate, request, peer).await);
+    }
     match endpoint {
         Endpoint::Index | Endpoint::Api => {
             get_only(&method)?;
@@ -188,6 +206,8 @@ async fn route(
             get_only(&method)?;
             Ok(crate::response::ok(&app.daemons_map()))
         }
+        // Answered above, before the match.
+        Endpoint::Nrdp => Err(ApiError::UnknownPath(path)),
     }
 }
 
@@ -214,6 +234,10 @@ mod tests {
             ("/commands", None),
             ("/wsx/command", None),
             ("/command/x", None),
+            ("/nrdp", Some(Endpoint::Nrdp)),
+            ("/nrdp/", Some(Endpoint::Nrdp)),
+            ("/ws/nrdp/", Some(Endpoint::Nrdp)),
+            ("/nrdp/x", None),
         ] {
             assert_eq!(Endpoint::from_path(path), expected, "{path}");
         }
