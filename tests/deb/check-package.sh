@@ -24,6 +24,11 @@ if ! command -v systemd-analyze >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null
 fi
+if ! command -v curl >/dev/null; then
+    [ -n "${CI:-}" ] || skip_or_fail "curl is missing (apt-get install curl)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl >/dev/null
+fi
 if ! command -v cargo-deb >/dev/null; then
     [ -n "${CI:-}" ] || skip_or_fail "cargo-deb is missing (cargo install cargo-deb)"
     cargo install cargo-deb --locked -q
