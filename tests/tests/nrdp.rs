@@ -533,3 +533,66 @@ fn real_clients_reach_nagios() {
         "the bad token changed nothing"
     );
 }
+
+#[test]
+fn submitcmd_when_allowed_is_checked_as_command() {
+    let receiver = with_nrdp(Setup::new())
+        .module_param("nrdp_commands", "1")
+        .start();
+    for (body, message) in [
+        (
+            encoded(&[("token", TOKEN), ("cmd", "submitcmd")]),
+            "NO COMMAND",
+        ),
+        (
+            encoded(&[
+                ("token", TOKEN),
+                ("cmd", "submitcmd"),
+                ("command", "NOT_A_COMMAND;x"),
+            ]),
+            "BAD COMMAND",
+        ),
+        (
+            encoded(&[
+                ("token", TOKEN),
+                ("cmd", "submitcmd"),
+                ("command", "DISABLE_HOST_CHECK;h\nSHUTDOWN_PROGRAM"),
+            ]),
+            "BAD COMMAND",
+        ),
+        (
+            encoded(&[
+                ("token", "guess"),
+                ("cmd", "submitcmd"),
+                ("command", "DISABLE_NOTIFICATIONS"),
+            ]),
+            "BAD TOKEN",
+        ),
+    ] {
+        let reply = form(&receiver, &body);
+        assert_eq!(
+            xml_status(&reply.body),
+            ("-1".into(), message.into()),
+            "{body}"
+        );
+    }
+    assert!(receiver.commands().is_empty(), "{:?}", receiver.commands());
+    let reply = form(
+        &receiver,
+        &encoded(&[
+            ("token", TOKEN),
+            ("cmd", "submitcmd"),
+            ("command", "DISABLE_HOST_CHECK;web"),
+            ("command", "[42] ENABLE_HOST_CHECK;web"),
+        ]),
+    );
+    assert_eq!(
+        xml_status(&reply.body),
+        ("0".into(), "OK".into()),
+        "{}",
+        reply.body
+    );
+    let lines = receiver.wait_commands(2);
+    assert!(lines[0].ends_with("] DISABLE_HOST_CHECK;web"), "{lines:?}");
+    assert_eq!(lines[1], "[42] ENABLE_HOST_CHECK;web");
+}
