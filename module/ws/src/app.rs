@@ -22,6 +22,8 @@ pub struct App {
     pub metrics: Metrics,
     /// `log_access`: a line per request.
     pub access_log: Option<Arc<AccessLog>>,
+    /// `None` when `nrdp` is off: `/nrdp` is then not a route.
+    pub nrdp: Option<crate::handlers::nrdp::NrdpGate>,
     host: Arc<HostBox>,
     arbiter: ArbiterPoller,
 }
@@ -36,7 +38,11 @@ impl App {
         arbiter: ArbiterPoller,
     ) -> App {
         let metrics = Metrics::new(Arc::clone(&host), commands.shared_counters());
+        let nrdp = config.nrdp.then(|| {
+            crate::handlers::nrdp::NrdpGate::new(&config.nrdp_tokens, config.nrdp_commands)
+        });
         App {
+            nrdp,
             config: Arc::new(config),
             commands,
             auth,

@@ -112,6 +112,11 @@ pub struct WsConfig {
     pub health_max_age_secs: u64,
     /// `/health` is 503 when more bytes than this wait in the spool.
     pub health_max_spool_size: u64,
+    // NRDP compatibility (/nrdp).
+    pub nrdp: bool,
+    /// Never logged: the tokens NRDP clients must send.
+    pub nrdp_tokens: Vec<String>,
+    pub nrdp_commands: bool,
 }
 
 /// Something worth one log line at start-up, that is not an error.
@@ -213,6 +218,9 @@ const KNOWN_KEYS: &[&str] = &[
     "health_public",
     "health_max_age",
     "health_max_spool_size",
+    "nrdp",
+    "nrdp_tokens",
+    "nrdp_commands",
 ];
 
 /// Reads typed values out of the parameter list, collecting every problem.
@@ -482,7 +490,18 @@ impl WsConfig {
             health_public: r.bool("health_public", true),
             health_max_age_secs: r.number("health_max_age", 60u64, 1, DAY),
             health_max_spool_size: r.number("health_max_spool_size", 64 * MIB as u64, 1, u64::MAX),
+            nrdp: r.bool("nrdp", false),
+            nrdp_tokens: r.list("nrdp_tokens"),
+            nrdp_commands: r.bool("nrdp_commands", false),
         };
+        if config.nrdp && config.nrdp_tokens.is_empty() {
+            if let Some(param) = r.raw("nrdp") {
+                r.problem(
+                    param,
+                    "NRDP is on but nrdp_tokens names no token: no client could use it".into(),
+                );
+            }
+        }
 
         // An unknown key is an error, at the start as in `--check`: a typo such as `use_sll`
         // must not quietly serve plain HTTP.
@@ -572,6 +591,9 @@ mod tests {
         assert_eq!(c.token_timeout_secs, 30 * 24 * 3600);
         assert_eq!(c.alignak_backend, None);
         assert_eq!(c.log_level, log::LevelFilter::Info);
+        assert!(!c.nrdp, "NRDP is off by default");
+        assert!(!c.nrdp_commands);
+        assert!(parse(&[("nrdp", "1")]).is_err(), "NRDP on without a token");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod handlers;
 pub mod hostgroups;
 pub mod hosts;
 pub mod metrics;
+pub mod nrdp;
 pub mod query;
 pub mod queue;
 pub mod reload;

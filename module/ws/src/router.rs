@@ -31,6 +31,8 @@ pub enum Endpoint {
     AlignakMap,
     Metrics,
     OpenApi,
+    /// NRDP 2.0's endpoint (`nrdp 1`).
+    Nrdp,
 }
 
 impl Endpoint {
@@ -63,6 +65,7 @@ impl Endpoint {
             ("alignak_map", None) => Endpoint::AlignakMap,
             ("metrics", None) => Endpoint::Metrics,
             ("openapi.json", None) => Endpoint::OpenApi,
+            ("nrdp", None) => Endpoint::Nrdp,
             ("host", name) => Endpoint::Host(single_segment(name)?),
             ("hostgroup", name) => Endpoint::Hostgroup(single_segment(name)?),
             _ => return None,
@@ -75,7 +78,8 @@ impl Endpoint {
     fn needs_credentials(&self, metrics_public: bool) -> bool {
         match self {
             // The API's description is no secret: clients and tools read it before they log in.
-            Endpoint::Login | Endpoint::Logout | Endpoint::OpenApi => false,
+            // NRDP clients prove themselves with their NRDP token alone.
+            Endpoint::Login | Endpoint::Logout | Endpoint::OpenApi | Endpoint::Nrdp => false,
             Endpoint::Metrics => !metrics_public,
             _ => true,
         }
@@ -99,6 +103,7 @@ impl Endpoint {
             Endpoint::Metrics => "metrics",
             Endpoint::OpenApi => "openapi",
             Endpoint::Health => "health",
+            Endpoint::Nrdp => "nrdp",
         }
     }
 }
@@ -181,6 +186,20 @@ async fn route(
     };
     user.clone_from(&caller.user);
     let method = request.method().clone();
+    if endpoint == Endpoint::Nrdp {
+        let gate = app
+            .nrdp
+            .as_ref()
+            .ok_or_else(|| ApiError::UnknownPath(request.uri().path().to_string()))?;
+        if method != Method::GET && method != Method::HEAD && method != Method::POST {
+            return Err(ApiError::MethodNotAllowed {
+                message: "You must only GET or POST on this endpoint.".into(),
+                allow: "GET, HEAD, POST",
+                key: ErrorKey::Error,
+            });
+        }
+        return Ok(handlers::nrdp::handle(app, gate, request, peer).await);
+    }
     match endpoint {
         Endpoint::Index | Endpoint::Api => {
             get_only(&method)?;
@@ -261,6 +280,8 @@ async fn route(
                 crate::handlers::index::OPENAPI.to_string(),
             ))
         }
+        // Answered above, before the match.
+        Endpoint::Nrdp => Err(ApiError::UnknownPath(request.uri().path().to_string())),
     }
 }
 
@@ -292,6 +313,10 @@ mod tests {
             ("/commands", None),
             ("/wsx/command", None),
             ("/command/x", None),
+            ("/nrdp", Some(Endpoint::Nrdp)),
+            ("/nrdp/", Some(Endpoint::Nrdp)),
+            ("/ws/nrdp/", Some(Endpoint::Nrdp)),
+            ("/nrdp/x", None),
         ] {
             assert_eq!(Endpoint::from_path(path), expected, "{path}");
         }

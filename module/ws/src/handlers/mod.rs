@@ -9,3 +9,4 @@ pub mod hostgroup;
 pub mod index;
 pub mod login;
 pub mod logs;
+pub mod nrdp;
