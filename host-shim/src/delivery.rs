@@ -19,13 +19,21 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 /// Returns how many records were left in the spool (kept for the next start).
 pub fn run(spool: Arc<Spool>, mut sink: Box<dyn Sink>, drain_timeout: Duration) -> u64 {
     log::info!("external commands go to {}", sink.describe());
-    let mut reader = match spool.reader() {
-        Ok(reader) => reader,
-        Err(err) => {
-            log::error!("cannot read the spool, nothing will be delivered: {err}");
-            return spool.counters().pending;
+    let mut reader = loop {
+        match spool.reader() {
+            Ok(reader) => break reader,
+            Err(err) => {
+                // Whatever is taken now would not be delivered either: refuse it (503) until
+                // the spool can be read.
+                spool.refuse(err.to_string());
+                if spool.is_closed() {
+                    return spool.counters().pending;
+                }
+                spool.wait_closed(MAX_RETRY);
+            }
         }
     };
+    let mut read_failures = 0u32;
     let mut in_flight: Vec<Record> = Vec::new();
     let mut retry = FIRST_RETRY;
     let mut failing_since: Option<Instant> = None;
@@ -43,8 +51,18 @@ pub fn run(spool: Arc<Spool>, mut sink: Box<dyn Sink>, drain_timeout: Duration) 
                 continue;
             }
             match reader.read_batch(&spool, DELIVERY_BATCH) {
-                Ok(batch) => in_flight = batch,
+                Ok(batch) => {
+                    in_flight = batch;
+                    read_failures = 0;
+                    spool.accept_again();
+                }
                 Err(err) => {
+                    read_failures += 1;
+                    if read_failures >= 2 {
+                        // Reading again from the cursor did not help: the records are not
+                        // there to read, and new ones would not be delivered either.
+                        spool.refuse(err.to_string());
+                    }
                     // The reader may have moved past records it did not return, or hold bytes
                     // of an append that was taken back: start again from the cursor, which
                     // is exactly what was delivered (nothing is in flight here).
@@ -70,8 +88,7 @@ pub fn run(spool: Arc<Spool>, mut sink: Box<dyn Sink>, drain_timeout: Duration) 
             Ok(()) => (in_flight.len(), None),
             Err(err) => (err.delivered.min(in_flight.len()), Some(err.reason)),
         };
-        let bytes = in_flight[..delivered].iter().map(Record::size).sum();
-        if let Err(err) = spool.mark_delivered(delivered as u64, bytes) {
+        if let Err(err) = spool.mark_delivered(&in_flight[..delivered]) {
             // The records reached the sink; a stale cursor only means they may be delivered
             // again after a restart (at least once).
             log::error!("cannot persist the delivery cursor: {err}");

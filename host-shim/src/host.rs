@@ -30,7 +30,9 @@ impl ReceiverHost {
 fn refusal(err: SpoolError) -> PushError {
     let kind = match err {
         SpoolError::Full { .. } => PushErrorKind::Full,
-        SpoolError::Closed | SpoolError::Io { .. } => PushErrorKind::Unavailable,
+        SpoolError::Closed | SpoolError::Io { .. } | SpoolError::Inconsistent(_) => {
+            PushErrorKind::Unavailable
+        }
     };
     if let SpoolError::Io { .. } = err {
         log::error!("{err}");

@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use super::{command_file_line, DeliveryError, Sink};
@@ -29,6 +30,8 @@ impl Sink for LogOnly {
             let file = OpenOptions::new()
                 .create(true)
                 .append(true)
+                // What clients asked the core to do: the daemon's user only.
+                .mode(0o600)
                 .open(&self.journal_path)
                 .map_err(|e| DeliveryError {
                     delivered: 0,

@@ -72,6 +72,7 @@ mod tests {
 
     fn command(line: &str) -> Record {
         Record {
+            seq: 0,
             line: line.into(),
             created: 1700000000.7,
         }

@@ -14,11 +14,13 @@
 //! window of commands delivered twice.
 
 mod record;
+mod recover;
+mod scan;
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
+use std::io::{self, BufReader, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -27,6 +29,10 @@ use alignak_module_abi::ExternalCommand;
 
 pub use record::Record;
 use record::{read_record, Next};
+use recover::recover_segment;
+
+/// Spool files hold what clients asked the core to do: the daemon's user only.
+const FILE_MODE: u32 = 0o600;
 
 /// A segment is closed and a new one started past this size.
 const SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
@@ -41,6 +47,9 @@ pub enum SpoolError {
     Full { pending: u64, max: u64 },
     #[error("the receiver is stopping")]
     Closed,
+    /// The spool cannot be read back: what it took now would not be delivered.
+    #[error("the spool cannot be read, so no command is taken until it is: {0}")]
+    Inconsistent(String),
     #[error("cannot write the spool {path}: {source}")]
     Io {
         path: PathBuf,
@@ -78,8 +87,12 @@ struct State {
     next_seq: u64,
     /// Sequence number of the next record to deliver (persisted in `cursor`).
     cursor: u64,
+    /// Records from `cursor` on (not `next_seq - cursor`: recovery may leave gaps).
+    pending: u64,
     /// Bytes of records from `cursor` on.
     pending_bytes: u64,
+    /// Why appends are refused: the spool cannot be read back (see `refuse`).
+    refusing: Option<String>,
     closed: bool,
     accepted: u64,
     delivered: u64,
@@ -112,7 +125,9 @@ impl CursorFile {
             .truncate(false)
             .read(true)
             .write(true)
+            .mode(FILE_MODE)
             .open(&path)?;
+        make_private(&path)?;
         Ok(CursorFile {
             path,
             file,
@@ -157,41 +172,17 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Takes back the group and world bits a previous version left on a spool file.
+fn make_private(path: &Path) -> io::Result<()> {
+    let mode = fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode & !0o077))?;
+    }
+    Ok(())
+}
+
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
-}
-
-/// What a scan of one segment found.
-struct Scan {
-    records: u64,
-    /// Sizes of the records, to count pending bytes from the cursor on.
-    sizes: Vec<u64>,
-    valid_len: u64,
-    torn: Option<String>,
-}
-
-fn scan_segment(path: &Path) -> io::Result<Scan> {
-    let mut input = BufReader::new(File::open(path)?);
-    let mut scan = Scan {
-        records: 0,
-        sizes: Vec::new(),
-        valid_len: 0,
-        torn: None,
-    };
-    loop {
-        match read_record(&mut input)? {
-            Next::Record(record) => {
-                scan.records += 1;
-                scan.valid_len += record.size();
-                scan.sizes.push(record.size());
-            }
-            Next::End => return Ok(scan),
-            Next::Torn(why) => {
-                scan.torn = Some(why);
-                return Ok(scan);
-            }
-        }
-    }
 }
 
 impl Spool {
@@ -246,47 +237,42 @@ impl Spool {
         let mut next_seq = cursor;
         let mut pending_bytes = 0;
         let mut pending = 0u64;
+        let mut records_end = 0u64;
         let count = firsts.len();
         for (index, first_seq) in firsts.into_iter().enumerate() {
             let path = segment_path(dir, first_seq);
-            let scan = scan_segment(&path).map_err(io_error(&path))?;
-            if let Some(why) = &scan.torn {
-                let len = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                log::warn!(
-                    "{}: {why} after {} record(s): cutting {} byte(s) of a torn write",
-                    path.display(),
-                    scan.records,
-                    len.saturating_sub(scan.valid_len)
-                );
-                let file = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .map_err(io_error(&path))?;
-                file.set_len(scan.valid_len).map_err(io_error(&path))?;
-                file.sync_all().map_err(io_error(&path))?;
-                if index + 1 < count {
-                    log::error!(
-                        "{}: records after the torn one in this segment are lost; later segments are kept",
-                        path.display()
-                    );
-                }
-            }
-            let end = first_seq + scan.records;
-            if end <= cursor && index + 1 < count {
+            let last_segment = index + 1 == count;
+            let scan = recover_segment(&path, first_seq, cursor, last_segment)?;
+            make_private(&path).map_err(io_error(&path))?;
+            let end = scan.records.last().map_or(first_seq, |r| r.seq + 1);
+            next_seq = next_seq.max(end);
+            records_end = records_end.max(end);
+            if end <= cursor && !last_segment {
                 // Delivered already.
                 fs::remove_file(&path).map_err(io_error(&path))?;
                 continue;
             }
-            for (i, size) in scan.sizes.iter().enumerate() {
-                if first_seq + i as u64 >= cursor {
+            for (record, size) in scan.records.iter().zip(&scan.sizes) {
+                if record.seq >= cursor {
                     pending_bytes += size;
                     pending += 1;
                 }
             }
-            next_seq = next_seq.max(end);
             segments.push_back(Segment { first_seq, path });
         }
-        let cursor = cursor.min(next_seq);
+        // New records are numbered from past both the records and the cursor, so the cursor
+        // never points past a record that will not come (a cut tail of delivered records).
+        if let Some(saved) = saved_cursor {
+            let last = records_end;
+            if saved > last && last > 0 {
+                log::warn!(
+                    "spool {}: the cursor ({saved}) is past the last record kept ({}): records {last} to {} were delivered and then cut or removed; new commands are numbered from {saved}",
+                    dir.display(),
+                    last.saturating_sub(1),
+                    saved - 1
+                );
+            }
+        }
 
         // Write to the last segment while it has room, else to a new one.
         let reuse = segments
@@ -304,6 +290,7 @@ impl Spool {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(FILE_MODE)
             .open(&current)
             .map_err(io_error(&current))?;
         let len = file.metadata().map_err(io_error(&current))?.len();
@@ -333,7 +320,9 @@ impl Spool {
                 segments,
                 next_seq,
                 cursor,
+                pending,
                 pending_bytes,
+                refusing: None,
                 closed: false,
                 accepted: 0,
                 delivered: 0,
@@ -359,23 +348,32 @@ impl Spool {
         if batch.is_empty() {
             return Ok(());
         }
-        let records: Vec<Record> = batch.iter().map(Record::from_command).collect();
-        let bytes: u64 = records.iter().map(Record::size).sum();
-        let mut encoded = Vec::with_capacity(bytes as usize);
-        for record in &records {
-            record.encode_into(&mut encoded);
-        }
-        // Appends are serialised by the writer lock, so records keep the order of the calls.
+        // Appends are serialised by the writer lock, so records keep the order of the calls,
+        // and only an append moves `next_seq`: the numbers read here are the ones written.
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         if writer.broken {
             // The segment has garbage after its last record: nothing may be appended to it.
             let next_seq = self.lock().next_seq;
             self.roll(&mut writer, next_seq)?;
         }
+        let first = self.lock().next_seq;
+        let records: Vec<Record> = batch
+            .iter()
+            .zip(first..)
+            .map(|(command, seq)| Record::from_command(seq, command))
+            .collect();
+        let bytes: u64 = records.iter().map(Record::size).sum();
+        let mut encoded = Vec::with_capacity(bytes as usize);
+        for record in &records {
+            record.encode_into(&mut encoded);
+        }
         {
             let mut state = self.lock();
             if state.closed {
                 return Err(SpoolError::Closed);
+            }
+            if let Some(reason) = &state.refusing {
+                return Err(SpoolError::Inconsistent(reason.clone()));
             }
             if state.pending_bytes + bytes > self.max_bytes {
                 return Err(SpoolError::Full {
@@ -415,6 +413,7 @@ impl Spool {
         let next_seq = {
             let mut state = self.lock();
             state.next_seq += records.len() as u64;
+            state.pending += records.len() as u64;
             state.accepted += records.len() as u64;
             state.next_seq
         };
@@ -435,6 +434,7 @@ impl Spool {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(FILE_MODE)
             .open(&path)
             .map_err(io_error(&path))?;
         if let Err(err) = sync_dir(&self.dir) {
@@ -467,15 +467,18 @@ impl Spool {
         self.persist_cursor(cursor, true)
     }
 
-    /// Records that the next `count` records (`bytes` on disk) reached the sink: persists the
-    /// cursor and removes the segments wholly delivered.
-    pub fn mark_delivered(&self, count: u64, bytes: u64) -> Result<(), SpoolError> {
-        if count == 0 {
+    /// Records that `records`, the next ones in order, reached the sink: persists the cursor
+    /// and removes the segments wholly delivered.
+    pub fn mark_delivered(&self, records: &[Record]) -> Result<(), SpoolError> {
+        let Some(last) = records.last() else {
             return Ok(());
-        }
+        };
+        let count = records.len() as u64;
+        let bytes: u64 = records.iter().map(Record::size).sum();
         let cursor = {
             let mut state = self.lock();
-            state.cursor += count;
+            state.cursor = state.cursor.max(last.seq + 1);
+            state.pending = state.pending.saturating_sub(count);
             state.pending_bytes = state.pending_bytes.saturating_sub(bytes);
             state.delivered += count;
             state.last_delivery = Some(now());
@@ -509,15 +512,31 @@ impl Spool {
         SpoolCounters {
             accepted: state.accepted,
             delivered: state.delivered,
-            pending: state.next_seq - state.cursor,
+            pending: state.pending,
             pending_bytes: state.pending_bytes,
             sink_errors: state.sink_errors,
-            oldest_pending: if state.next_seq > state.cursor {
+            oldest_pending: if state.pending > 0 {
                 state.oldest_pending
             } else {
                 None
             },
             last_delivery: state.last_delivery,
+        }
+    }
+
+    /// Refuses appends, with `reason`, until `accept_again`: what the delivery thread cannot
+    /// read back must not be answered OK.
+    pub fn refuse(&self, reason: String) {
+        let mut state = self.lock();
+        if state.refusing.is_none() {
+            log::error!("new commands are refused: {reason}");
+        }
+        state.refusing = Some(reason);
+    }
+
+    pub fn accept_again(&self) {
+        if self.lock().refusing.take().is_some() {
+            log::info!("the spool can be read again: new commands are taken");
         }
     }
 
@@ -557,28 +576,27 @@ impl Spool {
             .iter()
             .rposition(|s| s.first_seq <= cursor)
             .unwrap_or(0);
-        let segment = &state.segments[index];
+        let Some(segment) = state.segments.get(index) else {
+            return Err(SpoolError::Inconsistent("no spool segment".into()));
+        };
         let (first_seq, path) = (segment.first_seq, segment.path.clone());
         drop(state);
-        let mut reader = SpoolReader {
+        Ok(SpoolReader {
             input: BufReader::new(File::open(&path).map_err(io_error(&path))?),
             path,
-            next_seq: first_seq,
-        };
-        while reader.next_seq < cursor {
-            reader.read_one(self)?;
-        }
-        Ok(reader)
+            segment_first: first_seq,
+            next_seq: cursor,
+        })
     }
 
-    /// The segment holding record `seq`, once the reader has read the one before.
-    fn segment_of(&self, seq: u64) -> Option<PathBuf> {
+    /// The segment after the one starting at `first_seq`, if there is one yet.
+    fn segment_after(&self, first_seq: u64) -> Option<(u64, PathBuf)> {
         let state = self.lock();
         state
             .segments
             .iter()
-            .find(|s| s.first_seq == seq)
-            .map(|s| s.path.clone())
+            .find(|s| s.first_seq > first_seq)
+            .map(|s| (s.first_seq, s.path.clone()))
     }
 }
 
@@ -586,6 +604,8 @@ impl Spool {
 pub struct SpoolReader {
     input: BufReader<File>,
     path: PathBuf,
+    segment_first: u64,
+    /// No record before this one is returned (delivered already, or returned).
     next_seq: u64,
 }
 
@@ -594,38 +614,47 @@ impl SpoolReader {
         self.next_seq
     }
 
-    /// Reads the record `next_seq`, which the caller knows is committed.
+    /// Reads the next record from `next_seq` on, which the caller knows is committed.
     fn read_one(&mut self, spool: &Spool) -> Result<Record, SpoolError> {
-        // A new segment starts at this record: switch to it.
-        if let Some(path) = spool.segment_of(self.next_seq) {
-            if path != self.path {
-                let mut file = File::open(&path).map_err(io_error(&path))?;
-                file.seek(SeekFrom::Start(0)).map_err(io_error(&path))?;
-                self.input = BufReader::new(file);
-                self.path = path;
+        loop {
+            match read_record(&mut self.input).map_err(io_error(&self.path))? {
+                // Recovery may have left gaps: numbers only ever grow.
+                Next::Record(record) if record.seq >= self.next_seq => {
+                    self.next_seq = record.seq + 1;
+                    return Ok(record);
+                }
+                // Before the cursor: delivered already.
+                Next::Record(_) => {}
+                Next::End => match spool.segment_after(self.segment_first) {
+                    Some((first, path)) => {
+                        let file = File::open(&path).map_err(io_error(&path))?;
+                        self.input = BufReader::new(file);
+                        self.path = path;
+                        self.segment_first = first;
+                    }
+                    None => return Err(self.missing("the end of the spool")),
+                },
+                Next::Torn(why) => return Err(self.missing(&why)),
             }
         }
-        match read_record(&mut self.input).map_err(io_error(&self.path))? {
-            Next::Record(record) => {
-                self.next_seq += 1;
-                Ok(record)
-            }
-            Next::End | Next::Torn(_) => Err(SpoolError::Io {
-                path: self.path.clone(),
-                source: io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("record {} is missing from the segment", self.next_seq),
-                ),
-            }),
-        }
+    }
+
+    fn missing(&self, found: &str) -> SpoolError {
+        let file = self
+            .path
+            .file_name()
+            .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+        SpoolError::Inconsistent(format!(
+            "record {} is missing from segment {file}: found {found}",
+            self.next_seq
+        ))
     }
 
     /// Up to `max` committed records from the reader's position.
     pub fn read_batch(&mut self, spool: &Spool, max: usize) -> Result<Vec<Record>, SpoolError> {
-        let readable = spool.wait_readable(self.next_seq, Duration::ZERO);
-        let count = readable.min(max as u64) as usize;
-        let mut batch = Vec::with_capacity(count);
-        for _ in 0..count {
+        let committed = spool.lock().next_seq;
+        let mut batch = Vec::new();
+        while batch.len() < max && self.next_seq < committed {
             batch.push(self.read_one(spool)?);
         }
         Ok(batch)
@@ -664,8 +693,7 @@ mod tests {
             spool.append(&commands("B", 2)).unwrap();
             let mut reader = spool.reader().unwrap();
             let first = reader.read_batch(&spool, 2).unwrap();
-            let bytes = first.iter().map(Record::size).sum();
-            spool.mark_delivered(2, bytes).unwrap();
+            spool.mark_delivered(&first).unwrap();
             assert_eq!(spool.counters().pending, 3);
         }
         let spool = Spool::open(dir.path(), 1 << 30).unwrap();
@@ -687,6 +715,7 @@ mod tests {
         // Half a record, as a crash in the middle of a write leaves it.
         let mut partial = Vec::new();
         Record {
+            seq: 3,
             created: 1.0,
             line: "[1] TORN".into(),
         }
@@ -702,7 +731,7 @@ mod tests {
     #[test]
     fn a_full_spool_refuses_whole_batches() {
         let dir = tempfile::tempdir().unwrap();
-        let one = Record::from_command(&commands("A", 1)[0]).size();
+        let one = Record::from_command(0, &commands("A", 1)[0]).size();
         let spool = Spool::open(dir.path(), one * 2).unwrap();
         spool.append(&commands("A", 2)).unwrap();
         assert!(matches!(
@@ -747,11 +776,139 @@ mod tests {
         let all = reader.read_batch(&spool, usize::MAX).unwrap();
         assert_eq!(all.len(), 21);
         assert_eq!(all[20].line, "[1] D0");
-        let bytes = all.iter().map(Record::size).sum();
-        spool.mark_delivered(21, bytes).unwrap();
+        spool.mark_delivered(&all).unwrap();
         assert_eq!(segments(), 1);
         drop(spool);
         let spool = Spool::open(dir.path(), u64::MAX).unwrap();
         assert!(read_all(&spool).is_empty());
+    }
+
+    fn lines_of(records: &[Record]) -> Vec<String> {
+        records.iter().map(|r| r.line.clone()).collect()
+    }
+
+    #[test]
+    fn a_damaged_middle_costs_that_record_and_the_rest_is_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+            spool.append(&commands("A", 5)).unwrap();
+        }
+        let segment = segment_path(dir.path(), 0);
+        let mut bytes = fs::read(&segment).unwrap();
+        let one = bytes.len() / 5;
+        // Four bytes overwritten inside the third record.
+        bytes[2 * one + 22..2 * one + 26].copy_from_slice(b"XXXX");
+        fs::write(&segment, &bytes).unwrap();
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        assert_eq!(spool.counters().pending, 4);
+        assert_eq!(read_all(&spool), ["[1] A0", "[1] A1", "[1] A3", "[1] A4"]);
+        spool.append(&commands("B", 1)).unwrap();
+        let mut reader = spool.reader().unwrap();
+        let all = reader.read_batch(&spool, usize::MAX).unwrap();
+        assert_eq!(
+            all.last().map(|r| (r.seq, r.line.as_str())),
+            Some((5, "[1] B0"))
+        );
+        spool.mark_delivered(&all).unwrap();
+        assert_eq!(spool.counters().pending, 0);
+        drop(spool);
+        // The rewritten segment is clean: nothing more is lost or repeated at the next start.
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        assert!(read_all(&spool).is_empty());
+        let kept = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".damaged-")
+            })
+            .count();
+        assert_eq!(kept, 1);
+    }
+
+    #[test]
+    fn a_cut_tail_of_delivered_records_does_not_hide_new_ones() {
+        // The case: the cursor was past the records after the cut.
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+            spool.append(&commands("A", 3)).unwrap();
+            let all = spool.reader().unwrap().read_batch(&spool, 10).unwrap();
+            spool.mark_delivered(&all).unwrap();
+            spool.sync_cursor().unwrap();
+        }
+        let segment = segment_path(dir.path(), 0);
+        let len = fs::metadata(&segment).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&segment)
+            .unwrap()
+            .set_len(len - 5)
+            .unwrap();
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        assert_eq!(spool.counters().pending, 0);
+        spool.append(&commands("B", 2)).unwrap();
+        let mut reader = spool.reader().unwrap();
+        let got = reader.read_batch(&spool, 10).unwrap();
+        assert_eq!(lines_of(&got), ["[1] B0", "[1] B1"]);
+        assert_eq!(got[0].seq, 3);
+    }
+
+    #[test]
+    fn a_spool_of_the_previous_format_is_migrated_with_nothing_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Vec::new();
+        for i in 0..4 {
+            record::tests::encode_v1(&record::tests::record(0, &format!("[1] OLD{i}")), &mut old);
+        }
+        fs::write(segment_path(dir.path(), 10), &old).unwrap();
+        // Record 10 was delivered by the previous version.
+        fs::write(dir.path().join("cursor"), format!("{:020}\n", 11)).unwrap();
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        assert_eq!(spool.counters().pending, 3);
+        let got = spool.reader().unwrap().read_batch(&spool, 10).unwrap();
+        assert_eq!(lines_of(&got), ["[1] OLD1", "[1] OLD2", "[1] OLD3"]);
+        assert_eq!(got.iter().map(|r| r.seq).collect::<Vec<_>>(), [11, 12, 13]);
+        spool.append(&commands("NEW", 1)).unwrap();
+        drop(spool);
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        assert_eq!(
+            read_all(&spool),
+            ["[1] OLD1", "[1] OLD2", "[1] OLD3", "[1] NEW0"]
+        );
+    }
+
+    #[test]
+    fn spool_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let cursor = dir.path().join("cursor");
+        fs::write(&cursor, "").unwrap();
+        fs::set_permissions(&cursor, fs::Permissions::from_mode(0o644)).unwrap();
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        spool.append(&commands("A", 1)).unwrap();
+        for entry in fs::read_dir(dir.path()).unwrap() {
+            let entry = entry.unwrap();
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{:?}", entry.file_name());
+        }
+    }
+
+    #[test]
+    fn a_spool_that_cannot_be_read_refuses_appends_until_it_can() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path(), 1 << 30).unwrap();
+        spool.append(&commands("A", 1)).unwrap();
+        spool.refuse("record 0 is missing".into());
+        assert!(matches!(
+            spool.append(&commands("B", 1)),
+            Err(SpoolError::Inconsistent(reason)) if reason.contains("record 0")
+        ));
+        assert_eq!(spool.counters().pending, 1);
+        spool.accept_again();
+        spool.append(&commands("C", 1)).unwrap();
+        assert_eq!(read_all(&spool), ["[1] A0", "[1] C0"]);
     }
 }

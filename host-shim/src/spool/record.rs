@@ -1,26 +1,41 @@
-//! The spool's record framing: `len: u32 LE | crc32(payload): u32 LE | payload`, where the
-//! payload is the command's creation time (`f64` bits, LE) followed by the command line.
-//! A record whose length runs past the end of the file, or whose checksum does not match, is a
-//! torn write: everything from it on is cut.
+//! The spool's record framing.
+//!
+//! A record is `MAGIC | seq: u64 LE | len: u32 LE | crc32(seq, len, payload): u32 LE | payload`,
+//! where the payload is the command's creation time (`f64` bits, LE) followed by the command
+//! line. The magic lets recovery find the next record after damaged bytes (`scan.rs`); the
+//! sequence number says exactly which records a damaged stretch cost; the checksum covers the
+//! header too, so a flipped length or sequence number is caught like a flipped payload byte.
+//!
+//! The previous version wrote `len: u32 LE | crc32(payload): u32 LE | payload`, with sequence
+//! numbers implied by the segment's name. Its records are still read (`decode_v1`) so that an
+//! upgrade delivers what the old version acknowledged: the last byte of the magic can never be
+//! the high byte of an old record's length (at most 0x01), so the two formats cannot be taken
+//! for one another at a segment's start.
 
 use std::io::{self, Read};
 
 use alignak_module_abi::ExternalCommand;
 
-pub const HEADER: usize = 8;
+pub const MAGIC: [u8; 4] = [0xA7, b'S', b'P', 0xF2];
+pub const HEADER: usize = 20;
 /// A command line longer than this is refused (the HTTP body limit is far below it anyway).
 pub const MAX_PAYLOAD: usize = 16 * 1024 * 1024;
+/// Header of the previous version's records.
+pub const V1_HEADER: usize = 8;
 
 /// A command as kept in the spool.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
+    /// Its sequence number: its place in the order of everything ever appended.
+    pub seq: u64,
     pub created: f64,
     pub line: String,
 }
 
 impl Record {
-    pub fn from_command(command: &ExternalCommand) -> Record {
+    pub fn from_command(seq: u64, command: &ExternalCommand) -> Record {
         Record {
+            seq,
             created: command.creation_timestamp,
             line: command.cmd_line.to_string(),
         }
@@ -32,28 +47,117 @@ impl Record {
     }
 
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        let payload_len = 8 + self.line.len();
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&self.created.to_bits().to_le_bytes());
-        crc.update(self.line.as_bytes());
-        out.extend_from_slice(&(payload_len as u32).to_le_bytes());
-        out.extend_from_slice(&crc.finalize().to_le_bytes());
-        out.extend_from_slice(&self.created.to_bits().to_le_bytes());
+        let payload_len = (8 + self.line.len()) as u32;
+        let created = self.created.to_bits().to_le_bytes();
+        let crc = checksum(self.seq, payload_len, &[&created, self.line.as_bytes()]);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&self.seq.to_le_bytes());
+        out.extend_from_slice(&payload_len.to_le_bytes());
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&created);
         out.extend_from_slice(self.line.as_bytes());
     }
 }
 
-/// What reading the next record found.
+fn checksum(seq: u64, len: u32, payload: &[&[u8]]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&seq.to_le_bytes());
+    crc.update(&len.to_le_bytes());
+    for part in payload {
+        crc.update(part);
+    }
+    crc.finalize()
+}
+
+/// What decoding at one position found.
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    /// A valid record, and the bytes it takes.
+    Record(Record, usize),
+    /// Nothing: the bytes end exactly here.
+    End,
+    /// Not a valid record here: cut short, wrong magic, impossible length, bad checksum...
+    Invalid(String),
+}
+
+/// Decodes the record at the start of `bytes`.
+pub fn decode(bytes: &[u8]) -> Decoded {
+    if bytes.is_empty() {
+        return Decoded::End;
+    }
+    if bytes.len() < HEADER {
+        return Decoded::Invalid(format!("a record header cut after {} bytes", bytes.len()));
+    }
+    if bytes[..4] != MAGIC {
+        return Decoded::Invalid("no record marker".into());
+    }
+    let seq = u64::from_le_bytes(bytes[4..12].try_into().unwrap_or_default());
+    let len = u32::from_le_bytes(bytes[12..16].try_into().unwrap_or_default());
+    let crc = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default());
+    let len_usize = len as usize;
+    if !(8..=MAX_PAYLOAD + 8).contains(&len_usize) {
+        return Decoded::Invalid(format!("an impossible record length {len}"));
+    }
+    let Some(payload) = bytes.get(HEADER..HEADER + len_usize) else {
+        return Decoded::Invalid(format!(
+            "a record cut after {} of {len} bytes",
+            bytes.len() - HEADER
+        ));
+    };
+    if checksum(seq, len, &[payload]) != crc {
+        return Decoded::Invalid("a record whose checksum does not match".into());
+    }
+    match payload_fields(payload) {
+        Some((created, line)) => Decoded::Record(Record { seq, created, line }, HEADER + len_usize),
+        None => Decoded::Invalid("a record that is not UTF-8".into()),
+    }
+}
+
+fn payload_fields(payload: &[u8]) -> Option<(f64, String)> {
+    let bits = u64::from_le_bytes(payload.get(..8)?.try_into().ok()?);
+    let line = String::from_utf8(payload.get(8..)?.to_vec()).ok()?;
+    Some((f64::from_bits(bits), line))
+}
+
+/// Decodes a record of the previous version at the start of `bytes`, giving it `seq`.
+pub fn decode_v1(bytes: &[u8], seq: u64) -> Decoded {
+    if bytes.is_empty() {
+        return Decoded::End;
+    }
+    if bytes.len() < V1_HEADER {
+        return Decoded::Invalid(format!("a record header cut after {} bytes", bytes.len()));
+    }
+    let len = u32::from_le_bytes(bytes[0..4].try_into().unwrap_or_default()) as usize;
+    let crc = u32::from_le_bytes(bytes[4..8].try_into().unwrap_or_default());
+    if !(8..=MAX_PAYLOAD + 8).contains(&len) {
+        return Decoded::Invalid(format!("an impossible record length {len}"));
+    }
+    let Some(payload) = bytes.get(V1_HEADER..V1_HEADER + len) else {
+        return Decoded::Invalid(format!(
+            "a record cut after {} of {len} bytes",
+            bytes.len() - V1_HEADER
+        ));
+    };
+    if crc32fast::hash(payload) != crc {
+        return Decoded::Invalid("a record whose checksum does not match".into());
+    }
+    match payload_fields(payload) {
+        Some((created, line)) => Decoded::Record(Record { seq, created, line }, V1_HEADER + len),
+        None => Decoded::Invalid("a record that is not UTF-8".into()),
+    }
+}
+
+/// What reading the next record from a stream found.
 #[derive(Debug, PartialEq)]
 pub enum Next {
     Record(Record),
     /// A clean end of file, at a record boundary.
     End,
-    /// A record that is cut short or fails its checksum: a torn write.
+    /// A record that is cut short or invalid.
     Torn(String),
 }
 
-/// Reads one record; `End` only at a clean boundary.
+/// Reads one record from a stream (the delivery thread's reader, on a recovered spool).
 pub fn read_record(input: &mut impl Read) -> io::Result<Next> {
     let mut header = [0u8; HEADER];
     let got = read_full(input, &mut header)?;
@@ -63,30 +167,23 @@ pub fn read_record(input: &mut impl Read) -> io::Result<Next> {
     if got < HEADER {
         return Ok(Next::Torn(format!("a record header cut after {got} bytes")));
     }
-    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-    if !(8..=MAX_PAYLOAD + 8).contains(&len) {
-        return Ok(Next::Torn(format!("an impossible record length {len}")));
+    let len = u32::from_le_bytes([header[12], header[13], header[14], header[15]]) as usize;
+    if header[..4] != MAGIC || !(8..=MAX_PAYLOAD + 8).contains(&len) {
+        // `decode` says which.
+        return Ok(match decode(&header) {
+            Decoded::Invalid(why) => Next::Torn(why),
+            _ => Next::Torn("an invalid record header".into()),
+        });
     }
-    let mut payload = vec![0u8; len];
-    let got = read_full(input, &mut payload)?;
-    if got < len {
-        return Ok(Next::Torn(format!(
-            "a record cut after {got} of {len} bytes"
-        )));
-    }
-    if crc32fast::hash(&payload) != crc {
-        return Ok(Next::Torn("a record whose checksum does not match".into()));
-    }
-    let mut bits = [0u8; 8];
-    bits.copy_from_slice(&payload[..8]);
-    let Ok(line) = String::from_utf8(payload[8..].to_vec()) else {
-        return Ok(Next::Torn("a record that is not UTF-8".into()));
-    };
-    Ok(Next::Record(Record {
-        created: f64::from_bits(u64::from_le_bytes(bits)),
-        line,
-    }))
+    let mut bytes = header.to_vec();
+    bytes.resize(HEADER + len, 0);
+    let got = read_full(input, &mut bytes[HEADER..])?;
+    bytes.truncate(HEADER + got);
+    Ok(match decode(&bytes) {
+        Decoded::Record(record, _) => Next::Record(record),
+        Decoded::End => Next::End,
+        Decoded::Invalid(why) => Next::Torn(why),
+    })
 }
 
 /// Like `read_exact`, but says how much it got instead of failing at end of file.
@@ -104,48 +201,80 @@ fn read_full(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
 
-    fn record(line: &str) -> Record {
+    pub fn record(seq: u64, line: &str) -> Record {
         Record {
+            seq,
             created: 1700000000.25,
             line: line.into(),
         }
     }
 
-    #[test]
-    fn records_round_trip_and_a_cut_or_flipped_byte_is_torn() {
-        let mut bytes = Vec::new();
-        record("A;1").encode_into(&mut bytes);
-        record("B;ünïcode").encode_into(&mut bytes);
-        assert_eq!(
-            bytes.len() as u64,
-            record("A;1").size() + record("B;ünïcode").size()
-        );
-        let mut input = &bytes[..];
-        assert_eq!(
-            read_record(&mut input).unwrap(),
-            Next::Record(record("A;1"))
-        );
-        assert_eq!(
-            read_record(&mut input).unwrap(),
-            Next::Record(record("B;ünïcode"))
-        );
-        assert_eq!(read_record(&mut input).unwrap(), Next::End);
+    /// A record as the previous version wrote it.
+    pub fn encode_v1(record: &Record, out: &mut Vec<u8>) {
+        let mut payload = record.created.to_bits().to_le_bytes().to_vec();
+        payload.extend_from_slice(record.line.as_bytes());
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+    }
 
-        for cut in 1..record("A;1").size() as usize {
-            let mut input = &bytes[..cut];
+    #[test]
+    fn records_round_trip_and_a_cut_or_flipped_byte_is_invalid() {
+        let mut bytes = Vec::new();
+        record(7, "A;1").encode_into(&mut bytes);
+        record(8, "B;ünïcode").encode_into(&mut bytes);
+        let first = record(7, "A;1").size() as usize;
+        assert_eq!(bytes.len(), first + record(8, "B;ünïcode").size() as usize);
+        assert_eq!(decode(&bytes), Decoded::Record(record(7, "A;1"), first));
+        assert_eq!(
+            decode(&bytes[first..]),
+            Decoded::Record(record(8, "B;ünïcode"), bytes.len() - first)
+        );
+        assert_eq!(decode(&[]), Decoded::End);
+        let mut stream = &bytes[..];
+        assert_eq!(
+            read_record(&mut stream).unwrap(),
+            Next::Record(record(7, "A;1"))
+        );
+        assert_eq!(
+            read_record(&mut stream).unwrap(),
+            Next::Record(record(8, "B;ünïcode"))
+        );
+        assert_eq!(read_record(&mut stream).unwrap(), Next::End);
+
+        for cut in 1..first {
             assert!(
-                matches!(read_record(&mut input).unwrap(), Next::Torn(_)),
+                matches!(decode(&bytes[..cut]), Decoded::Invalid(_)),
                 "cut at {cut}"
             );
+            let mut stream = &bytes[..cut];
+            assert!(matches!(read_record(&mut stream).unwrap(), Next::Torn(_)));
         }
-        let mut flipped = bytes.clone();
-        let last = flipped.len() - 1;
-        flipped[last] ^= 0x40;
-        let mut input = &flipped[..];
-        read_record(&mut input).unwrap();
-        assert!(matches!(read_record(&mut input).unwrap(), Next::Torn(_)));
+        // Every byte of the record, header included, is covered.
+        for at in 0..first {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x40;
+            assert!(
+                !matches!(decode(&flipped), Decoded::Record(ref r, _) if *r == record(7, "A;1")),
+                "flip at {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_previous_format_is_recognised_and_read() {
+        let mut old = Vec::new();
+        encode_v1(&record(0, "OLD;1"), &mut old);
+        let mut new = Vec::new();
+        record(0, "NEW;1").encode_into(&mut new);
+        assert!(matches!(decode_v1(&new, 0), Decoded::Invalid(_)));
+        assert_eq!(
+            decode_v1(&old, 41),
+            Decoded::Record(record(41, "OLD;1"), old.len())
+        );
+        assert!(matches!(decode(&old), Decoded::Invalid(_)));
     }
 }
