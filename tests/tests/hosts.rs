@@ -958,11 +958,29 @@ fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them(store: Store)
         404,
         json!({"_status": "ERR", "_result": [], "_issues": ["Requested host 'nope' does not exist"]}),
     );
-    expect(
-        receiver.get("/host"),
-        400,
-        json!({"_status": "ERR", "_result": "", "_issues": ["Missing targeted element."]}),
-    );
+    // No name: a listing of the hosts, paged as /alignak_logs.
+    let listing = receiver.get("/host");
+    assert_eq!(listing.status, 200, "{}", listing.body);
+    let listing = listing.json();
+    assert_eq!(listing["_status"], "OK");
+    let names: Vec<&str> = listing["_result"]
+        .as_array()
+        .expect("a list of hosts")
+        .iter()
+        .filter_map(|h| h["name"].as_str())
+        .collect();
+    assert!(names.contains(&"test_host"), "{listing}");
+    let total = listing["_meta"]["total"].as_u64().expect("a total");
+    assert!(total >= 1 && total as usize >= names.len(), "{listing}");
+    assert_eq!(listing["_meta"]["max_results"], 25);
+    let one = receiver.get("/host?start=0&count=1").json();
+    assert_eq!(one["_result"].as_array().map(Vec::len), Some(1), "{one}");
+    assert_eq!(one["_meta"]["max_results"], 1);
+    let past = receiver
+        .get(&format!("/host?start={}&count=50", total + 100))
+        .json();
+    assert_eq!(past["_result"], json!([]), "{past}");
+    assert_eq!(receiver.get("/host?count=0").status, 400);
     // Names are percent-decoded, in the path and in the query.
     patch(
         &receiver,

@@ -210,8 +210,10 @@ pub async fn get(
         .or_else(|| crate::query::param(&pairs, "host_name"))
         .map(String::from)
         .or(path_name)
-        .filter(|n| !n.is_empty())
-        .ok_or(ApiError::MissingTarget)?;
+        .filter(|n| !n.is_empty());
+    let Some(name) = name else {
+        return list(app, caller, &pairs).await;
+    };
     crate::hosts::request::check_name("host", &name)?;
     let lookup = name.clone();
     let found = store::run(Arc::clone(&app.store), caller, move |session| {
@@ -226,4 +228,24 @@ pub async fn get(
         });
     }
     Ok(ok(&json!({"_status": "OK", "_result": found})))
+}
+
+/// `GET /host` without a name: the hosts, paged as `/alignak_logs` (`start`, `count` up to
+/// 50), oldest first, without their services (`GET /host/<name>` has them).
+async fn list(
+    app: &App,
+    caller: Caller,
+    pairs: &[(String, String)],
+) -> Result<HttpResponse, ApiError> {
+    let paging = crate::handlers::logs::paging(pairs)?;
+    let (offset, limit) = (paging.offset(), paging.count);
+    let (hosts, total) = store::run_read(Arc::clone(&app.store), caller, move |session| {
+        session.host_page(offset, limit)
+    })
+    .await?;
+    Ok(ok(&json!({
+        "_status": "OK",
+        "_meta": {"page": paging.page, "max_results": paging.count, "total": total},
+        "_result": hosts,
+    })))
 }

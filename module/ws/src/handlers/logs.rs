@@ -27,24 +27,43 @@ fn number(value: Option<&str>, key: &str, default: u64) -> Result<u64, ApiError>
     }
 }
 
-pub async fn get(app: &App, caller: Caller, query: Option<&str>) -> Result<HttpResponse, ApiError> {
-    let pairs = pairs(query);
-    let start = number(param(&pairs, "start"), "start", 0)?;
-    let count = number(param(&pairs, "count"), "count", 25)?;
+/// One page of a listing as the backend pages it: `start` (default 0) and `count` (default
+/// 25, at most 50); `page` is the backend's page number holding `start`.
+pub(crate) struct Paging {
+    pub count: u64,
+    pub page: u64,
+}
+
+impl Paging {
+    pub(crate) fn offset(&self) -> u64 {
+        (self.page - 1) * self.count
+    }
+}
+
+pub(crate) fn paging(pairs: &[(String, String)]) -> Result<Paging, ApiError> {
+    let start = number(param(pairs, "start"), "start", 0)?;
+    let count = number(param(pairs, "count"), "count", 25)?;
     if count == 0 {
         return Err(ApiError::invalid_legacy(
             "The 'count' parameter must be at least 1.",
         ));
     }
     let count = count.min(MAX_COUNT);
-    // SQLite offsets are signed 64-bit: anything larger is no page of any history.
+    // SQLite offsets are signed 64-bit: anything larger is no page of any listing.
     if i64::try_from(start).is_err() {
         return Err(ApiError::invalid_legacy(
             "The 'start' parameter is too large.",
         ));
     }
-    // The backend's paging: the page holding `start`.
-    let page = start / count + 1;
+    Ok(Paging {
+        count,
+        page: start / count + 1,
+    })
+}
+
+pub async fn get(app: &App, caller: Caller, query: Option<&str>) -> Result<HttpResponse, ApiError> {
+    let pairs = pairs(query);
+    let Paging { count, page } = paging(&pairs)?;
     let search = param(&pairs, "search").unwrap_or_default();
     let unknown = crate::search::unknown_fields(search);
     if !unknown.is_empty() {

@@ -898,6 +898,29 @@ impl Session for SqliteSession<'_> {
         )
     }
 
+    fn host_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError> {
+        let total: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM host")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+            .map_err(|e| self.fail(e))?;
+        // SQLite's LIMIT and OFFSET are signed: the handler bounds both far below.
+        let (limit, offset) = (limit as i64, offset as i64);
+        let hosts = self.elements(
+            Kind::Host,
+            "id IN (SELECT id FROM host ORDER BY id LIMIT ?1 OFFSET ?2)",
+            &[&limit, &offset],
+        )?;
+        Ok((
+            hosts.iter().map(Element::document).collect(),
+            u64::try_from(total).unwrap_or(0),
+        ))
+    }
+
     fn hostgroups(&mut self, name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError> {
         let mut statement = self
             .conn

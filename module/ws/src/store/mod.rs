@@ -92,6 +92,13 @@ pub trait Session {
     /// Every host naming `group` in its `hostgroups` field.
     fn hosts_in_group(&mut self, group: &str) -> Result<Vec<Element>, StoreError>;
     fn hostgroups(&mut self, name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError>;
+    /// `GET /host` without a name: one page of the hosts (oldest first), without their
+    /// services, and how many there are.
+    fn host_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError>;
     /// Creates or replaces the hostgroup `name`.
     fn put_hostgroup(
         &mut self,

@@ -512,6 +512,46 @@ impl Session for BackendSession<'_> {
         Err(not_used("hosts_in_group"))
     }
 
+    fn host_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError> {
+        let limit = limit.max(1);
+        let params = vec![
+            ("page", (offset / limit + 1).to_string()),
+            ("max_results", limit.to_string()),
+            ("sort", "_id".to_string()),
+            ("where", q(json!({"_is_template": false}))),
+        ];
+        let answer = self
+            .client
+            .get(self.token, "host", &params)
+            .map_err(store_error)?;
+        let total = answer
+            .pointer("/_meta/total")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let items = answer
+            .get("_items")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|doc| {
+                        let mut value = doc.clone();
+                        documents::strip_secrets(&mut value);
+                        match value {
+                            Value::Object(doc) => Some(doc),
+                            _ => None,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((items, total))
+    }
+
     fn hostgroups(&mut self, _name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError> {
         Err(not_used("hostgroups"))
     }
