@@ -343,3 +343,22 @@ fn health_turns_503_when_the_sink_stops_reading_and_back_when_it_reads() {
     };
     assert_eq!(back.status, 200, "{}", back.body);
 }
+
+#[test]
+fn with_health_public_0_health_needs_credentials() {
+    let hash = bcrypt::hash_with_result("s3cret", 4)
+        .unwrap()
+        .format_for_version(bcrypt::Version::TwoY);
+    let receiver = Setup::new()
+        .module_param("authorization", "1")
+        .module_param("health_public", "0")
+        .module_param("users_file", "etc/users.htpasswd")
+        .file("etc/users.htpasswd", &format!("alice:{hash}\n"))
+        .start();
+    let open = receiver.get("/health");
+    assert_eq!(open.status, 401, "{}", open.body);
+    let alice = alignak_e2e::basic("alice", "s3cret");
+    let health = receiver.request("GET", "/health", &[("Authorization", &alice)], b"");
+    assert_eq!(health.status, 200, "{}", health.body);
+    assert_eq!(health.json()["health"], "OK");
+}
