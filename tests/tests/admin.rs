@@ -362,3 +362,52 @@ fn with_health_public_0_health_needs_credentials() {
     assert_eq!(health.status, 200, "{}", health.body);
     assert_eq!(health.json()["health"], "OK");
 }
+
+/// `log_error`: the daemon's log goes to that file, and SIGHUP reopens it after logrotate
+/// moved it away (the harness cannot read the listening address from standard error here,
+/// so the test gives the module a port of its own).
+#[test]
+fn log_error_is_written_and_reopened_on_sighup() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let receiver = Setup::new()
+        .module_param("port", &port.to_string())
+        .receiver_param("log_error", "var/log/error.log")
+        .file("var/log/.keep", "")
+        .spawn();
+    let address = format!("127.0.0.1:{port}");
+    let error_log = receiver.dir.path().join("var/log/error.log");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alignak_e2e::try_http_request(&address, "GET", "/are_you_alive", &[], b"").is_err() {
+        assert!(Instant::now() < deadline, "not listening on {address}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let first = fs::read_to_string(&error_log).unwrap();
+    assert!(first.contains("listening on"), "{first}");
+    // Nothing of the daemon's own log on standard error any more.
+    assert!(
+        !receiver.log().contains("listening on"),
+        "{}",
+        receiver.log()
+    );
+
+    let rotated = receiver.dir.path().join("var/log/error.log.1");
+    fs::rename(&error_log, &rotated).unwrap();
+    receiver.signal(libc::SIGHUP);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reopened = fs::read_to_string(&error_log).unwrap_or_default();
+        if reopened.contains("reloaded") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{reopened}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let reply = alignak_e2e::http_request(&address, "GET", "/are_you_alive", &[], b"");
+    assert_eq!(reply.status, 200);
+    assert!(fs::read_to_string(&rotated)
+        .unwrap()
+        .contains("listening on"));
+}
