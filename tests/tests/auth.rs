@@ -116,7 +116,7 @@ const PROTECTED: &[(&str, &str, u16)] = &[
     ("GET", "/are_you_alive", 200),
     ("GET", "/ws/are_you_alive", 200),
     ("POST", "/command", 200),
-    ("GET", "/host", 400),
+    ("GET", "/host", 200),
     ("GET", "/host/h1", 404),
     ("PATCH", "/host/h1", 404),
     ("GET", "/hostgroup", 404),
