@@ -255,6 +255,17 @@ impl fmt::Debug for Snapshot {
     }
 }
 
+/// One series computed at scrape time (a `ConstCounter` or a `ConstGauge`).
+fn constant<M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    metric: M,
+) -> fmt::Result {
+    metric.encode(encoder.encode_descriptor(name, help, unit, metric.metric_type())?)
+}
+
 fn counter(
     encoder: &mut DescriptorEncoder,
     name: &str,
@@ -262,8 +273,7 @@ fn counter(
     unit: Option<&Unit>,
     value: u64,
 ) -> fmt::Result {
-    let metric = ConstCounter::new(value);
-    metric.encode(encoder.encode_descriptor(name, help, unit, metric.metric_type())?)
+    constant(encoder, name, help, unit, ConstCounter::new(value))
 }
 
 fn gauge(
@@ -273,8 +283,7 @@ fn gauge(
     unit: Option<&Unit>,
     value: f64,
 ) -> fmt::Result {
-    let metric = ConstGauge::new(value);
-    metric.encode(encoder.encode_descriptor(name, help, unit, metric.metric_type())?)
+    constant(encoder, name, help, unit, ConstGauge::new(value))
 }
 
 impl Collector for Snapshot {
@@ -386,12 +395,12 @@ impl Snapshot {
         };
         if let Ok(stat) = me.stat() {
             let ticks = procfs::ticks_per_second() as f64;
-            counter_f64(
+            constant(
                 e,
                 "process_cpu",
                 "CPU time the daemon used (user and system)",
                 seconds,
-                (stat.utime + stat.stime) as f64 / ticks,
+                ConstCounter::new((stat.utime + stat.stime) as f64 / ticks),
             )?;
             let page = procfs::page_size();
             gauge(
@@ -413,15 +422,4 @@ impl Snapshot {
         }
         Ok(())
     }
-}
-
-fn counter_f64(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    unit: Option<&Unit>,
-    value: f64,
-) -> fmt::Result {
-    let metric = ConstCounter::new(value);
-    metric.encode(encoder.encode_descriptor(name, help, unit, metric.metric_type())?)
 }

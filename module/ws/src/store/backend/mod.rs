@@ -528,28 +528,14 @@ impl Session for BackendSession<'_> {
             .client
             .get(self.token, "host", &params)
             .map_err(store_error)?;
-        let total = answer
-            .pointer("/_meta/total")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        let items = answer
-            .get("_items")
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|doc| {
-                        let mut value = doc.clone();
-                        documents::strip_secrets(&mut value);
-                        match value {
-                            Value::Object(doc) => Some(doc),
-                            _ => None,
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok((items, total))
+        Ok(one_page(&answer, |doc| {
+            let mut value = Value::Object(doc.clone());
+            documents::strip_secrets(&mut value);
+            match value {
+                Value::Object(doc) => doc,
+                _ => Map::new(),
+            }
+        }))
     }
 
     fn hostgroups(&mut self, _name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError> {
@@ -689,23 +675,34 @@ impl Session for BackendSession<'_> {
             .client
             .get(self.token, "history", &params)
             .map_err(store_error)?;
-        let total = answer
-            .pointer("/_meta/total")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        let items = answer
-            .get("_items")
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_object)
-                    .map(|doc| documents::history_item(doc.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok((items, total))
+        Ok(one_page(&answer, |doc| {
+            documents::history_item(doc.clone())
+        }))
     }
+}
+
+/// One page of an Eve listing: its items, each made into what the API shows, and the
+/// listing's total (`_meta.total`).
+fn one_page(
+    answer: &Value,
+    item: impl Fn(&Map<String, Value>) -> Map<String, Value>,
+) -> (Vec<Map<String, Value>>, u64) {
+    let total = answer
+        .pointer("/_meta/total")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let items = answer
+        .get("_items")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_object)
+                .map(&item)
+                .collect()
+        })
+        .unwrap_or_default();
+    (items, total)
 }
 
 impl BackendSession<'_> {
