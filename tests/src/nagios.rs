@@ -19,6 +19,14 @@ pub struct Nagios {
     pub command_fifo: PathBuf,
     pub status_file: PathBuf,
     pub log_file: PathBuf,
+    /// `etc/nagios.cfg`, for `nagios4 -v`.
+    pub config_file: PathBuf,
+    /// `object_cache_file`: rewritten at each start and each reload.
+    pub object_cache: PathBuf,
+    /// The lock file: the daemon's pid, for `kill -HUP`.
+    pub pid_file: PathBuf,
+    /// `cfg_dir=` (`start_with_cfg_dir`): every `*.cfg` below it is read.
+    pub cfg_dir: Option<PathBuf>,
     pid: i32,
 }
 
@@ -55,6 +63,15 @@ impl Nagios {
     /// `cargo test` works on a machine without it; under CI (`CI` set) that is a failure,
     /// since `.ci/run` installs it.
     pub fn start() -> Option<Nagios> {
+        Nagios::start_with(false)
+    }
+
+    /// An instance that also reads `<dir>/objects` as `cfg_dir=` (Debian's `conf.d`).
+    pub fn start_with_cfg_dir() -> Option<Nagios> {
+        Nagios::start_with(true)
+    }
+
+    fn start_with(cfg_dir: bool) -> Option<Nagios> {
         if !installed() {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -76,13 +93,15 @@ impl Nagios {
             "var/archives",
             "var/spool/checkresults",
             "tmp",
+            "objects",
         ] {
             fs::create_dir_all(root.join(sub)).expect("mkdir");
         }
         let (user, group) = user_and_group();
         let path = |p: &str| root.join(p).display().to_string();
+        let cfg_dir = cfg_dir.then(|| root.join("objects"));
         let config = format!(
-            "cfg_file={objects}\n\
+            "{cfg_dir_line}cfg_file={objects}\n\
              resource_file={resource}\n\
              nagios_user={user}\nnagios_group={group}\n\
              lock_file={lock}\ntemp_file={tmp}\ntemp_path={tmpdir}\n\
@@ -93,7 +112,7 @@ impl Nagios {
              log_file={log}\nlog_rotation_method=n\nlog_archive_path={archives}\nuse_syslog=0\n\
              log_notifications=1\nlog_external_commands=1\nlog_passive_checks=1\n\
              log_initial_states=0\nlog_current_states=0\n\
-             retain_state_information=0\nuse_retained_program_state=0\n\
+             retain_state_information={retain}\nuse_retained_program_state=0\n\
              use_retained_scheduling_info=0\nstate_retention_file={retention}\n\
              accept_passive_service_checks=1\naccept_passive_host_checks=1\n\
              passive_host_checks_are_soft=0\ntranslate_passive_host_checks=0\n\
@@ -103,7 +122,15 @@ impl Nagios {
              check_for_updates=0\nbare_update_check=0\nenable_environment_macros=0\n\
              interval_length=60\ncheck_result_reaper_frequency=1\n\
              date_format=iso8601\ndaemon_dumps_core=0\nallow_empty_hostgroup_assignment=1\n\
+             illegal_object_name_chars=`~!$%^&*|'\"<>?,()=\n\
              debug_level=0\ndebug_file={debug}\n",
+            cfg_dir_line = cfg_dir
+                .as_ref()
+                .map(|d| format!("cfg_dir={}\n", d.display()))
+                .unwrap_or_default(),
+            // A reload keeps the states only through retention, on as in Debian's nagios.cfg:
+            // the instance whose objects the module writes (and reloads) needs it.
+            retain = u8::from(cfg_dir.is_some()),
             objects = path("etc/objects.cfg"),
             resource = path("etc/resource.cfg"),
             lock = path("var/nagios.pid"),
@@ -135,24 +162,62 @@ impl Nagios {
             "nagios4 -v failed:\n{}",
             String::from_utf8_lossy(&verify.stdout)
         );
-        let started = Command::new(BINARY)
-            .arg("-d")
-            .arg(&cfg)
-            .output()
-            .expect("nagios4 -d");
-        assert!(started.status.success(), "nagios4 -d failed: {started:?}");
-
         let mut nagios = Nagios {
             command_fifo: root.join("rw/nagios.cmd"),
             status_file: root.join("var/status.dat"),
             log_file: root.join("var/nagios.log"),
+            config_file: cfg,
+            object_cache: root.join("var/objects.cache"),
+            pid_file: root.join("var/nagios.pid"),
+            cfg_dir,
             dir,
             pid: 0,
         };
+        nagios.launch();
+        Some(nagios)
+    }
+
+    /// `nagios4 -v` on this instance's configuration: whether it passes, and its output.
+    pub fn verify(&self) -> (bool, String) {
+        let out = Command::new(BINARY)
+            .arg("-v")
+            .arg(&self.config_file)
+            .output()
+            .expect("nagios4 -v");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    /// Whether the daemon started by this harness still runs.
+    pub fn running(&self) -> bool {
+        // SAFETY: signal 0 only checks that the process exists.
+        self.pid != 0 && unsafe { libc::kill(self.pid, 0) } == 0
+    }
+
+    /// Stops the daemon and starts it again on the same configuration (a fresh status.dat).
+    pub fn restart(&mut self) {
+        self.terminate();
+        let _ = fs::remove_file(&self.status_file);
+        let _ = fs::remove_file(&self.command_fifo);
+        self.pid = 0;
+        self.launch();
+    }
+
+    /// Starts the daemon and waits for its FIFO and status.dat.
+    fn launch(&mut self) {
+        let started = Command::new(BINARY)
+            .arg("-d")
+            .arg(&self.config_file)
+            .output()
+            .expect("nagios4 -d");
+        assert!(started.status.success(), "nagios4 -d failed: {started:?}");
+        let nagios = self;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if nagios.pid == 0 {
-                nagios.pid = fs::read_to_string(root.join("var/nagios.pid"))
+                nagios.pid = fs::read_to_string(&nagios.pid_file)
                     .ok()
                     .and_then(|p| p.trim().parse().ok())
                     .unwrap_or(0);
@@ -160,7 +225,7 @@ impl Nagios {
             let fifo_ready = is_fifo(&nagios.command_fifo);
             let status_ready = fs::metadata(&nagios.status_file).is_ok_and(|m| m.len() > 0);
             if nagios.pid != 0 && fifo_ready && status_ready {
-                return Some(nagios);
+                return;
             }
             assert!(
                 Instant::now() < deadline,
@@ -219,8 +284,8 @@ fn is_fifo(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
 }
 
-impl Drop for Nagios {
-    fn drop(&mut self) {
+impl Nagios {
+    fn terminate(&mut self) {
         if self.pid == 0 {
             return;
         }
@@ -232,6 +297,12 @@ impl Drop for Nagios {
             std::thread::sleep(Duration::from_millis(50));
         }
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
+    }
+}
+
+impl Drop for Nagios {
+    fn drop(&mut self) {
+        self.terminate();
     }
 }
 

@@ -323,7 +323,8 @@ fn nul_and_control_characters_never_reach_the_core() {
     only_sentinel_arrived(&receiver, 0);
     // The host was never created by any of them.
     assert_eq!(receiver.get("/host/web01").status, 404);
-    // Free text keeps TAB and line breaks, written safely.
+    // Free text takes TAB and line breaks, written safely: a line break as `\n`, a TAB as a
+    // space, so no C0 character reaches the core (SPEC §8).
     let reply = send(
         &receiver,
         "POST",
@@ -332,7 +333,8 @@ fn nul_and_control_characters_never_reach_the_core() {
     );
     assert_eq!(reply.status, 200, "{}", reply.body);
     let lines = receiver.wait_commands(2);
-    assert!(lines[1].contains("two\\nlines\tand a tab"), "{lines:?}");
+    assert!(lines[1].contains("two\\nlines and a tab"), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains('\t')), "{lines:?}");
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub trait Sink: Send {
 
 /// The line as a Nagios-style core reads it: `[<ts>] ` in front when the command has none,
 /// and line breaks written as the two characters `\n`, so no input can start a second
-/// command. (Nagios turns `\n` back into a line break in plugin output.)
+/// command (Nagios turns `\n` back into a line break in plugin output), and a TAB as a space.
 pub fn command_file_line(record: &Record) -> String {
     let line = record.line.as_str();
     let mut out = String::with_capacity(line.len() + 16);
@@ -44,6 +44,8 @@ pub fn command_file_line(record: &Record) -> String {
                 out.push_str("\\n");
             }
             '\n' => out.push_str("\\n"),
+            // Another module may not follow the module's character rule (SPEC §8).
+            '\t' => out.push(' '),
             _ => out.push(c),
         }
     }
@@ -98,6 +100,10 @@ mod tests {
                 "[1] PROCESS_HOST_CHECK_RESULT;h;0;out\nlong\r\nmore\rend"
             )),
             "[1] PROCESS_HOST_CHECK_RESULT;h;0;out\\nlong\\nmore\\nend"
+        );
+        assert_eq!(
+            command_file_line(&command("[1] PROCESS_HOST_CHECK_RESULT;h;0;a\tb")),
+            "[1] PROCESS_HOST_CHECK_RESULT;h;0;a b"
         );
     }
 }

@@ -24,6 +24,8 @@ pub struct App {
     pub access_log: Option<Arc<AccessLog>>,
     /// `None` when `nrdp` is off: `/nrdp` is then not a route.
     pub nrdp: Option<crate::handlers::nrdp::NrdpGate>,
+    /// `objects_dir`: created hosts and services written as the core's objects.
+    pub objects: Option<Arc<crate::core_objects::CoreObjects>>,
     host: Arc<HostBox>,
     arbiter: ArbiterPoller,
 }
@@ -49,9 +51,16 @@ impl App {
             store,
             metrics,
             access_log: None,
+            objects: None,
             host,
             arbiter,
         }
+    }
+
+    /// With the object writing of `objects_dir`.
+    pub fn with_objects(mut self, objects: Option<Arc<crate::core_objects::CoreObjects>>) -> App {
+        self.objects = objects;
+        self
     }
 
     /// With the access log of `log_access`.
@@ -67,6 +76,14 @@ impl App {
 
     /// `/alignak_map`: the daemons the arbiter knows, and this receiver.
     pub fn daemons_map(&self) -> Value {
-        self.arbiter.map(&self.host.status())
+        let status = self.host.status();
+        let mut map = self.arbiter.map(&status);
+        if let Some(objects) = &self.objects {
+            let own = &mut map["receiver"][status.identity.name.as_str()];
+            if own.is_object() {
+                own["objects"] = objects.status();
+            }
+        }
+        map
     }
 }

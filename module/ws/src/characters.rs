@@ -6,7 +6,8 @@
 //! - Free text (outputs, perf data, comments, parameters, custom variable values): no control
 //!   character except TAB, LF and CR; a line break goes to the core as the two characters `\n`
 //!   where the command allows one (check results, comments), and is refused where it would end
-//!   the command line (`/command`).
+//!   the command line (`/command`). A TAB goes to the core as a space (`for_core`): SPEC §8
+//!   lets no C0 character reach the core, and a plugin's tab-separated output stays readable.
 //!
 //! The core reads a command line as a C string: a NUL would cut it and make the core act on
 //! another element than the one checked and stored.
@@ -20,6 +21,15 @@ pub fn control_in_name(text: &str) -> Option<char> {
 pub fn control_in_text(text: &str) -> Option<char> {
     text.chars()
         .find(|c| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Free text as it goes into a command line: each TAB becomes a space.
+pub fn for_core(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\t') {
+        std::borrow::Cow::Owned(text.replace('\t', " "))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// How a refused character is named in an answer: `U+0000`.
@@ -51,6 +61,8 @@ mod tests {
             assert_eq!(control_in_text(&text), Some(c as char), "{c:#x}");
         }
         assert_eq!(describe('\0'), "U+0000");
+        assert_eq!(for_core("a\tb\t"), "a b ");
+        assert!(matches!(for_core("ab"), std::borrow::Cow::Borrowed("ab")));
         assert_eq!(describe('\x7f'), "U+007F");
     }
 }

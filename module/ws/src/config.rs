@@ -80,6 +80,8 @@ pub struct WsConfig {
     pub backend_get_lcr: bool,
     /// The core's dialect for the custom variable commands (`core nagios|alignak`).
     pub core: crate::hosts::core_vars::CoreDialect,
+    /// `objects_dir` and its keys: created hosts and services written as the core's objects.
+    pub objects: Option<crate::core_objects::ObjectsConfig>,
 
     // Arbiter polling (/alignak_map).
     pub alignak_host: Option<String>,
@@ -221,7 +223,50 @@ const KNOWN_KEYS: &[&str] = &[
     "nrdp",
     "nrdp_tokens",
     "nrdp_commands",
+    "objects_dir",
+    "object_cache_file",
+    "verify_command",
+    "reload_command",
+    "reload_period",
+    "default_host_template",
+    "default_service_template",
+    "objects_allowed_directives",
 ];
+
+/// `objects_dir` and the keys that go with it (`core_objects`); `None` when it is unset.
+fn objects_config(r: &mut Reader) -> Option<crate::core_objects::ObjectsConfig> {
+    let (dir_param, dir) = r.text("objects_dir")?;
+    let object_cache_file = match r.optional_path("object_cache_file") {
+        Some(path) => path,
+        None => {
+            r.problem(
+                dir_param,
+                "objects_dir needs object_cache_file (the core's objects.cache): the module writes only what the core does not define already".into(),
+            );
+            PathBuf::new()
+        }
+    };
+    let verify_command = r.optional_string("verify_command");
+    let reload_command = r.optional_string("reload_command");
+    if reload_command.is_some() && verify_command.is_none() {
+        if let Some(param) = r.raw("reload_command") {
+            r.problem(
+                param,
+                "reload_command needs verify_command: Nagios and Alignak exit when a reload meets a bad configuration".into(),
+            );
+        }
+    }
+    Some(crate::core_objects::ObjectsConfig {
+        dir: PathBuf::from(dir),
+        object_cache_file,
+        verify_command,
+        reload_command,
+        reload_period_secs: r.number("reload_period", 30u64, 1, DAY),
+        default_host_template: r.string("default_host_template", "generic-host"),
+        default_service_template: r.string("default_service_template", "generic-service"),
+        allowed_directives: r.list("objects_allowed_directives"),
+    })
+}
 
 /// Reads typed values out of the parameter list, collecting every problem.
 struct Reader<'a> {
@@ -415,7 +460,7 @@ impl WsConfig {
             _ => Some(r.string("alignak_host", "127.0.0.1")),
         };
 
-        let config = WsConfig {
+        let mut config = WsConfig {
             alias: alias.to_string(),
             log_level,
             host,
@@ -493,7 +538,17 @@ impl WsConfig {
             nrdp: r.bool("nrdp", false),
             nrdp_tokens: r.list("nrdp_tokens"),
             nrdp_commands: r.bool("nrdp_commands", false),
+            objects: None,
         };
+        config.objects = objects_config(&mut r);
+        if config.objects.is_some() && config.alignak_backend.is_some() {
+            if let Some(param) = r.raw("objects_dir") {
+                r.problem(
+                    param,
+                    "objects_dir is for the embedded store: with alignak_backend, the backend is the core's configuration".into(),
+                );
+            }
+        }
         if config.nrdp && config.nrdp_tokens.is_empty() {
             if let Some(param) = r.raw("nrdp") {
                 r.problem(
@@ -692,6 +747,51 @@ mod tests {
                 "mod-ws.cfg:3: authorisation: unknown parameter (did you mean 'authorization'?)",
             ]
         );
+    }
+
+    #[test]
+    fn objects_dir_needs_the_cache_and_a_verifier_before_any_reload() {
+        assert!(parse(&[]).unwrap().0.objects.is_none());
+        let (config, _) = parse(&[
+            ("objects_dir", "/o"),
+            ("object_cache_file", "/c"),
+            ("verify_command", "nagios4 -v /n"),
+            ("reload_command", "systemctl reload nagios4"),
+            ("objects_allowed_directives", "icon_image, notes"),
+        ])
+        .unwrap();
+        let objects = config.objects.unwrap();
+        assert_eq!(objects.reload_period_secs, 30);
+        assert_eq!(objects.default_host_template, "generic-host");
+        assert_eq!(objects.allowed_directives, ["icon_image", "notes"]);
+        for (pairs, expected) in [
+            (
+                vec![("objects_dir", "/o")],
+                "objects_dir needs object_cache_file",
+            ),
+            (
+                vec![
+                    ("objects_dir", "/o"),
+                    ("object_cache_file", "/c"),
+                    ("reload_command", "kill -HUP 1"),
+                ],
+                "reload_command needs verify_command",
+            ),
+            (
+                vec![
+                    ("objects_dir", "/o"),
+                    ("object_cache_file", "/c"),
+                    ("alignak_backend", "http://b:5000"),
+                ],
+                "objects_dir is for the embedded store",
+            ),
+        ] {
+            let problems = parse(&pairs).unwrap_err();
+            assert!(
+                problems.iter().any(|p| p.to_string().contains(expected)),
+                "{pairs:?}: {problems:?}"
+            );
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod body;
 pub mod characters;
 pub mod command;
 pub mod config;
+pub mod core_objects;
 pub mod error;
 pub mod handlers;
 pub mod hostgroups;
@@ -215,6 +216,8 @@ struct Running {
     server: tokio::task::JoinHandle<()>,
     queue: CommandQueue,
     pusher: Pusher,
+    /// `objects_dir`: the thread that writes, verifies and reloads.
+    objects_writer: Option<core_objects::ObjectsWriter>,
 }
 
 struct WsModule {
@@ -450,6 +453,31 @@ impl WsModule {
             .map_err(|e| init_error(format!("cannot start the command queue: {e}")))?;
         let arbiter = alignak_map::ArbiterPoller::start(&self.config)
             .map_err(|e| init_error(format!("cannot start the arbiter poller: {e}")))?;
+        let objects = match &self.config.objects {
+            None => None,
+            Some(objects) => {
+                let mut objects = objects.clone();
+                objects.dir = self.path(&objects.dir);
+                objects.object_cache_file = self.path(&objects.object_cache_file);
+                let dir = objects.dir.display().to_string();
+                Some(
+                    core_objects::CoreObjects::new(objects, self.config.core)
+                        .map_err(|e| init_error(format!("cannot use objects_dir {dir}: {e}")))?,
+                )
+            }
+        };
+        let objects_writer = match &objects {
+            None => None,
+            Some(objects) => Some(
+                core_objects::ObjectsWriter::start(
+                    Arc::clone(objects),
+                    Arc::clone(&store),
+                    queue.clone(),
+                    self.config.set_timestamp,
+                )
+                .map_err(|e| init_error(format!("cannot start the objects writer: {e}")))?,
+            ),
+        };
         let app = Arc::new(
             App::new(
                 self.config.clone(),
@@ -459,7 +487,8 @@ impl WsModule {
                 Arc::clone(&self.host),
                 arbiter,
             )
-            .with_access_log(access_log.clone()),
+            .with_access_log(access_log.clone())
+            .with_objects(objects),
         );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = runtime.spawn(server::run(
@@ -482,6 +511,7 @@ impl WsModule {
             server,
             queue,
             pusher,
+            objects_writer,
         });
         Ok(())
     }
@@ -563,7 +593,9 @@ impl WsModule {
             log::error!("the HTTP server task failed: {err}");
         }
         // The server and its connections are gone, and with them every queue handle but
-        // this one: dropping it lets the pusher finish what it holds and end.
+        // this one and the objects writer's: dropping them lets the pusher finish what it
+        // holds and end.
+        drop(running.objects_writer);
         drop(running.queue);
         running.runtime.shutdown_timeout(server::DRAIN_TIMEOUT);
         running.pusher.join();

@@ -192,7 +192,7 @@ impl CommandRequest {
         line.push_str(&name.to_uppercase());
         if let Some(arguments) = arguments {
             line.push(';');
-            line.push_str(arguments);
+            line.push_str(&characters::for_core(arguments));
         }
         let targets: Vec<&str> = [&self.host, &self.service, &self.user]
             .into_iter()
@@ -210,7 +210,7 @@ impl CommandRequest {
         }
         if let Some(parameters) = &self.parameters {
             line.push(';');
-            line.push_str(parameters);
+            line.push_str(&characters::for_core(parameters));
         }
         if line.contains(['\n', '\r']) {
             return Err(ApiError::invalid_legacy(
@@ -456,7 +456,10 @@ mod tests {
             }
         }
         // TAB is free text's, not a name's.
-        assert!(line_of(json!({"command": "x", "parameters": "a\tb"})).is_ok());
+        assert_eq!(
+            line_of(json!({"command": "x;a\tb", "parameters": "c\td"})).unwrap(),
+            "X;a b;c d"
+        );
         assert!(line_of(json!({"command": "x", "host": "a\tb"})).is_err());
         assert!(line_of(json!({"command": "x\0;a"})).is_err());
     }

@@ -58,11 +58,12 @@ pub fn comment(body: &Value) -> Result<(String, NewHistory), ApiError> {
     let timestamp = parse_timestamp(body.get("timestamp"))
         .map_err(|_| bad("Timestamp must be an integer value"))?;
     let prefix = timestamp.map(|ts| format!("[{ts}] ")).unwrap_or_default();
+    let text = crate::characters::for_core(&comment);
     let line = match &service {
         Some(service) => {
-            format!("{prefix}ADD_SVC_COMMENT;{host};{service};1;{author};{comment}")
+            format!("{prefix}ADD_SVC_COMMENT;{host};{service};1;{author};{text}")
         }
-        None => format!("{prefix}ADD_HOST_COMMENT;{host};1;{author};{comment}"),
+        None => format!("{prefix}ADD_HOST_COMMENT;{host};1;{author};{text}"),
     };
     let history = NewHistory {
         host_name: Some(host),

@@ -33,22 +33,31 @@ pub async fn update(
         return batch(app, caller, items, path_name).await;
     }
     let host_request = HostRequest::parse(&body, path_name.as_deref())?;
+    if let Some(objects) = &app.objects {
+        objects.check_request(&host_request)?;
+    }
     let livestates = crate::statsd::Livestates::of(&host_request, received);
     let config = Arc::clone(&app.config);
+    let objects = app.objects.clone();
+    let written = app.objects.clone();
     let atomic = app.store.atomic();
     let (outcome, pushed) = store::run_then_push(
         Arc::clone(&app.store),
         caller,
         app.commands.clone(),
-        move |session| match update_host(session, &config, &host_request, now()) {
+        move |session| match update_host(session, &config, objects.as_deref(), &host_request, now())
+        {
             Ok(outcome) => Ok(Ok(outcome)),
             // Nothing to undo on a store that applies each call: the caller gets the
             // failure and the commands built before it, which are sent.
             Err(failure) if !atomic => Ok(Err(failure)),
             Err(failure) => Err(failure.error),
         },
-        |outcome| match outcome {
-            Ok(outcome) => std::mem::take(&mut outcome.commands),
+        move |outcome| match outcome {
+            Ok(outcome) => {
+                mark_objects(written.as_deref(), outcome);
+                std::mem::take(&mut outcome.commands)
+            }
             Err(failure) => {
                 if !failure.commands.is_empty() {
                     log::warn!(
@@ -94,9 +103,17 @@ async fn batch(
     // A malformed item is refused alone, with the answer it would have had on its own.
     let requests: Vec<Result<HostRequest, Value>> = items
         .iter()
-        .map(|item| HostRequest::parse(item, None).map_err(|err| err.into_body()))
+        .map(|item| {
+            let request = HostRequest::parse(item, None)?;
+            if let Some(objects) = &app.objects {
+                objects.check_request(&request)?;
+            }
+            Ok(request)
+        })
+        .map(|parsed: Result<HostRequest, ApiError>| parsed.map_err(|err| err.into_body()))
         .collect();
     let config = Arc::clone(&app.config);
+    let objects = app.objects.clone();
     let atomic = app.store.atomic();
     let count = requests.len();
     let work = move |session: &mut dyn store::Session| {
@@ -109,7 +126,7 @@ async fn batch(
                     continue;
                 }
             };
-            match update_host(session, &config, request, now()) {
+            match update_host(session, &config, objects.as_deref(), request, now()) {
                 Ok(outcome) => outcomes.push(Ok(outcome)),
                 Err(failure) if atomic => return Err(failure.error),
                 // The backend applied what came before: the items done keep their answers,
@@ -121,20 +138,25 @@ async fn batch(
     };
     // Every item's commands go in one push; after a failure, those built so far (kept in the
     // answer, which counts them).
-    let commands = |(outcomes, failed): &mut (Vec<Result<Outcome, Value>>, Option<Failure>)| {
-        let built = outcomes
-            .iter_mut()
-            .filter_map(|outcome| outcome.as_mut().ok());
-        match failed {
-            None => built
-                .flat_map(|o| std::mem::take(&mut o.commands))
-                .collect(),
-            Some(failure) => built
-                .flat_map(|o| o.commands.clone())
-                .chain(failure.commands.clone())
-                .collect(),
-        }
-    };
+    let written = app.objects.clone();
+    let commands =
+        move |(outcomes, failed): &mut (Vec<Result<Outcome, Value>>, Option<Failure>)| {
+            for outcome in outcomes.iter().filter_map(|outcome| outcome.as_ref().ok()) {
+                mark_objects(written.as_deref(), outcome);
+            }
+            let built = outcomes
+                .iter_mut()
+                .filter_map(|outcome| outcome.as_mut().ok());
+            match failed {
+                None => built
+                    .flat_map(|o| std::mem::take(&mut o.commands))
+                    .collect(),
+                Some(failure) => built
+                    .flat_map(|o| o.commands.clone())
+                    .chain(failure.commands.clone())
+                    .collect(),
+            }
+        };
     let ((mut outcomes, failed), pushed) = store::run_then_push(
         Arc::clone(&app.store),
         caller,
@@ -192,6 +214,15 @@ async fn batch(
         }
     }
     batch_answer(results, issues, ("Host", "Hosts"))
+}
+
+/// Called once the session is committed: the writer then reads what the request stored.
+fn mark_objects(objects: Option<&crate::core_objects::CoreObjects>, outcome: &Outcome) {
+    if let Some(objects) = objects {
+        for host in &outcome.objects {
+            objects.mark(host);
+        }
+    }
 }
 
 fn issues_of_value(body: &Value) -> String {

@@ -28,7 +28,7 @@ pub fn value_text(value: &Value) -> Option<String> {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    (!text.contains(['\n', '\r'])).then_some(text)
+    (!text.contains(['\n', '\r'])).then(|| crate::characters::for_core(&text).into_owned())
 }
 
 #[cfg(test)]
@@ -42,6 +42,7 @@ mod tests {
         assert_eq!(CoreDialect::Alignak.variable_name("_ROOM"), "_ROOM");
         assert_eq!(value_text(&json!("12 b")), Some("12 b".into()));
         assert_eq!(value_text(&json!(3)), Some("3".into()));
+        assert_eq!(value_text(&json!("a\tb")), Some("a b".into()));
         assert_eq!(value_text(&json!(["a", 1])), Some("[\"a\",1]".into()));
         assert_eq!(value_text(&json!("two\nlines")), None);
     }

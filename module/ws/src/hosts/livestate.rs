@@ -54,16 +54,18 @@ pub fn state_of(target: Target, livestate: &LivestateIn) -> Result<(String, i64)
 }
 
 /// `<code>;<output>[|<perf_data>][\n<long_output>]`, with a real newline: the daemon writes
-/// it as the two characters `\n` in the command file.
+/// it as the two characters `\n` in the command file. A TAB becomes a space
+/// (`characters::for_core`).
 pub fn check_params(code: i64, livestate: &LivestateIn) -> String {
-    let mut params = format!("{code};{}", livestate.output);
+    use crate::characters::for_core;
+    let mut params = format!("{code};{}", for_core(&livestate.output));
     if !livestate.perf_data.is_empty() {
         params.push('|');
-        params.push_str(&livestate.perf_data);
+        params.push_str(&for_core(&livestate.perf_data));
     }
     if !livestate.long_output.is_empty() {
         params.push('\n');
-        params.push_str(&livestate.long_output);
+        params.push_str(&for_core(&livestate.long_output));
     }
     params
 }
@@ -150,6 +152,10 @@ mod tests {
                 expected
             );
         }
+        assert_eq!(
+            check_params(0, &ls(Some("UP"), "a\tb", "l\t1", "'c'=1\t'd'=2")),
+            "0;a b|'c'=1 'd'=2\nl 1"
+        );
     }
 
     #[test]

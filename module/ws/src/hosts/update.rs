@@ -13,6 +13,7 @@ use super::feedback::feedback;
 use super::livestate::{self, LivestateIn, Target};
 use super::request::{ElementRequest, HostRequest};
 use crate::config::WsConfig;
+use crate::core_objects::CoreObjects;
 use crate::store::model::{CheckRecord, Element, ElementPatch, Kind};
 use crate::store::{Session, StoreError};
 
@@ -30,6 +31,9 @@ pub struct Outcome {
     pub status: Status,
     pub body: Map<String, Value>,
     pub commands: Vec<String>,
+    /// Hosts whose object file must be (re)written (`objects_dir`): marked for the writer
+    /// once the session is committed, so that it reads what the request stored.
+    pub objects: std::collections::BTreeSet<String>,
 }
 
 /// A store failure part-way, and the commands built before it (a store that is not atomic
@@ -40,13 +44,26 @@ pub struct Failure {
     pub commands: Vec<String>,
 }
 
+/// Why an element's commands are held back instead of sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// Backend mode, host created by this request: the backend makes the arbiter reload.
+    Backend,
+    /// `objects_dir`: the core does not have the element yet; the module writes it and sends
+    /// its last livestate once the core has loaded it.
+    UntilLoaded,
+}
+
 /// What the steps of one element (host or service) accumulate.
 struct Work<'a> {
     config: &'a WsConfig,
+    objects: Option<&'a CoreObjects>,
     now: i64,
     result: Vec<String>,
     issues: Vec<String>,
     commands: Vec<String>,
+    /// Hosts whose object file must be written (`objects_dir`), once the session committed.
+    to_write: std::collections::BTreeSet<String>,
 }
 
 impl Work<'_> {
@@ -60,6 +77,24 @@ impl Work<'_> {
     /// one the core already monitors, so everything is sent.
     fn held_back(&self, host_created: bool) -> bool {
         host_created && self.config.alignak_backend.is_some()
+    }
+
+    /// Whether the element's commands are held, and why; an element the core lacks is
+    /// marked for writing.
+    fn hold(&mut self, host_created: bool, host: &str, service: Option<&str>) -> Option<Hold> {
+        if self.held_back(host_created) {
+            return Some(Hold::Backend);
+        }
+        let objects = self.objects?;
+        let in_core = match service {
+            None => objects.core_knows_host(host),
+            Some(service) => objects.core_knows_service(host, service),
+        };
+        if in_core {
+            return None;
+        }
+        self.to_write.insert(host.to_string());
+        Some(Hold::UntilLoaded)
     }
 
     /// A check toggle (upstream-spec §6.3): a command only when the value changes, and none
@@ -108,7 +143,7 @@ impl Work<'_> {
         (host, service): (&Element, Option<&Element>),
         livestates: &[LivestateIn],
         patch: &mut ElementPatch,
-        send: bool,
+        hold: Option<Hold>,
     ) -> Result<(), StoreError> {
         let target = match service {
             None => Target::Host(&host.name),
@@ -127,17 +162,23 @@ impl Work<'_> {
             };
             let line =
                 livestate::command_line(target, code, ls, self.config.set_timestamp, self.now);
-            if send {
-                self.commands.push(line.clone());
-                self.result.push(line);
-            } else {
-                let element = match target {
-                    Target::Host(host) => host.to_string(),
-                    Target::Service { host, service } => format!("{host}/{service}"),
-                };
-                self.result.push(format!(
-                    "Livestate of {element} kept in the backend, not sent: Alignak does not know the host yet."
-                ));
+            let element = || match target {
+                Target::Host(host) => host.to_string(),
+                Target::Service { host, service } => format!("{host}/{service}"),
+            };
+            match hold {
+                None => {
+                    self.commands.push(line.clone());
+                    self.result.push(line);
+                }
+                Some(Hold::Backend) => self.result.push(format!(
+                    "Livestate of {} kept in the backend, not sent: Alignak does not know the host yet.",
+                    element()
+                )),
+                Some(Hold::UntilLoaded) => self.result.push(format!(
+                    "Livestate of {} held: the core does not have it yet; it is sent once the core has loaded the objects written for it.",
+                    element()
+                )),
             }
             let last = livestate::last_state(&state, code, ls, self.now);
             session.record_check(&CheckRecord {
@@ -173,6 +214,43 @@ impl Work<'_> {
         }
     }
 
+    /// With `objects_dir`: a variable of an object the module writes goes into its file (the
+    /// core has it after the next reload); a command is then sent only if the core's object
+    /// has the variable already, as the core changes no other. Returns whether to send it.
+    fn core_variable(
+        &mut self,
+        objects: &CoreObjects,
+        (host, service): (&str, Option<&str>),
+        name: &str,
+        label: &str,
+        after: Option<&Value>,
+    ) -> bool {
+        let in_core = match service {
+            None => objects.core_knows_host(host),
+            Some(service) => objects.core_knows_service(host, service),
+        };
+        let ours = !in_core || objects.written(host, service);
+        if ours {
+            self.to_write.insert(host.to_string());
+            self.result.push(match after {
+                Some(_) => format!(
+                    "Custom variable {name} of {label} written to its object file: the core has it after the next reload."
+                ),
+                None => format!(
+                    "Custom variable {name} of {label} deleted from its object file: the core drops it at the next reload."
+                ),
+            });
+        }
+        let core_has = in_core && objects.core_has_variable(host, service, name);
+        if !core_has && !ours && after.is_some() {
+            self.result.push(format!(
+                "Custom variable {name} of {label} kept here only: the core's object has no such variable, and the core defines it in its own files."
+            ));
+        }
+        // A deletion the module cannot write is answered as without objects_dir.
+        (core_has && after.is_some()) || (!ours && after.is_none())
+    }
+
     /// One `CHANGE_CUSTOM_*_VAR` per variable whose value changed; the core cannot delete a
     /// variable nor take a value with a line break: the answer says so.
     fn send_variables(
@@ -190,11 +268,20 @@ impl Work<'_> {
                 format!("{host}/{service}"),
             ),
         };
+        let (host, service) = match target {
+            Target::Host(host) => (host, None),
+            Target::Service { host, service } => (host, Some(service)),
+        };
         for key in variables.keys() {
             let name = customs::custom_name(key);
             let after = merged.get(&name);
             if element.customs.get(&name) == after {
                 continue;
+            }
+            if let Some(objects) = self.objects {
+                if !self.core_variable(objects, (host, service), &name, &label, after) {
+                    continue;
+                }
             }
             let Some(value) = after else {
                 self.result.push(format!(
@@ -219,16 +306,19 @@ impl Work<'_> {
 pub fn update_host(
     session: &mut dyn Session,
     config: &WsConfig,
+    objects: Option<&CoreObjects>,
     request: &HostRequest,
     now: i64,
 ) -> Result<Outcome, Failure> {
     let name = request.host.name.clone().unwrap_or_default();
     let mut work = Work {
         config,
+        objects,
         now,
         result: vec![format!("{name} is alive :)")],
         issues: Vec::new(),
         commands: Vec::new(),
+        to_write: Default::default(),
     };
     update(session, &mut work, request, &name).map_err(|error| Failure {
         error,
@@ -287,7 +377,8 @@ fn update(
     let mut patch = ElementPatch::default();
     let h = &request.host;
     let label = format!("Host {name}");
-    let held = work.held_back(created);
+    let hold = work.hold(created, name, None);
+    let held = hold.is_some();
     work.toggle(
         h.active_checks_enabled,
         host.active_checks_enabled,
@@ -325,7 +416,7 @@ fn update(
         &mut update,
         &mut patch,
     );
-    work.livestates(session, (&host, None), &h.livestates, &mut patch, !held)?;
+    work.livestates(session, (&host, None), &h.livestates, &mut patch, hold)?;
     // The original (v1.5+): a livestate is an update of a host created by this request, and
     // of any host when the store writes livestates as updates (`livestate_update`).
     if (created || session.livestate_is_update()) && patch.livestate.is_some() {
@@ -390,6 +481,7 @@ fn update(
         },
         body,
         commands: std::mem::take(&mut work.commands),
+        objects: std::mem::take(&mut work.to_write),
     })
 }
 
@@ -400,6 +492,7 @@ fn creation_failed(work: &mut Work) -> Outcome {
         status: Status::Issues,
         body: body.as_object().cloned().unwrap_or_default(),
         commands: Vec::new(),
+        objects: Default::default(),
     }
 }
 
@@ -424,6 +517,7 @@ fn unknown_host(config: &WsConfig, name: &str, result: Vec<String>) -> Outcome {
         status,
         body: body.as_object().cloned().unwrap_or_default(),
         commands: Vec::new(),
+        objects: Default::default(),
     }
 }
 
@@ -489,7 +583,8 @@ fn update_service(
     let mut update = None;
     let mut patch = ElementPatch::default();
     let label = format!("Service {full}");
-    let held = work.held_back(host_created);
+    let hold = work.hold(host_created, &host.name, Some(name));
+    let held = hold.is_some();
     let args = format!("{};{name}", host.name);
     work.toggle(
         request.active_checks_enabled,
@@ -535,7 +630,7 @@ fn update_service(
         (host, Some(&service)),
         &request.livestates,
         &mut patch,
-        !held,
+        hold,
     )?;
     // The original (v1.5+): a livestate forces an update for the services of a host created
     // by this request (their state goes to the store instead of a command), and for any
