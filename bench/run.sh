@@ -17,7 +17,8 @@
 # Needs: wrk (apt-get install wrk), python3 (the original's venv is made on first use).
 # Env: DURATION (10s), CONNS (32), THREADS (2), PEERS (../shared/peers), SKIP_PYTHON=1,
 # CASES (a subset of "post_command patch_host get_alive post_command_basic post_command_token
-# patch_host_basic patch_host_token post_command_batch patch_host_batch"), ROUNDS (3: each case is measured
+# patch_host_basic patch_host_token post_command_batch patch_host_batch, and any case with
+# _nometrics appended: `metrics 0`, no per-request series), ROUNDS (3: each case is measured
 # this many times, both servers back to back each time; its line is the median round by
 # ratio, after a line per round).
 set -euo pipefail
@@ -38,8 +39,9 @@ cargo build --release --quiet
 
 OUR_PID=
 AUTH_HEADER=
-start_ours() {  # start_ours [basic|token]
+start_ours() {  # start_ours [basic|token] [metrics 1|0]
   local auth=${1:-}
+  local metrics=${2:-1}
   rm -rf "$WORK/ours"; mkdir -p "$WORK/ours"
   local authorization=0
   if [ -n "$auth" ]; then
@@ -60,6 +62,7 @@ define module {
     host 127.0.0.1
     port $OUR_PORT
     authorization $authorization
+    metrics $metrics
     users_file $WORK/ours/users.htpasswd
     log_level WARNING
     # As the original's baseline (../shared/peers/python-baseline.md): the PATCH case creates
@@ -135,14 +138,16 @@ declare -A RESULT
 CASES=${CASES:-"post_command patch_host get_alive"}
 script_of() { case $1 in post_command*_batch) echo post_command_batch.lua;; patch_host_batch) echo patch_host_batch.lua;; post_command*) echo post_command.lua;; patch_host*) echo patch_host.lua;; *) echo "";; esac; }
 path_of() { case $1 in patch_host_batch) echo /ws/host;; post_command*) echo /ws/command;; patch_host*) echo /ws/host/test_host;; *) echo /ws/are_you_alive;; esac; }
-auth_of() { case $1 in *_basic) echo basic;; *_token) echo token;; *) echo "";; esac; }
+auth_of() { case $1 in *_basic*) echo basic;; *_token*) echo token;; *) echo "";; esac; }
+# *_nometrics: the same case with `metrics 0`, to measure what /metrics costs a request.
+metrics_of() { case $1 in *_nometrics) echo 0;; *) echo 1;; esac; }
 items_of() { case $1 in post_command_batch) echo 100;; patch_host_batch) echo 60;; *) echo 1;; esac; }
 declare -A PEAK_OF MEDIAN_OF
 
 PEAK=0
 for case in $CASES; do
   for round in $(seq 1 "$ROUNDS"); do
-    start_ours "$(auth_of "$case")"
+    start_ours "$(auth_of "$case")" "$(metrics_of "$case")"
     RESULT[ours_${case}_$round]=$(wrk_case "ours_$case" "$(script_of "$case")" "http://127.0.0.1:$OUR_PORT$(path_of "$case")")
     stop_ours
     [ "${PEAK_RSS_KB:-0}" -gt "$PEAK" ] && PEAK=$PEAK_RSS_KB

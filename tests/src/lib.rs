@@ -21,6 +21,7 @@ use tempfile::TempDir;
 
 pub mod alignak;
 pub mod backend;
+pub mod haproxy;
 pub mod nagios;
 pub mod openapi;
 pub mod pytools;

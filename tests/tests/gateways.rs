@@ -172,3 +172,241 @@ fn concurrent_first_livestates_make_one_host_on_one_gateway_and_on_two() {
         .sum();
     println!("copies removed by the survivor rule over {RACES} two-gateway races: {removed}");
 }
+
+/// Issue 18, item 3: with one `session_key` on both gateways, a session from `/login` on one
+/// is accepted by the other, and its idle time restarts on either. After `/logout` on one,
+/// that gateway refuses the session at once and the client's cookie is cleared; the other
+/// gateway, which the logout cannot reach (the backend keeps no session and cannot revoke its
+/// own token), refuses a kept copy once its idle time (`session_timeout`) is over — the
+/// README's stated limit. A gateway with another key refuses it outright.
+#[test]
+fn a_session_from_one_gateway_is_accepted_by_the_other() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    let key = "one secret of every gateway, 32 characters or more";
+    let shared = |timeout: &str| {
+        backend
+            .module()
+            .module_param("session_key", key)
+            .module_param("session_timeout", timeout)
+            .start()
+    };
+    let (a, b) = (shared("4"), shared("4"));
+    let other = backend
+        .module()
+        .module_param("session_key", "another secret, also 32 characters long")
+        .start();
+    let login = a.request(
+        "POST",
+        "/login",
+        &[("Content-Type", "application/json")],
+        br#"{"username": "admin", "password": "admin"}"#,
+    );
+    assert_eq!(login.status, 200, "{}", login.body);
+    let session = login.cookie("alignak_ws").expect("a session cookie");
+    let cookie = format!("alignak_ws={session}");
+    let with_session = |gateway: &Receiver| {
+        gateway
+            .request("GET", "/host", &[("Cookie", cookie.as_str())], b"")
+            .status
+    };
+    assert_eq!(with_session(&a), 200);
+    assert_eq!(with_session(&b), 200, "the other gateway opens the session");
+    assert_eq!(
+        with_session(&other),
+        401,
+        "a gateway with another key does not"
+    );
+    // Used on b, the session lives on past a first idle period (b seals it again).
+    std::thread::sleep(Duration::from_secs(3));
+    let used = b.request("GET", "/host", &[("Cookie", cookie.as_str())], b"");
+    assert_eq!(used.status, 200);
+    let renewed = used
+        .cookie("alignak_ws")
+        .expect("the session sealed again with its new time");
+    let renewed_cookie = format!("alignak_ws={renewed}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        with_session(&a),
+        401,
+        "the first cookie is idle for 5 s > 4 s"
+    );
+    let on = |gateway: &Receiver| {
+        gateway
+            .request("GET", "/host", &[("Cookie", renewed_cookie.as_str())], b"")
+            .status
+    };
+    assert_eq!(
+        on(&a),
+        200,
+        "the renewed cookie works on the first gateway too"
+    );
+    // Logout on a: a refuses it at once and clears the client's cookie ...
+    let logout = a.request(
+        "POST",
+        "/logout",
+        &[("Cookie", renewed_cookie.as_str())],
+        b"",
+    );
+    assert_eq!(logout.status, 200, "{}", logout.body);
+    assert_eq!(logout.cookie("alignak_ws").as_deref(), Some(""));
+    assert_eq!(on(&a), 401);
+    // ... b, which the logout did not reach, takes a kept copy until its idle time is over.
+    assert_eq!(
+        on(&b),
+        200,
+        "the stated limit: a copy kept by the client still opens on b"
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(on(&b), 401, "after session_timeout, no gateway takes it");
+}
+
+/// Issue 18, item 4: the README's HAProxy example (Debian's haproxy on loopback,
+/// health-checked on `/health`) in front of two gateways on one backend takes a load of
+/// authenticated `PATCH /host` while one gateway is killed with `kill -9` and started again:
+/// every answer is 200 or a 5xx from HAProxy for a request the dead gateway never answered,
+/// and every acknowledged result is in the command file of the gateway that acknowledged it.
+#[test]
+fn two_gateways_behind_haproxy_lose_nothing_when_one_is_killed() {
+    let Some(backend) = Backend::start() else {
+        return;
+    };
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let key = "one secret of every gateway, 32 characters or more";
+    let fixed = |port: u16| {
+        backend
+            .module()
+            .module_param("port", &port.to_string())
+            .module_param("session_key", key)
+            .module_param("give_result", "1")
+            .module_param("allow_host_creation", "1")
+            .start()
+    };
+    let (port_a, port_b) = (port(), port());
+    let a = fixed(port_a);
+    let mut b = fixed(port_b);
+    let (address_a, address_b) = (format!("127.0.0.1:{port_a}"), format!("127.0.0.1:{port_b}"));
+    let Some(haproxy) = alignak_e2e::haproxy::Haproxy::start(&[
+        ("gw-a", address_a.as_str()),
+        ("gw-b", address_b.as_str()),
+    ]) else {
+        return;
+    };
+    let admin = alignak_e2e::basic("admin", "admin");
+    let send = |output: &str| {
+        let body = json!({"livestate": {"state": "UP", "output": output}}).to_string();
+        alignak_e2e::try_http_request(
+            &haproxy.address,
+            "PATCH",
+            "/host/lb-01",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", admin.as_str()),
+            ],
+            body.as_bytes(),
+        )
+    };
+    // The host exists before the load: the load is updates, as an agent's steady state.
+    let first = send("first").expect("an answer through haproxy");
+    assert_eq!(first.status, 200, "{}", first.body);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut servers = HashSet::new();
+    while servers.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "haproxy never used both gateways"
+        );
+        if let Ok(reply) = send("warm-up") {
+            servers.extend(reply.header("x-served-by").map(String::from));
+        }
+    }
+
+    const CLIENTS: usize = 4;
+    const PER_CLIENT: usize = 60;
+    let answers: Vec<(String, u16, Option<String>)> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let send = &send;
+                scope.spawn(move || {
+                    (0..PER_CLIENT)
+                        .map(|i| {
+                            let output = format!("load-{c}-{i}");
+                            let answer = send(&output);
+                            std::thread::sleep(Duration::from_millis(20));
+                            match answer {
+                                Ok(reply) => (
+                                    output,
+                                    reply.status,
+                                    reply.header("x-served-by").map(String::from),
+                                ),
+                                Err(_) => (output, 0, None),
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // A third of the way in, gateway b dies; a second later it is back.
+        std::thread::sleep(Duration::from_millis(1500));
+        b.kill9();
+        std::thread::sleep(Duration::from_secs(1));
+        b.restart();
+        clients
+            .into_iter()
+            .flat_map(|c| c.join().expect("a client panicked"))
+            .collect()
+    });
+    let mut served: std::collections::HashMap<&str, usize> = Default::default();
+    let mut failed = Vec::new();
+    for (output, status, by) in &answers {
+        match (status, by.as_deref()) {
+            (200, Some(by)) => *served.entry(by).or_default() += 1,
+            // HAProxy's own answer for a request the killed gateway took and never answered.
+            (502..=504, None) => failed.push(output.clone()),
+            other => panic!("{output}: unexpected answer {other:?}"),
+        }
+    }
+    eprintln!(
+        "{} requests: served {served:?}, {} not answered by a gateway (HAProxy's 5xx)",
+        answers.len(),
+        failed.len()
+    );
+    assert!(served.get("gw-a").copied().unwrap_or(0) > 0, "{served:?}");
+    assert!(served.get("gw-b").copied().unwrap_or(0) > 0, "{served:?}");
+    assert!(
+        failed.len() <= CLIENTS * 2,
+        "too many lost answers: {failed:?}"
+    );
+    // Every acknowledged result is in the command file of the gateway that acknowledged it.
+    for (gateway, name) in [(&a, "gw-a"), (&b, "gw-b")] {
+        let expected: Vec<&str> = answers
+            .iter()
+            .filter(|(_, status, by)| *status == 200 && by.as_deref() == Some(name))
+            .map(|(output, _, _)| output.as_str())
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let delivered: HashSet<String> = commands(gateway).into_iter().collect();
+            let missing: Vec<&&str> = expected
+                .iter()
+                .filter(|o| !delivered.contains(&format!("PROCESS_HOST_CHECK_RESULT;lb-01;0;{o}")))
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} acknowledged but did not deliver {} result(s): {missing:?}",
+                missing.len()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}

@@ -490,12 +490,30 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
     ]);
     assert_flags(&receiver, &backend, [false, true, false, false]);
 
-    // The same again: nothing changes, nothing is sent. Non-booleans are ignored.
+    // A toggle that is not a JSON boolean is refused whole (the original dropped it
+    // silently): nothing changes, nothing is sent.
+    for body in [
+        json!({"active_checks_enabled": false, "passive_checks_enabled": "0"}),
+        json!({"services": [{"name": "svc1", "active_checks_enabled": 1}]}),
+        json!({"check_freshness": "yes"}),
+    ] {
+        let reply = patch(&receiver, "/host/test_host", body.clone());
+        assert_eq!(reply.status, 400, "{body}: {}", reply.body);
+        assert!(
+            reply.body.contains("must be true or false"),
+            "{}",
+            reply.body
+        );
+    }
+    commands.next(&[]);
+    assert_flags(&receiver, &backend, [false, true, false, false]);
+
+    // The same again: nothing changes, nothing is sent.
     expect(
         patch(
             &receiver,
             "/host/test_host",
-            json!({"active_checks_enabled": false, "passive_checks_enabled": "0",
+            json!({"active_checks_enabled": false,
                    "services": [{"name": "svc1", "active_checks_enabled": false}]}),
         ),
         200,

@@ -9,14 +9,30 @@ use serde_json::Value;
 
 #[test]
 fn the_document_is_served_without_credentials_under_both_prefixes() {
-    let receiver = Setup::new().module_param("authorization", "1").start();
     let shipped: Value = serde_json::from_str(openapi::DOCUMENT).unwrap();
-    for path in ["/openapi.json", "/ws/openapi.json"] {
-        let reply = receiver.get(path);
-        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
-        assert_eq!(reply.header("content-type"), Some("application/json"));
-        assert_eq!(reply.json(), shipped, "{path}");
+    // With nrdp on, the document as shipped; with nrdp off (the default) the same without
+    // /nrdp, which is then no route.
+    let mut without_nrdp = shipped.clone();
+    without_nrdp["paths"]
+        .as_object_mut()
+        .unwrap()
+        .remove("/nrdp");
+    assert_ne!(without_nrdp, shipped);
+    let nrdp_on = Setup::new()
+        .module_param("authorization", "1")
+        .module_param("nrdp", "1")
+        .module_param("nrdp_tokens", "t0ken")
+        .start();
+    let nrdp_off = Setup::new().module_param("authorization", "1").start();
+    for (receiver, expected) in [(&nrdp_on, &shipped), (&nrdp_off, &without_nrdp)] {
+        for path in ["/openapi.json", "/ws/openapi.json"] {
+            let reply = receiver.get(path);
+            assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+            assert_eq!(reply.header("content-type"), Some("application/json"));
+            assert_eq!(&reply.json(), expected, "{path}");
+        }
     }
+    assert_eq!(nrdp_off.get("/nrdp").status, 404);
     // Every endpoint the index lists has a path in the document.
     let index = Setup::new().start().get("/api").json();
     for name in index.as_array().unwrap() {

@@ -47,6 +47,12 @@ pub struct WsConfig {
     pub users_file: PathBuf,
     pub session_timeout_secs: u64,
     pub token_timeout_secs: u64,
+    /// Failed authentications a subject (an address and user, or an address for tokens) may
+    /// make before it is blocked, for longer each time.
+    pub auth_max_failures: u32,
+    /// Never logged: the secret every gateway seals session cookies with (`None`: a random
+    /// key of this process).
+    pub session_key: Option<String>,
 
     // External commands.
     pub set_timestamp: bool,
@@ -90,6 +96,8 @@ pub struct WsConfig {
     pub alignak_daemons_polling_period: u64,
 
     // Metrics.
+    /// `metrics 0`: no `/metrics` and no per-request series (what a request costs without).
+    pub metrics: bool,
     pub metrics_public: bool,
 
     // Embedded store limits.
@@ -179,6 +187,8 @@ const KNOWN_KEYS: &[&str] = &[
     "users_file",
     "session_timeout",
     "token_timeout",
+    "auth_max_failures",
+    "session_key",
     "set_timestamp",
     "validate_commands",
     "alignak_backend",
@@ -205,6 +215,7 @@ const KNOWN_KEYS: &[&str] = &[
     "alignak_port",
     "alignak_polling_period",
     "alignak_daemons_polling_period",
+    "metrics",
     "metrics_public",
     "statsd_enabled",
     "statsd_host",
@@ -478,6 +489,8 @@ impl WsConfig {
             users_file: r.path("users_file", "var/lib/alignak/users.htpasswd"),
             session_timeout_secs: r.number("session_timeout", 3600u64, 1, 365 * DAY),
             token_timeout_secs: r.number("token_timeout", 30 * DAY, 1, 10 * 365 * DAY),
+            auth_max_failures: r.number("auth_max_failures", 5u32, 1, 1_000_000),
+            session_key: r.optional_string("session_key"),
             set_timestamp: r.bool("set_timestamp", true),
             validate_commands: r.bool("validate_commands", true),
             alignak_backend: r.optional_string("alignak_backend"),
@@ -522,6 +535,7 @@ impl WsConfig {
                 1,
                 DAY,
             ),
+            metrics: r.bool("metrics", true),
             metrics_public: r.bool("metrics_public", false),
             max_search_terms: r.number("max_search_terms", 1000usize, 1, 100_000),
             history_max_age_secs: r.number("history_max_age", 31 * DAY, 1, 100 * 365 * DAY),
@@ -546,6 +560,14 @@ impl WsConfig {
                 r.problem(
                     param,
                     "objects_dir is for the embedded store: with alignak_backend, the backend is the core's configuration".into(),
+                );
+            }
+        }
+        if let (Some(key), Some(param)) = (&config.session_key, r.raw("session_key")) {
+            if key.len() < 32 {
+                r.problem(
+                    param,
+                    "too short: at least 32 characters (e.g. the output of `openssl rand -base64 32`)".into(),
                 );
             }
         }

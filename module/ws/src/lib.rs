@@ -295,7 +295,9 @@ impl WsModule {
                 credentials,
                 Duration::from_secs(c.session_timeout_secs),
                 c.use_ssl,
-            ));
+            )
+            .with_failures_allowed(c.auth_max_failures)
+            .with_session_key(c.session_key.as_deref()));
         }
         let users_file = self.path(&c.users_file);
         let (auth, created) = Auth::local(
@@ -306,6 +308,12 @@ impl WsModule {
             c.use_ssl,
         )
         .map_err(|e| e.to_string())?;
+        let auth = auth
+            .with_failures_allowed(c.auth_max_failures)
+            .with_session_key(c.session_key.as_deref());
+        if c.session_key.is_none() {
+            log::info!("session cookies are sealed with a key of this process: they end at a restart and work on this gateway only (set session_key, the same on every gateway, for sessions that work on all)");
+        }
         if created.is_some() && c.users_file.is_relative() {
             log::warn!(
                 "the users file {} was created from the relative users_file '{}', taken from the working directory {}: a daemon started from another directory creates another users file (and password) there; set an absolute users_file",

@@ -150,23 +150,44 @@ pub async fn handle(app: Arc<App>, request: Request<Incoming>, peer: SocketAddr)
     let endpoint = Endpoint::from_path(request.uri().path());
     let label = endpoint.as_ref().map_or("unknown", Endpoint::label);
     let method = crate::metrics::method_label(request.method());
-    let mut user = None;
-    let mut response = match route(&app, request, endpoint, peer.ip(), &mut user).await {
+    let mut seen = Seen::default();
+    let mut response = match route(&app, request, endpoint, peer.ip(), &mut seen).await {
         Ok(response) => response,
         Err(err) => {
-            if let Some(refusal) = err.refusal() {
+            if let Some(refusal) = err.refusal().filter(|_| app.config.metrics) {
                 app.metrics.refused(refusal);
             }
             err.into_response(legacy)
         }
     };
-    app.metrics
-        .observe(label, method, response.status().as_u16(), started.elapsed());
+    if app.config.metrics {
+        app.metrics
+            .observe(label, method, response.status().as_u16(), started.elapsed());
+    }
+    // A session sealed again (its idle time restarted) goes back to the client; a /logout
+    // answer clears it instead.
+    if let Some(cookie) = seen.renewed_session {
+        if !response.headers().contains_key(hyper::header::SET_COOKIE) {
+            if let Ok(value) = hyper::header::HeaderValue::from_str(&cookie) {
+                response
+                    .headers_mut()
+                    .append(hyper::header::SET_COOKIE, value);
+            }
+        }
+    }
     // For the access log: who the credentials proved, never the credentials.
     response
         .extensions_mut()
-        .insert(crate::access_log::AccessUser(user));
+        .insert(crate::access_log::AccessUser(seen.user));
     response
+}
+
+/// What authentication saw of a request, for its answer and the access log.
+#[derive(Default)]
+struct Seen {
+    user: Option<String>,
+    /// The `Set-Cookie` value of the session sealed again.
+    renewed_session: Option<String>,
 }
 
 async fn route(
@@ -174,17 +195,21 @@ async fn route(
     request: Request<Incoming>,
     endpoint: Option<Endpoint>,
     peer: IpAddr,
-    user: &mut Option<String>,
+    seen: &mut Seen,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint =
         endpoint.ok_or_else(|| ApiError::UnknownPath(request.uri().path().to_string()))?;
     let open_health = endpoint == Endpoint::Health && app.config.health_public;
     let needs_credentials = endpoint.needs_credentials(app.config.metrics_public) && !open_health;
     let caller = match app.auth.as_ref().filter(|_| needs_credentials) {
-        Some(auth) => auth.authenticate(request.headers(), peer).await?,
+        Some(auth) => {
+            let (caller, renewed) = auth.authenticate(request.headers(), peer).await?;
+            seen.renewed_session = renewed;
+            caller
+        }
         None => Caller::default(),
     };
-    user.clone_from(&caller.user);
+    seen.user.clone_from(&caller.user);
     let method = request.method().clone();
     if endpoint == Endpoint::Nrdp {
         let gate = app
@@ -227,7 +252,18 @@ async fn route(
             }
             handlers::command::post(app, request).await
         }
-        Endpoint::Logout => handlers::login::logout(app, &request).await,
+        Endpoint::Logout => {
+            // The original took any method; the document names GET and POST, and a method
+            // nobody logs out with (TRACE, DELETE, ...) is a 405 like on every endpoint.
+            if method != Method::GET && method != Method::HEAD && method != Method::POST {
+                return Err(ApiError::MethodNotAllowed {
+                    message: "You must only GET or POST on this endpoint.".into(),
+                    allow: "GET, HEAD, POST",
+                    key: ErrorKey::Error,
+                });
+            }
+            handlers::login::logout(app, &request).await
+        }
         Endpoint::Login => handlers::login::login(app, request, peer).await,
         Endpoint::Host(name) => {
             let name = decoded(name)?;
@@ -267,6 +303,9 @@ async fn route(
             Ok(crate::response::ok(&app.daemons_map()))
         }
         Endpoint::Metrics => {
+            if !app.config.metrics {
+                return Err(ApiError::UnknownPath(request.uri().path().to_string()));
+            }
             get_only(&method)?;
             Ok(crate::response::text(
                 crate::metrics::CONTENT_TYPE,
@@ -277,7 +316,7 @@ async fn route(
             get_only(&method)?;
             Ok(crate::response::text(
                 "application/json",
-                crate::handlers::index::OPENAPI.to_string(),
+                crate::handlers::index::openapi(app.nrdp.is_some()),
             ))
         }
         // Answered above, before the match.

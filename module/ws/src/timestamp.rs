@@ -1,8 +1,9 @@
 //! The one timestamp rule of `/command`, `/host` (livestates) and `/event`.
 //!
-//! A timestamp is a JSON integer, 0 or more, or a string of ASCII digits only (no sign, no
-//! space, not empty) that fits an `i64`; anything else (`null`, a boolean, a float, `""`,
-//! `"+12"`, `" 12"`) is refused, never read as "no timestamp". Leaving the key out is the only
+//! A timestamp is a JSON integer, 0 or more (`12.0` is one, as JSON Schema counts it), or a
+//! string of ASCII digits only (no sign, no space, not empty) that fits an `i64`; anything
+//! else (`null`, a boolean, `1.5`, `""`, `"+12"`, `" 12"`, `"12.0"`) is refused, never read
+//! as "no timestamp". Leaving the key out is the only
 //! way to send none. Each endpoint words the refusal as the original did.
 
 use serde_json::Value;
@@ -17,7 +18,16 @@ pub fn parse(value: Option<&Value>) -> Result<Option<i64>, InvalidTimestamp> {
         return Ok(None);
     };
     let ts = match value {
-        Value::Number(n) => n.as_i64().filter(|ts| *ts >= 0),
+        // `1700000000.0` is an integer too (JSON Schema's rule): a client that writes every
+        // number as a float is not refused.
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9.2e18)
+                    .map(|f| f as i64)
+            })
+            .filter(|ts| *ts >= 0),
         Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
             s.parse::<i64>().ok()
         }
@@ -38,6 +48,8 @@ mod tests {
             (json!(0), 0),
             (json!(1_700_000_000), 1_700_000_000),
             (json!("0"), 0),
+            (json!(1.0), 1),
+            (json!(1_700_000_000.0), 1_700_000_000),
             (json!("1700000000"), 1_700_000_000),
         ] {
             assert_eq!(parse(Some(&value)), Ok(Some(expected)), "{value}");
@@ -53,8 +65,10 @@ mod tests {
             json!("-1"),
             json!(-1),
             json!(1.5),
-            json!(1.0),
+            json!(-1.0),
+            json!(1e300),
             json!("1.5"),
+            json!("1.0"),
             json!("abc"),
             json!("99999999999999999999"),
             json!(u64::MAX),

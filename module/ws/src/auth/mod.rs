@@ -99,6 +99,7 @@ struct Proven {
 pub struct Auth {
     credentials: Arc<dyn CredentialStore>,
     sessions: Sessions,
+    session_timeout: Duration,
     limiter: RateLimiter<Subject>,
     secure_cookies: bool,
 }
@@ -109,12 +110,35 @@ impl Auth {
         session_timeout: Duration,
         secure_cookies: bool,
     ) -> Auth {
+        // Without `session_key`: a key of this process only (its sessions end with it).
+        let key = secret::random_key().unwrap_or_else(|_| {
+            log::error!("no random session key: sessions are sealed with a fixed key until the system's random generator works; set session_key");
+            [0u8; 32]
+        });
         Auth {
             credentials,
-            sessions: Sessions::new(session_timeout),
+            sessions: Sessions::new(session_timeout, &key),
+            session_timeout,
             limiter: RateLimiter::new(Policy::default()),
             secure_cookies,
         }
+    }
+
+    /// `session_key`: sessions sealed with the key every gateway sharing the backend has.
+    pub fn with_session_key(mut self, key: Option<&str>) -> Auth {
+        if let Some(key) = key {
+            self.sessions = Sessions::new(self.session_timeout, key.as_bytes());
+        }
+        self
+    }
+
+    /// `auth_max_failures`: failed authentications a subject may make before it is blocked.
+    pub fn with_failures_allowed(mut self, burst: u32) -> Auth {
+        self.limiter = RateLimiter::new(Policy {
+            burst,
+            ..Policy::default()
+        });
+        self
     }
 
     /// Without a backend: the users of `users_file` (created with an `admin` user when missing
@@ -136,23 +160,31 @@ impl Auth {
 
     /// Who a request to a protected endpoint comes from, and the token it proved (the one
     /// the backend is called with).
+    ///
+    /// With a session cookie that was sealed again (its idle time restarts), also the
+    /// `Set-Cookie` value that gives the client the new one.
     pub async fn authenticate(
         &self,
         headers: &HeaderMap,
         peer: IpAddr,
-    ) -> Result<Caller, AuthError> {
+    ) -> Result<(Caller, Option<String>), AuthError> {
         for id in headers::session_ids(headers) {
-            if let Some(caller) = self.session_caller(id).await? {
-                return Ok(caller);
+            if let Some((caller, resealed)) = self.session_caller(id).await? {
+                let set_cookie =
+                    resealed.map(|cookie| headers::session_cookie(&cookie, self.secure_cookies));
+                return Ok((caller, set_cookie));
             }
         }
         let credentials = headers::basic(headers).ok_or(AuthError::Missing)?;
         let proven = self.check(credentials, peer).await?;
-        Ok(Caller {
-            user: Some(proven.user),
-            token: proven.token,
-            password: proven.password,
-        })
+        Ok((
+            Caller {
+                user: Some(proven.user),
+                token: proven.token,
+                password: proven.password,
+            },
+            None,
+        ))
     }
 
     /// `/login`: a token for the credentials (a new one for a password, the same for a token)
@@ -172,7 +204,7 @@ impl Auth {
         };
         let id = self
             .sessions
-            .create(&user, &token, Instant::now())
+            .create(&user, &token, now_secs())
             .map_err(CredentialError::from)?;
         log::info!("user '{user}' logged in from {peer}");
         Ok(LoggedIn {
@@ -186,7 +218,7 @@ impl Auth {
     pub async fn logout(&self, headers: &HeaderMap) -> Result<(), AuthError> {
         let mut tokens = Vec::new();
         for id in headers::session_ids(headers) {
-            if let Some(session) = self.sessions.remove(id) {
+            if let Some(session) = self.sessions.remove(id, now_secs()) {
                 log::info!("user '{}' logged out", session.user);
                 tokens.push(session.token);
             }
@@ -206,20 +238,25 @@ impl Auth {
         headers::clear_cookie(self.secure_cookies)
     }
 
-    async fn session_caller(&self, id: &str) -> Result<Option<Caller>, AuthError> {
-        let Some(session) = self.sessions.touch(id, Instant::now()) else {
+    async fn session_caller(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Caller, Option<String>)>, AuthError> {
+        let Some(touched) = self.sessions.touch(id, now_secs()) else {
             return Ok(None);
         };
+        let session = touched.session;
         // A session lasts no longer than its token: once that expires, or is revoked by a
         // /logout elsewhere, the session ends too.
         if self.token_user(&session.token).await?.is_some() {
-            Ok(Some(Caller {
+            let caller = Caller {
                 user: Some(session.user),
                 token: Some(session.token),
                 password: None,
-            }))
+            };
+            Ok(Some((caller, touched.resealed)))
         } else {
-            self.sessions.remove(id);
+            self.sessions.remove(id, now_secs());
             Ok(None)
         }
     }
@@ -340,4 +377,9 @@ impl Auth {
             .await
             .map_err(|e| CredentialError::Task(e.to_string()))?
     }
+}
+
+/// Unix seconds: sealed sessions carry times that other gateways read.
+fn now_secs() -> u64 {
+    u64::try_from(crate::store::now()).unwrap_or(0)
 }

@@ -8,6 +8,26 @@ use crate::response::{ok, HttpResponse};
 /// suite (every JSON answer it receives is validated against it).
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
+/// The document this daemon serves: without `/nrdp` when `nrdp` is off (it is then no route,
+/// and a document naming it would not be true of this daemon).
+pub fn openapi(nrdp: bool) -> String {
+    static WITHOUT_NRDP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if nrdp {
+        return OPENAPI.to_string();
+    }
+    WITHOUT_NRDP
+        .get_or_init(|| match serde_json::from_str::<Value>(OPENAPI) {
+            Ok(mut document) => {
+                if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+                    paths.remove("/nrdp");
+                }
+                document.to_string()
+            }
+            Err(_) => OPENAPI.to_string(),
+        })
+        .clone()
+}
+
 /// An endpoint's name, its documentation, and its parameters with their defaults.
 type EndpointDoc = (&'static str, &'static str, fn() -> Value);
 

@@ -36,7 +36,7 @@ fn from_body(body: &Value) -> Result<Credentials, ApiError> {
     Ok(match fields.get("password") {
         None | Some(Value::Null) => Credentials::from_pair(user, ""),
         Some(Value::String(password)) => Credentials::from_pair(user, password),
-        Some(_) => Credentials::Unusable,
+        Some(_) => return Err(invalid("The password must be a string.")),
     })
 }
 
@@ -64,10 +64,14 @@ pub async fn login(
     };
     let credentials = match headers::basic(request.headers()) {
         Some(credentials) => {
-            // Ignored, but it must still be a JSON document if there is one.
-            read_optional_json(request, limit)
+            // The header wins (the original's rule), but a body that is sent must still be
+            // a well-formed login body: a client with a typo in it hears about it.
+            let body = read_optional_json(request, limit)
                 .await
                 .map_err(too_large)?;
+            if let Some(body) = body {
+                from_body(&body)?;
+            }
             credentials
         }
         None => from_body(&read_json(request, limit).await.map_err(too_large)?)?,
@@ -88,7 +92,7 @@ pub async fn login(
     }
 }
 
-/// `/logout` (any method): ends the session and its token.
+/// `/logout` (GET or POST): ends the session and its token.
 pub async fn logout(app: &App, request: &Request<Incoming>) -> Result<HttpResponse, ApiError> {
     let mut response = ok(&json!({"_status": "OK", "_result": "Logged out"}));
     if let Some(auth) = &app.auth {
@@ -143,11 +147,13 @@ mod tests {
         ] {
             assert_eq!(from_body(&body).unwrap(), Credentials::Token("tok".into()));
         }
-        for body in [
-            json!({"username": "", "password": ""}),
-            json!({"username": "a", "password": 1}),
-        ] {
-            assert_eq!(from_body(&body).unwrap(), Credentials::Unusable);
+        assert_eq!(
+            from_body(&json!({"username": "", "password": ""})).unwrap(),
+            Credentials::Unusable
+        );
+        for password in [json!(1), json!(["p"]), json!(true)] {
+            let body = json!({"username": "a", "password": password});
+            assert_eq!(message(body), "The password must be a string.");
         }
     }
 }

@@ -19,11 +19,16 @@ const MAX_COUNT: u64 = 50;
 fn number(value: Option<&str>, key: &str, default: u64) -> Result<u64, ApiError> {
     match value {
         None | Some("") => Ok(default),
-        Some(text) => text.trim().parse::<u64>().map_err(|_| {
-            ApiError::invalid_legacy(format!(
-                "The '{key}' parameter must be a whole number, not '{text}'."
-            ))
-        }),
+        // A whole number too large for 64 bits is still one: as large as can be (a count is
+        // then capped, a start too large refused).
+        Some(text)
+            if !text.trim().is_empty() && text.trim().bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Ok(text.trim().parse::<u64>().unwrap_or(u64::MAX))
+        }
+        Some(text) => Err(ApiError::invalid_legacy(format!(
+            "The '{key}' parameter must be a whole number, not '{text}'."
+        ))),
     }
 }
 

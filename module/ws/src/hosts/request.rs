@@ -86,15 +86,14 @@ fn check_value(what: &str, key: &str, value: &Value, is_names: bool) -> Result<(
     }
 }
 
-/// Python's truthiness, which the original used to skip empty values.
-fn falsy(value: &Value) -> bool {
+/// An empty part, which the original skipped (Python's truthiness): `null`, `{}`, `[]`. A
+/// scalar where a part is an object or a list (`"services": 0`) is a 400, not a silent skip.
+fn empty(value: &Value) -> bool {
     match value {
         Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::String(s) => s.is_empty(),
         Value::Array(a) => a.is_empty(),
         Value::Object(o) => o.is_empty(),
-        Value::Number(n) => n.as_f64() == Some(0.0),
+        _ => false,
     }
 }
 
@@ -117,9 +116,10 @@ pub fn livestate_timestamp(value: Option<&Value>) -> Result<Option<i64>, ApiErro
 fn livestates(value: Option<&Value>) -> Result<Vec<LivestateIn>, ApiError> {
     let items = match value {
         None => return Ok(Vec::new()),
-        Some(v) if falsy(v) => return Ok(Vec::new()),
+        Some(v) if empty(v) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items.iter().collect(),
-        Some(other) => vec![other],
+        Some(other @ Value::Object(_)) => vec![other],
+        Some(_) => return Err(bad("'livestate' must be an object or a list of objects.")),
     };
     items
         .into_iter()
@@ -153,15 +153,20 @@ fn livestates(value: Option<&Value>) -> Result<Vec<LivestateIn>, ApiError> {
 fn object(value: Option<&Value>, key: &str) -> Result<Option<Map<String, Value>>, ApiError> {
     match value {
         None => Ok(None),
-        Some(v) if falsy(v) => Ok(None),
+        Some(v) if empty(v) => Ok(None),
         Some(Value::Object(map)) => Ok(Some(map.clone())),
         Some(_) => Err(bad(format!("'{key}' must be an object."))),
     }
 }
 
-/// JSON booleans only; anything else is dropped silently, as the original did.
-fn boolean(value: Option<&Value>) -> Option<bool> {
-    value.and_then(Value::as_bool)
+/// A JSON boolean (`null`: not given). The original dropped anything else silently, so a
+/// client sending `"0"` believed checks were disabled: here it is a 400.
+fn boolean(value: Option<&Value>, key: &str) -> Result<Option<bool>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(bad(format!("'{key}' must be true or false."))),
+    }
 }
 
 fn element(body: &Map<String, Value>, name: Option<String>) -> Result<ElementRequest, ApiError> {
@@ -178,9 +183,12 @@ fn element(body: &Map<String, Value>, name: Option<String>) -> Result<ElementReq
         template,
         livestates: livestates(body.get("livestate"))?,
         variables,
-        active_checks_enabled: boolean(body.get("active_checks_enabled")),
-        passive_checks_enabled: boolean(body.get("passive_checks_enabled")),
-        check_freshness: boolean(body.get("check_freshness")),
+        active_checks_enabled: boolean(body.get("active_checks_enabled"), "active_checks_enabled")?,
+        passive_checks_enabled: boolean(
+            body.get("passive_checks_enabled"),
+            "passive_checks_enabled",
+        )?,
+        check_freshness: boolean(body.get("check_freshness"), "check_freshness")?,
     })
 }
 
@@ -205,6 +213,10 @@ impl HostRequest {
             }
             _ => return Err(bad("The request body must be a JSON object.")),
         };
+        // The path is checked even when the body's name wins: a bad path is a bad request.
+        if let Some(path_name) = path_name.filter(|n| !n.is_empty()) {
+            check_name("host", path_name)?;
+        }
         let name = name_in(body)?
             .or_else(|| path_name.filter(|n| !n.is_empty()).map(String::from))
             .ok_or(ApiError::MissingTarget)?;
@@ -212,7 +224,7 @@ impl HostRequest {
         let host = element(body, Some(name))?;
         let services = match body.get("services") {
             None => None,
-            Some(v) if falsy(v) => None,
+            Some(v) if empty(v) => None,
             Some(Value::Array(items)) => Some(items.iter().collect::<Vec<_>>()),
             Some(Value::Object(map)) => Some(map.values().collect()),
             Some(_) => return Err(bad("'services' must be a list or an object.")),
@@ -347,13 +359,44 @@ mod tests {
     }
 
     #[test]
-    fn non_boolean_toggles_are_dropped() {
+    fn a_scalar_where_a_part_is_expected_is_refused_and_empty_parts_are_skipped() {
+        for body in [
+            json!({"services": 0}),
+            json!({"services": ""}),
+            json!({"livestate": false}),
+            json!({"livestate": "UP"}),
+            json!({"template": 0}),
+            json!({"variables": ""}),
+        ] {
+            assert!(HostRequest::parse(&body, Some("h")).is_err(), "{body}");
+        }
         let r = HostRequest::parse(
-            &json!({"active_checks_enabled": "1", "passive_checks_enabled": false}),
+            &json!({"services": [], "livestate": {}, "template": null, "variables": {}}),
+            Some("h"),
+        )
+        .unwrap();
+        assert!(r.services.is_none() && r.host.livestates.is_empty());
+        assert!(r.host.template.is_none() && r.host.variables.is_none());
+    }
+
+    #[test]
+    fn toggles_are_json_booleans() {
+        let r = HostRequest::parse(
+            &json!({"active_checks_enabled": null, "passive_checks_enabled": false}),
             Some("h"),
         )
         .unwrap();
         assert_eq!(r.host.active_checks_enabled, None);
         assert_eq!(r.host.passive_checks_enabled, Some(false));
+        for body in [
+            json!({"active_checks_enabled": "1"}),
+            json!({"check_freshness": 0}),
+            json!({"services": [{"name": "s", "passive_checks_enabled": "true"}]}),
+        ] {
+            let err = HostRequest::parse(&body, Some("h"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("must be true or false"), "{body}: {err}");
+        }
     }
 }
