@@ -55,8 +55,21 @@ use crate::auth::Auth;
 use crate::config::{Notice, WsConfig};
 use crate::queue::{CommandQueue, Pusher};
 
+/// `mi_option_arena_eager_commit` in mimalloc 3's `mi_option_e` (libmimalloc-sys 0.1.49,
+/// `c_src/mimalloc/v3/include/mimalloc.h`), which the crate names no constant for.
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+/// Arenas committed on demand: committed eagerly, the memory a burst touched stays resident
+/// (42 MiB peak under the batch benchmark, 22 MiB without; the same throughput).
+fn tune_allocator() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: sets one of mimalloc's options; any value is valid for it.
+    ONCE.call_once(|| unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) });
+}
+
 #[export_root_module]
 pub fn get_library() -> ModuleLibRef {
+    tune_allocator();
     ModuleLib {
         properties,
         check_config,

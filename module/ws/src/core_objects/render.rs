@@ -13,32 +13,15 @@ use crate::store::model::Element;
 /// Nagios' default `illegal_object_name_chars`, and the braces and `#` of the object syntax.
 pub const ILLEGAL_NAME_CHARS: &str = "`~!$%^&*|'\"<>?,()={}#";
 
-/// Template keys that a creation may carry when the module writes objects: the directives
-/// written (below) and the module's own keys that are not directives.
-const ACCEPTED_KEYS: &[&str] = &[
-    "_templates",
-    "_realm",
-    "_is_template",
-    "name",
-    "customs",
-    "alias",
-    "address",
-    "display_name",
-    "hostgroups",
-    "notes",
-    "notes_url",
-    "action_url",
+/// Template keys of the module's own that a creation may carry besides the directives
+/// written (`WRITTEN_FIELDS` and the check flags): they are read, never written as they are.
+const MODULE_KEYS: &[&str] = &["_templates", "_realm", "_is_template", "name", "customs"];
+
+/// The check flags: written from the element's own flags.
+const FLAGS: &[&str] = &[
     "active_checks_enabled",
     "passive_checks_enabled",
     "check_freshness",
-    "freshness_threshold",
-    "max_check_attempts",
-    "check_interval",
-    "retry_interval",
-    "flap_detection_enabled",
-    "notifications_enabled",
-    "event_handler_enabled",
-    "process_perf_data",
 ];
 
 /// Directives copied from the stored element's fields, in this order.
@@ -97,7 +80,13 @@ pub fn variable_name_ok(name: &str) -> bool {
 pub fn refused_keys(config: &ObjectsConfig, template: &Map<String, Value>) -> Vec<String> {
     template
         .keys()
-        .filter(|k| !ACCEPTED_KEYS.contains(&k.as_str()) && !config.allowed_directives.contains(k))
+        .filter(|k| {
+            let k = k.as_str();
+            ![MODULE_KEYS, WRITTEN_FIELDS, FLAGS]
+                .iter()
+                .any(|keys| keys.contains(&k))
+                && !config.allowed_directives.iter().any(|d| d == k)
+        })
         .cloned()
         .collect()
 }
@@ -184,11 +173,12 @@ fn block(config: &ObjectsConfig, core: CoreDialect, element: &Element, host: &st
             line(&mut out, "realm", &realm);
         }
     }
-    for (key, flag) in [
-        ("active_checks_enabled", element.active_checks_enabled),
-        ("passive_checks_enabled", element.passive_checks_enabled),
-        ("check_freshness", element.check_freshness),
-    ] {
+    let flags = [
+        element.active_checks_enabled,
+        element.passive_checks_enabled,
+        element.check_freshness,
+    ];
+    for (key, flag) in FLAGS.iter().zip(flags) {
         line(&mut out, key, if flag { "1" } else { "0" });
     }
     for (name, value) in &element.customs {
