@@ -619,11 +619,13 @@ impl WsConfig {
     }
 }
 
+/// Parameters and configurations from `key value` pairs, for the tests of every room.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> Vec<ConfigParam> {
+    /// The pairs as lines 1, 2, ... of `mod-ws.cfg`.
+    pub fn params(pairs: &[(&str, &str)]) -> Vec<ConfigParam> {
         pairs
             .iter()
             .enumerate()
@@ -635,6 +637,19 @@ mod tests {
             })
             .collect()
     }
+
+    /// The configuration of the pairs; panics on a problem (a test's own mistake).
+    pub fn config(pairs: &[(&str, &str)]) -> WsConfig {
+        WsConfig::from_params("web-services", &params(pairs))
+            .unwrap()
+            .0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::params;
+    use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<(WsConfig, Vec<Notice>), Vec<ConfigProblem>> {
         WsConfig::from_params("web-services", &params(pairs))

@@ -44,17 +44,7 @@ pub fn needing_restart(old: &[ConfigParam], new: &[ConfigParam]) -> Vec<String> 
 mod tests {
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> Vec<ConfigParam> {
-        pairs
-            .iter()
-            .map(|(k, v)| ConfigParam {
-                key: (*k).into(),
-                value: (*v).into(),
-                file: "f".into(),
-                line: 1,
-            })
-            .collect()
-    }
+    use crate::config::testing::params;
 
     #[test]
     fn only_changed_keys_that_cannot_reload_are_named() {

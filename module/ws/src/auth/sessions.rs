@@ -133,16 +133,7 @@ impl Sessions {
     /// The live session a cookie holds, used at `now`; `None` for anything else (made up,
     /// sealed with another key, idle too long, ended here).
     pub fn touch(&self, cookie: &str, now: u64) -> Option<Touched> {
-        let mut sealed = self.open(cookie)?;
-        // A cookie from the future (a clock far ahead elsewhere) is not trusted either.
-        if now.saturating_sub(sealed.last_seen) >= self.timeout_secs
-            || sealed.last_seen > now + RESEAL_AFTER_SECS
-        {
-            return None;
-        }
-        if self.ended().contains_key(&secret::hash(&sealed.id)) {
-            return None;
-        }
+        let mut sealed = self.live(cookie, now)?;
         let reseal_after = RESEAL_AFTER_SECS.min(self.timeout_secs / 2);
         let resealed = if now.saturating_sub(sealed.last_seen) >= reseal_after {
             sealed.last_seen = now;
@@ -159,10 +150,24 @@ impl Sessions {
         })
     }
 
+    /// What a cookie holds while its session is live: not idle too long, not ended here.
+    fn live(&self, cookie: &str, now: u64) -> Option<Sealed> {
+        let sealed = self.open(cookie)?;
+        // A cookie from the future (a clock far ahead elsewhere) is not trusted either.
+        if now.saturating_sub(sealed.last_seen) >= self.timeout_secs
+            || sealed.last_seen > now + RESEAL_AFTER_SECS
+        {
+            return None;
+        }
+        if self.ended().contains_key(&secret::hash(&sealed.id)) {
+            return None;
+        }
+        Some(sealed)
+    }
+
     /// Ends the session a cookie holds, here; returns it if it was live.
     pub fn remove(&self, cookie: &str, now: u64) -> Option<Session> {
-        let touched = self.touch(cookie, now)?;
-        let sealed = self.open(cookie)?;
+        let sealed = self.live(cookie, now)?;
         let mut ended = self.ended();
         ended.retain(|_, forget_at| *forget_at > now);
         if ended.len() >= MAX_ENDED {
@@ -171,7 +176,10 @@ impl Sessions {
             }
         }
         ended.insert(secret::hash(&sealed.id), now + self.timeout_secs);
-        Some(touched.session)
+        Some(Session {
+            user: sealed.user,
+            token: sealed.token,
+        })
     }
 }
 

@@ -69,18 +69,7 @@ mod tests {
     use super::*;
     use abi_stable::std_types::ROption;
 
-    fn config(pairs: &[(&str, &str)]) -> WsConfig {
-        let params: Vec<_> = pairs
-            .iter()
-            .map(|(k, v)| alignak_module_abi::ConfigParam {
-                key: (*k).into(),
-                value: (*v).into(),
-                file: "mod-ws.cfg".into(),
-                line: 1,
-            })
-            .collect();
-        WsConfig::from_params("web-services", &params).unwrap().0
-    }
+    use crate::config::testing::config;
 
     #[test]
     fn old_commands_and_a_full_spool_are_the_reasons() {

@@ -662,18 +662,7 @@ mod tests {
     use crate::store::{Caller, Store};
     use serde_json::json;
 
-    fn config(pairs: &[(&str, &str)]) -> WsConfig {
-        let params: Vec<_> = pairs
-            .iter()
-            .map(|(k, v)| alignak_module_abi::ConfigParam {
-                key: (*k).into(),
-                value: (*v).into(),
-                file: "mod-ws.cfg".into(),
-                line: 1,
-            })
-            .collect();
-        WsConfig::from_params("web-services", &params).unwrap().0
-    }
+    use crate::config::testing::config;
 
     struct Fixture {
         dir: tempfile::TempDir,
