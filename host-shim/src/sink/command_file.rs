@@ -4,8 +4,11 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::OFlags;
+use rustix::io::Errno;
 
 use super::{command_file_line, DeliveryError, Sink};
 use crate::spool::Record;
@@ -58,7 +61,7 @@ impl CommandFile {
                 // it the daemon's stop, for ever (see `write_fifo`).
                 OpenOptions::new()
                     .write(true)
-                    .custom_flags(libc::O_NONBLOCK)
+                    .custom_flags(OFlags::NONBLOCK.bits() as i32)
                     .open(&self.path)?
             } else {
                 OpenOptions::new()
@@ -77,11 +80,14 @@ impl CommandFile {
 
 /// How long a write waits for room in a full FIFO before the attempt is given up (and retried
 /// by the delivery loop, which also watches the stop's drain deadline).
-const FIFO_WAIT_MS: i32 = 1000;
+const FIFO_WAIT: Timespec = Timespec {
+    tv_sec: 1,
+    tv_nsec: 0,
+};
 
 /// Writes `bytes` to the non-blocking FIFO, waiting for room while the pipe is full. A write of
 /// at most `PIPE_BUF` bytes goes in whole or not at all; when nothing of `bytes` could be
-/// written within `FIFO_WAIT_MS`, it fails with `TimedOut` and nothing was written. A longer
+/// written within `FIFO_WAIT`, it fails with `TimedOut` and nothing was written. A longer
 /// chunk (one long line) already partly written is finished whatever it takes: abandoning it
 /// would leave half a command in the pipe.
 fn write_fifo(file: &mut File, bytes: &[u8]) -> io::Result<()> {
@@ -91,23 +97,17 @@ fn write_fifo(file: &mut File, bytes: &[u8]) -> io::Result<()> {
             Ok(n) => written += n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                let mut poll = libc::pollfd {
-                    fd: file.as_raw_fd(),
-                    events: libc::POLLOUT,
-                    revents: 0,
-                };
-                // SAFETY: poll on one descriptor we own, with a valid pollfd.
-                let ready = unsafe { libc::poll(&mut poll, 1, FIFO_WAIT_MS) };
-                if ready < 0 {
-                    let err = io::Error::last_os_error();
-                    if err.kind() != io::ErrorKind::Interrupted {
-                        return Err(err);
+                let mut fds = [PollFd::new(&*file, PollFlags::OUT)];
+                match poll(&mut fds, Some(&FIFO_WAIT)) {
+                    Err(Errno::INTR) => {}
+                    Err(err) => return Err(err.into()),
+                    Ok(0) if written == 0 => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "the FIFO is full: the core is not reading",
+                        ))
                     }
-                } else if ready == 0 && written == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "the FIFO is full: the core is not reading",
-                    ));
+                    Ok(_) => {}
                 }
             }
             Err(err) => return Err(err),
@@ -117,7 +117,7 @@ fn write_fifo(file: &mut File, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn describe_open_error(err: &io::Error) -> String {
-    if err.raw_os_error() == Some(libc::ENXIO) {
+    if err.raw_os_error() == Some(Errno::NXIO.raw_os_error()) {
         "no process is reading the FIFO (is the monitoring core running?)".to_string()
     } else if err.kind() == io::ErrorKind::NotFound {
         "it does not exist (is the monitoring core running? set create_command_file 1 to append to a regular file)".to_string()

@@ -23,7 +23,7 @@ pub struct App {
     /// `log_access`: a line per request.
     pub access_log: Option<Arc<AccessLog>>,
     /// `None` when `nrdp` is off: `/nrdp` is then not a route.
-    pub nrdp: Option<crate::handlers::nrdp::NrdpGate>,
+    pub nrdp: Option<crate::nrdp::NrdpGate>,
     /// `objects_dir`: created hosts and services written as the core's objects.
     pub objects: Option<Arc<crate::core_objects::CoreObjects>>,
     host: Arc<HostBox>,
@@ -40,9 +40,9 @@ impl App {
         arbiter: ArbiterPoller,
     ) -> App {
         let metrics = Metrics::new(Arc::clone(&host), commands.shared_counters());
-        let nrdp = config.nrdp.then(|| {
-            crate::handlers::nrdp::NrdpGate::new(&config.nrdp_tokens, config.nrdp_commands)
-        });
+        let nrdp = config
+            .nrdp
+            .then(|| crate::nrdp::NrdpGate::new(&config.nrdp_tokens, config.nrdp_commands));
         App {
             nrdp,
             config: Arc::new(config),

@@ -6,14 +6,19 @@
 use std::cell::Cell;
 use std::fmt;
 
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use hyper::{header, Request};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::error::ApiError;
+
+/// A request's body: hyper's from a connection (`server`), any other in tests (an
+/// in-process request), behind one type so that the router and the handlers take both.
+pub type Body = BoxBody<Bytes, hyper::Error>;
 
 /// When the request must have been read whole; the server puts it in the request's
 /// extensions (a request without one, in unit tests, has no deadline).
@@ -22,7 +27,7 @@ pub struct Deadline(pub Instant);
 
 /// Whether the request says its body is JSON (`application/json` or `application/*+json`,
 /// parameters such as `charset` allowed).
-fn declares_json(request: &Request<Incoming>) -> bool {
+fn declares_json(request: &Request<Body>) -> bool {
     let Some(value) = request.headers().get(header::CONTENT_TYPE) else {
         return false;
     };
@@ -42,14 +47,14 @@ fn declares_json(request: &Request<Incoming>) -> bool {
 /// Reads the body as JSON. An empty JSON body is `Null`; a body not declared as JSON is 415
 /// (as the original's CherryPy answered); over `limit` bytes is 413, decided from
 /// `Content-Length` before reading when the client sent one.
-pub async fn read_json(request: Request<Incoming>, limit: usize) -> Result<Value, ApiError> {
+pub async fn read_json(request: Request<Body>, limit: usize) -> Result<Value, ApiError> {
     read_json_batch(request, limit, usize::MAX).await
 }
 
 /// `read_json` for an endpoint that takes batches: a top-level array of more than
 /// `max_items` items is 413.
 pub async fn read_json_batch(
-    request: Request<Incoming>,
+    request: Request<Body>,
     limit: usize,
     max_items: usize,
 ) -> Result<Value, ApiError> {
@@ -67,7 +72,7 @@ pub async fn read_json_batch(
 /// Reads a body that may be absent: no body at all is `None`, whatever the content type
 /// (`curl -u user:password -X POST` sends none); a body must be JSON, as for `read_json`.
 pub async fn read_optional_json(
-    request: Request<Incoming>,
+    request: Request<Body>,
     limit: usize,
 ) -> Result<Option<Value>, ApiError> {
     check_declared_length(&request, limit)?;
@@ -85,7 +90,7 @@ pub async fn read_optional_json(
     parse(&bytes, usize::MAX).map(Some)
 }
 
-fn check_declared_length(request: &Request<Incoming>, limit: usize) -> Result<(), ApiError> {
+fn check_declared_length(request: &Request<Body>, limit: usize) -> Result<(), ApiError> {
     let declared_length = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -97,7 +102,7 @@ fn check_declared_length(request: &Request<Incoming>, limit: usize) -> Result<()
     Ok(())
 }
 
-async fn read_bytes(request: Request<Incoming>, limit: usize) -> Result<Bytes, ApiError> {
+async fn read_bytes(request: Request<Body>, limit: usize) -> Result<Bytes, ApiError> {
     let deadline = request.extensions().get::<Deadline>().copied();
     let collect = Limited::new(request.into_body(), limit).collect();
     let collected = match deadline {

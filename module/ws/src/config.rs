@@ -18,6 +18,39 @@ pub enum RealmCase {
     Capitalize,
 }
 
+/// Which core the commands go to (module key `core`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoreDialect {
+    Nagios,
+    Alignak,
+}
+
+impl CoreDialect {
+    /// `_ROOM` (as stored) -> the name the core's command wants.
+    pub fn variable_name(self, stored: &str) -> String {
+        match self {
+            CoreDialect::Nagios => stored.trim_start_matches('_').to_string(),
+            CoreDialect::Alignak => stored.to_string(),
+        }
+    }
+}
+
+/// The module keys that turn this on (`objects_dir` and the keys that go with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectsConfig {
+    pub dir: PathBuf,
+    pub object_cache_file: PathBuf,
+    /// Run (`/bin/sh -c`) before each reload: exit 0 means the core takes the new objects.
+    pub verify_command: Option<String>,
+    pub reload_command: Option<String>,
+    /// At most one verify and reload per period: creations are coalesced.
+    pub reload_period_secs: u64,
+    pub default_host_template: String,
+    pub default_service_template: String,
+    /// Directives beyond the built-in allow-list that a creation may write (the admin's).
+    pub allowed_directives: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct WsConfig {
     pub alias: String,
@@ -85,9 +118,9 @@ pub struct WsConfig {
     pub backend_timeshift: i64,
     pub backend_get_lcr: bool,
     /// The core's dialect for the custom variable commands (`core nagios|alignak`).
-    pub core: crate::hosts::core_vars::CoreDialect,
+    pub core: CoreDialect,
     /// `objects_dir` and its keys: created hosts and services written as the core's objects.
-    pub objects: Option<crate::core_objects::ObjectsConfig>,
+    pub objects: Option<ObjectsConfig>,
 
     // Arbiter polling (/alignak_map).
     pub alignak_host: Option<String>,
@@ -244,9 +277,29 @@ const KNOWN_KEYS: &[&str] = &[
     "objects_allowed_directives",
 ];
 
+/// The keys that only mean something with `objects_dir`.
+const OBJECTS_KEYS: [&str; 7] = [
+    "object_cache_file",
+    "verify_command",
+    "reload_command",
+    "reload_period",
+    "default_host_template",
+    "default_service_template",
+    "objects_allowed_directives",
+];
+
 /// `objects_dir` and the keys that go with it (`core_objects`); `None` when it is unset.
-fn objects_config(r: &mut Reader) -> Option<crate::core_objects::ObjectsConfig> {
-    let (dir_param, dir) = r.text("objects_dir")?;
+fn objects_config(r: &mut Reader) -> Option<ObjectsConfig> {
+    let Some((dir_param, dir)) = r.text("objects_dir") else {
+        // Without objects_dir nothing reads them: a verify or reload command that would
+        // never run must not look configured.
+        for key in OBJECTS_KEYS {
+            if let Some((param, _)) = r.text(key) {
+                r.problem(param, format!("{key} needs objects_dir: without it, created hosts are not written as the core's objects"));
+            }
+        }
+        return None;
+    };
     let object_cache_file = match r.optional_path("object_cache_file") {
         Some(path) => path,
         None => {
@@ -267,7 +320,7 @@ fn objects_config(r: &mut Reader) -> Option<crate::core_objects::ObjectsConfig> 
             );
         }
     }
-    Some(crate::core_objects::ObjectsConfig {
+    Some(ObjectsConfig {
         dir: PathBuf::from(dir),
         object_cache_file,
         verify_command,
@@ -458,10 +511,10 @@ impl WsConfig {
 
         let core = r.choice(
             "core",
-            crate::hosts::core_vars::CoreDialect::Alignak,
+            CoreDialect::Alignak,
             &[
-                ("nagios", crate::hosts::core_vars::CoreDialect::Nagios),
-                ("alignak", crate::hosts::core_vars::CoreDialect::Alignak),
+                ("nagios", CoreDialect::Nagios),
+                ("alignak", CoreDialect::Alignak),
             ],
         );
 
@@ -822,6 +875,14 @@ mod tests {
                 ],
                 "objects_dir is for the embedded store",
             ),
+            (
+                vec![("verify_command", "nagios4 -v /n")],
+                "verify_command needs objects_dir",
+            ),
+            (
+                vec![("reload_period", "10")],
+                "reload_period needs objects_dir",
+            ),
         ] {
             let problems = parse(&pairs).unwrap_err();
             assert!(
@@ -833,7 +894,7 @@ mod tests {
 
     #[test]
     fn the_core_dialect_is_alignak_unless_told() {
-        use crate::hosts::core_vars::CoreDialect;
+        use super::CoreDialect;
         assert_eq!(parse(&[]).unwrap().0.core, CoreDialect::Alignak);
         assert_eq!(
             parse(&[("core", "Nagios")]).unwrap().0.core,

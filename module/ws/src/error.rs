@@ -92,10 +92,6 @@ pub enum ApiError {
     #[error("{message}")]
     Unavailable { message: String, retry_after: u32 },
 
-    /// 501: an endpoint of the API that this version does not serve yet.
-    #[error("'{0}' is not available in this version of the module.")]
-    NotImplemented(&'static str),
-
     /// 400: `/host` without a name (the original's `_result` is an empty string).
     #[error("Missing targeted element.")]
     MissingTarget,
@@ -123,10 +119,6 @@ pub enum ApiError {
     /// item (done, failed, not processed), the commands of those done were sent.
     #[error("{}", .0.error)]
     BatchStoreFailure(Box<BatchFailure>),
-
-    /// 500: a bug; the detail is logged, not sent.
-    #[error("Internal error: the request could not be processed.")]
-    Internal(String),
 }
 
 /// What a batch that failed part-way answers (`ApiError::BatchStoreFailure`).
@@ -239,8 +231,6 @@ impl ApiError {
             ApiError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PartlyRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -342,9 +332,6 @@ impl ApiError {
     }
 
     pub fn into_response(self, legacy_status_codes: bool) -> Response<Full<Bytes>> {
-        if let ApiError::Internal(detail) = &self {
-            log::error!("internal error: {detail}");
-        }
         let body = self.public_body();
         let status = if legacy_status_codes && self.was_200_in_the_original() {
             StatusCode::OK

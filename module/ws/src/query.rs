@@ -1,30 +1,20 @@
 //! Percent-decoding of path segments and query strings.
 
+use std::borrow::Cow;
+
 /// `%41` -> `A`; in a query, `+` is a space. Invalid escapes are kept as they are; bytes
 /// that are not UTF-8 make the whole text `None`.
 pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' if plus_is_space => out.push(b' '),
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+    // A `+` written `%2B` stays a `+`: spaces are the literal ones only, replaced first.
+    let text: Cow<'_, str> = if plus_is_space && text.contains('+') {
+        Cow::Owned(text.replace('+', " "))
+    } else {
+        Cow::Borrowed(text)
+    };
+    percent_encoding::percent_decode_str(&text)
+        .decode_utf8()
+        .ok()
+        .map(Cow::into_owned)
 }
 
 /// The query's `key=value` pairs, decoded, in order.
@@ -59,6 +49,7 @@ mod tests {
             ("a%20b", false, Some("a b")),
             ("a+b", true, Some("a b")),
             ("a+b", false, Some("a+b")),
+            ("a%2Bb+c", true, Some("a+b c")),
             ("%C3%A9t%C3%A9", false, Some("été")),
             ("100%", false, Some("100%")),
             ("%zz", false, Some("%zz")),

@@ -5,14 +5,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use hyper::body::Incoming;
 use hyper::{Method, Request};
 
 use crate::app::App;
+use crate::auth::Caller;
+use crate::body::Body;
 use crate::error::{ApiError, ErrorKey};
 use crate::handlers;
 use crate::response::HttpResponse;
-use crate::store::Caller;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
@@ -144,7 +144,7 @@ fn decoded(name: Option<String>) -> Result<Option<String>, ApiError> {
 
 /// Answers one request; `peer` is the client's address (failed authentications are counted
 /// per address).
-pub async fn handle(app: Arc<App>, request: Request<Incoming>, peer: SocketAddr) -> HttpResponse {
+pub async fn handle(app: Arc<App>, request: Request<Body>, peer: SocketAddr) -> HttpResponse {
     let started = Instant::now();
     let legacy = app.config.legacy_status_codes;
     let endpoint = Endpoint::from_path(request.uri().path());
@@ -192,7 +192,7 @@ struct Seen {
 
 async fn route(
     app: &App,
-    request: Request<Incoming>,
+    request: Request<Body>,
     endpoint: Option<Endpoint>,
     peer: IpAddr,
     seen: &mut Seen,

@@ -16,6 +16,7 @@ use crate::access_log::AccessUser;
 use crate::app::App;
 use crate::router;
 use crate::tls::ReloadableAcceptor;
+use http_body_util::BodyExt;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -112,7 +113,7 @@ where
                 .map(|at| *at)
                 .unwrap_or_else(|_| Instant::now());
             request.extensions_mut().insert(Deadline(since + timeout));
-            let response = handle_logged(app, request, peer).await;
+            let response = handle_logged(app, request.map(BodyExt::boxed), peer).await;
             if let Ok(mut at) = ready_since.lock() {
                 *at = Instant::now();
             }
@@ -132,7 +133,7 @@ where
 /// [`router::handle`], and the request's line in the access log when there is one.
 async fn handle_logged(
     app: Arc<App>,
-    request: hyper::Request<hyper::body::Incoming>,
+    request: hyper::Request<crate::body::Body>,
     peer: SocketAddr,
 ) -> crate::response::HttpResponse {
     let Some(access_log) = app.access_log.clone() else {

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use cadence::{Counted, QueuingMetricSink, StatsdClient, Timed, UdpMetricSink};
 
 use crate::config::WsConfig;
-use crate::hosts::request::HostRequest;
 
 static CLIENT: OnceLock<StatsdClient> = OnceLock::new();
 
@@ -87,16 +86,11 @@ pub struct Livestates {
 }
 
 impl Livestates {
-    pub fn of(request: &HostRequest, received: Instant) -> Livestates {
-        let services = request
-            .services
-            .iter()
-            .flatten()
-            .map(|service| service.livestates.len() as u64)
-            .sum();
+    /// `hosts` host and `services` service livestates, received at `received`.
+    pub fn new(hosts: u64, services: u64, received: Instant) -> Livestates {
         Livestates {
             received,
-            hosts: request.host.livestates.len() as u64,
+            hosts,
             services,
         }
     }

@@ -11,12 +11,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::htpasswd::UsersFile;
 use super::secret::{self, RandomError};
-use crate::store::tokens::{TokenHash, TokenStore, TokenStoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
-    #[error(transparent)]
-    Store(#[from] TokenStoreError),
+    /// The durable copy of the tokens failed (`TokenKeeper`).
+    #[error("{0}")]
+    Store(String),
     #[error(transparent)]
     Random(#[from] RandomError),
     #[error("the credential check did not finish: {0}")]
@@ -61,12 +61,32 @@ pub trait CredentialStore: Send + Sync {
     }
 }
 
+/// A SHA-256 hash of a token: what is kept instead of the token.
+pub type TokenHash = [u8; 32];
+
+/// The durable copy of the tokens minted here (the embedded store's `tokens` table): read
+/// once at start, written through on issue and revoke.
+pub trait TokenKeeper: Send + Sync {
+    /// Keeps `hash` for `user` until `expires_ms`, and forgets the expired ones.
+    fn insert_token(
+        &self,
+        hash: &TokenHash,
+        user: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), CredentialError>;
+    /// Every token (hash, user, expiry) still valid at `now_ms`.
+    fn live_tokens(&self, now_ms: i64) -> Result<Vec<(TokenHash, String, i64)>, CredentialError>;
+    /// Forgets `hash`; an unknown one is not an error.
+    fn delete_token(&self, hash: &TokenHash) -> Result<(), CredentialError>;
+}
+
 /// Without a backend: users from the htpasswd `users_file`, tokens minted here and kept,
 /// hashed, in the embedded store for `token_timeout`.
 pub struct LocalCredentials {
     users: UsersFile,
     /// The durable copy of the tokens: written through on issue and revoke.
-    store: Arc<TokenStore>,
+    store: Arc<dyn TokenKeeper>,
     /// token hash -> (user, expiry in ms): every live token, so that checking one reads no
     /// disk. Only this process issues and revokes tokens, so the copy stays exact.
     tokens: RwLock<HashMap<TokenHash, (String, i64)>>,
@@ -77,7 +97,7 @@ impl LocalCredentials {
     /// Loads the live tokens of `store` into memory.
     pub fn new(
         users: UsersFile,
-        store: Arc<TokenStore>,
+        store: Arc<dyn TokenKeeper>,
         token_lifetime: Duration,
     ) -> Result<LocalCredentials, CredentialError> {
         let tokens = store
@@ -158,27 +178,37 @@ impl CredentialStore for LocalCredentials {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&hash);
-        Ok(self.store.delete_token(&hash)?)
+        self.store.delete_token(&hash)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tokens::TokenStore;
 
     fn local(lifetime: Duration) -> (tempfile::TempDir, LocalCredentials) {
+        let (dir, credentials, _) = local_with_store(lifetime);
+        (dir, credentials)
+    }
+
+    /// `local`, and the durable copy of its tokens.
+    fn local_with_store(
+        lifetime: Duration,
+    ) -> (tempfile::TempDir, LocalCredentials, Arc<TokenStore>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("users");
         let hash = bcrypt::hash("secret", 4).unwrap();
         std::fs::write(&path, format!("alice:{hash}\n")).unwrap();
         let (users, _) = UsersFile::open_or_create(&path).unwrap();
         let store = Arc::new(TokenStore::in_memory());
-        (dir, LocalCredentials::new(users, store, lifetime).unwrap())
+        let credentials = LocalCredentials::new(users, store.clone(), lifetime).unwrap();
+        (dir, credentials, store)
     }
 
     #[test]
     fn tokens_are_valid_until_revoked_and_stored_hashed() {
-        let (_dir, c) = local(Duration::from_secs(60));
+        let (_dir, c, store) = local_with_store(Duration::from_secs(60));
         assert_eq!(
             c.verify_password("alice", "secret").unwrap(),
             Verdict::Accepted { token: None }
@@ -192,8 +222,7 @@ mod tests {
         assert_eq!(c.verify_token("").unwrap(), None);
         assert_eq!(c.verify_token("alice").unwrap(), None);
         // The store is keyed by the token's hash.
-        assert!(c
-            .store
+        assert!(store
             .token_user(&secret::hash(&token), now_ms())
             .unwrap()
             .is_some());
@@ -212,8 +241,7 @@ mod tests {
         .unwrap();
         let store = Arc::new(TokenStore::open(&dir.path().join("ws.sqlite")).unwrap());
         let (users, _) = UsersFile::open_or_create(&path).unwrap();
-        let first =
-            LocalCredentials::new(users, Arc::clone(&store), Duration::from_secs(60)).unwrap();
+        let first = LocalCredentials::new(users, store.clone(), Duration::from_secs(60)).unwrap();
         let kept = first.issue_token("alice").unwrap();
         let revoked = first.issue_token("alice").unwrap();
         first.revoke_token(&revoked).unwrap();

@@ -7,6 +7,7 @@
 //! passwords from a keyed cache, so neither costs a disk read nor a bcrypt per request. Secrets are never logged:
 //! log lines name users and addresses only.
 
+mod caller;
 pub mod credentials;
 pub mod hashes;
 pub mod headers;
@@ -22,14 +23,13 @@ use std::time::{Duration, Instant};
 
 use hyper::HeaderMap;
 
-use self::credentials::{CredentialError, CredentialStore, LocalCredentials, Verdict};
+use self::credentials::{CredentialError, CredentialStore, LocalCredentials, TokenKeeper, Verdict};
 use self::headers::Credentials;
 use self::htpasswd::{CreatedAdmin, HtpasswdError, UsersFile};
 use self::rate_limit::{Admission, Attempt, Policy, RateLimiter};
 use self::sessions::Sessions;
-use crate::store::tokens::{TokenStore, TokenStoreError};
-use crate::store::{Caller, Password};
 
+pub use self::caller::{Caller, Password};
 pub use self::headers::COOKIE_NAME;
 
 /// How long an attempt waits while its address has as many attempts being checked as it may
@@ -55,8 +55,6 @@ pub enum AuthError {
 pub enum SetupError {
     #[error(transparent)]
     Users(#[from] HtpasswdError),
-    #[error(transparent)]
-    Store(#[from] TokenStoreError),
     #[error(transparent)]
     Credentials(#[from] CredentialError),
 }
@@ -142,18 +140,17 @@ impl Auth {
     }
 
     /// Without a backend: the users of `users_file` (created with an `admin` user when missing
-    /// or empty: the created password is returned, to be shown once) and tokens in the
-    /// embedded store at `store_path`.
+    /// or empty: the created password is returned, to be shown once) and tokens kept by
+    /// `tokens` (the embedded store's).
     pub fn local(
         users_file: &Path,
-        store_path: &Path,
+        tokens: Arc<dyn TokenKeeper>,
         token_timeout: Duration,
         session_timeout: Duration,
         secure_cookies: bool,
     ) -> Result<(Auth, Option<CreatedAdmin>), SetupError> {
         let (users, created) = UsersFile::open_or_create(users_file)?;
-        let store = Arc::new(TokenStore::open(store_path)?);
-        let credentials = LocalCredentials::new(users, store, token_timeout)?;
+        let credentials = LocalCredentials::new(users, tokens, token_timeout)?;
         let auth = Auth::new(Arc::new(credentials), session_timeout, secure_cookies);
         Ok((auth, created))
     }
@@ -381,5 +378,7 @@ impl Auth {
 
 /// Unix seconds: sealed sessions carry times that other gateways read.
 fn now_secs() -> u64 {
-    u64::try_from(crate::store::now()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -19,24 +19,11 @@ use serde_json::{json, Map, Value};
 
 pub use known::Known;
 
+use crate::config::CoreDialect;
+pub use crate::config::ObjectsConfig;
 use crate::error::ApiError;
+use crate::hosts::catalog::CoreCatalog;
 use crate::hosts::request::HostRequest;
-
-/// The module keys that turn this on (`objects_dir` and the keys that go with it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectsConfig {
-    pub dir: PathBuf,
-    pub object_cache_file: PathBuf,
-    /// Run (`/bin/sh -c`) before each reload: exit 0 means the core takes the new objects.
-    pub verify_command: Option<String>,
-    pub reload_command: Option<String>,
-    /// At most one verify and reload per period: creations are coalesced.
-    pub reload_period_secs: u64,
-    pub default_host_template: String,
-    pub default_service_template: String,
-    /// Directives beyond the built-in allow-list that a creation may write (the admin's).
-    pub allowed_directives: Vec<String>,
-}
 
 /// The last reload and the last refused change, for `/alignak_map` and the log.
 #[derive(Debug, Clone, Default)]
@@ -63,7 +50,7 @@ struct Cache {
 
 pub struct CoreObjects {
     config: ObjectsConfig,
-    core: crate::hosts::core_vars::CoreDialect,
+    core: CoreDialect,
     cache: Mutex<Cache>,
     state: Mutex<State>,
     wake: Condvar,
@@ -76,10 +63,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl CoreObjects {
-    pub fn new(
-        config: ObjectsConfig,
-        core: crate::hosts::core_vars::CoreDialect,
-    ) -> std::io::Result<Arc<CoreObjects>> {
+    pub fn new(config: ObjectsConfig, core: CoreDialect) -> std::io::Result<Arc<CoreObjects>> {
         std::fs::create_dir_all(&config.dir)?;
         std::fs::create_dir_all(refused_dir(&config.dir))?;
         let objects = Arc::new(CoreObjects {
@@ -227,7 +211,7 @@ impl CoreObjects {
             }
             for (key, value) in template {
                 if matches!(key.as_str(), "_templates" | "hostgroups") {
-                    for name in crate::hosts::create::names(value) {
+                    for name in crate::store::template::names(value) {
                         if let Some(problem) = render::name_problem(&name) {
                             return Err(bad(format!(
                                 "The {what} '{label}' template '{key}' name '{name}' {problem}."
@@ -248,6 +232,21 @@ impl CoreObjects {
     fn stop(&self) {
         lock(&self.state).stopping = true;
         self.wake.notify_all();
+    }
+}
+
+impl CoreCatalog for CoreObjects {
+    fn core_knows_host(&self, host: &str) -> bool {
+        CoreObjects::core_knows_host(self, host)
+    }
+    fn core_knows_service(&self, host: &str, service: &str) -> bool {
+        CoreObjects::core_knows_service(self, host, service)
+    }
+    fn core_has_variable(&self, host: &str, service: Option<&str>, name: &str) -> bool {
+        CoreObjects::core_has_variable(self, host, service, name)
+    }
+    fn written(&self, host: &str, service: Option<&str>) -> bool {
+        CoreObjects::written(self, host, service)
     }
 }
 

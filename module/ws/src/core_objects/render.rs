@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::ObjectsConfig;
-use crate::hosts::core_vars::CoreDialect;
+use crate::config::CoreDialect;
 use crate::store::model::Element;
 
 /// Nagios' default `illegal_object_name_chars`, and the braces and `#` of the object syntax.

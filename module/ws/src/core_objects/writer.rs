@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::{host_path, known, lock, refused_dir, CoreObjects};
+use crate::auth::Caller;
 use crate::hosts::livestate::{self, LivestateIn, Target};
 use crate::queue::CommandQueue;
 use crate::store::model::Element;
-use crate::store::{Caller, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// An element the core did not have when its file was written: `(host, service)`.
 type Held = (String, Option<String>);

@@ -1,18 +1,17 @@
 //! `POST /command`: one command object, or an array of them (one push for all).
 
 use alignak_module_abi::{ExternalCommand, PushError, PushErrorKind};
-use hyper::body::Incoming;
 use hyper::Request;
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::body::read_json_batch;
+use crate::body::{read_json_batch, Body};
 use crate::command::{validate, CommandRequest};
 use crate::error::ApiError;
 use crate::queue::CommandQueue;
 use crate::response::{ok, HttpResponse};
 
-pub async fn post(app: &App, request: Request<Incoming>) -> Result<HttpResponse, ApiError> {
+pub async fn post(app: &App, request: Request<Body>) -> Result<HttpResponse, ApiError> {
     let body = read_json_batch(
         request,
         app.config.max_body_size,

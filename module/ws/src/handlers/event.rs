@@ -3,18 +3,18 @@
 
 use std::sync::Arc;
 
-use hyper::body::Incoming;
 use hyper::Request;
 use serde_json::{json, Map, Value};
 
 use crate::app::App;
-use crate::body::read_json;
+use crate::auth::Caller;
+use crate::body::{read_json, Body};
 use crate::command::parse_timestamp;
 use crate::error::{ApiError, ErrorKey};
 use crate::handlers::command::{refused, submit};
 use crate::hosts::request::{check_name, check_text};
 use crate::response::{ok, HttpResponse};
-use crate::store::{self, model::NewHistory, Caller};
+use crate::store::model::NewHistory;
 
 fn bad(message: &str) -> ApiError {
     ApiError::Invalid {
@@ -78,7 +78,7 @@ pub fn comment(body: &Value) -> Result<(String, NewHistory), ApiError> {
 pub async fn post(
     app: &App,
     caller: Caller,
-    request: Request<Incoming>,
+    request: Request<Body>,
 ) -> Result<HttpResponse, ApiError> {
     let body = read_json(request, app.config.max_body_size).await?;
     let (line, history) = comment(&body)?;
@@ -87,7 +87,7 @@ pub async fn post(
         // The history first: a store failure then refuses the whole request (503), rather
         // than sending a comment that the history never shows.
         let sent = line.clone();
-        let ((), pushed) = store::run_then_push(
+        let ((), pushed) = crate::dispatch::run_then_push(
             store,
             caller,
             app.commands.clone(),
@@ -101,7 +101,7 @@ pub async fn post(
         // original did; a failed entry is then told with the command line it did send.
         submit(app, vec![line.clone()]).await?;
         if let Err(err) =
-            store::run(store, caller, move |session| session.add_history(&history)).await
+            crate::dispatch::run(store, caller, move |session| session.add_history(&history)).await
         {
             log::error!("comment sent, but its history entry was not written");
             return Err(ApiError::store(err, vec![line]));

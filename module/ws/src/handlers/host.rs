@@ -3,23 +3,25 @@
 
 use std::sync::Arc;
 
-use hyper::body::Incoming;
 use hyper::Request;
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::body::read_json_batch;
+use crate::auth::Caller;
+use crate::body::{read_json_batch, Body};
+use crate::core_objects::CoreObjects;
 use crate::error::{issues_of, ApiError, BatchFailure};
 use crate::handlers::command::{batch_answer, refused};
+use crate::hosts::catalog::CoreCatalog;
 use crate::hosts::request::HostRequest;
 use crate::hosts::update::{update_host, Failure, Outcome, Status};
 use crate::response::{ok, HttpResponse};
-use crate::store::{self, now, Caller};
+use crate::store::{self, now};
 
 pub async fn update(
     app: &App,
     caller: Caller,
-    request: Request<Incoming>,
+    request: Request<Body>,
     path_name: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let received = std::time::Instant::now();
@@ -36,16 +38,17 @@ pub async fn update(
     if let Some(objects) = &app.objects {
         objects.check_request(&host_request)?;
     }
-    let livestates = crate::statsd::Livestates::of(&host_request, received);
+    let (hosts, services) = host_request.livestate_counts();
+    let livestates = crate::statsd::Livestates::new(hosts, services, received);
     let config = Arc::clone(&app.config);
     let objects = app.objects.clone();
     let written = app.objects.clone();
     let atomic = app.store.atomic();
-    let (outcome, pushed) = store::run_then_push(
+    let (outcome, pushed) = crate::dispatch::run_then_push(
         Arc::clone(&app.store),
         caller,
         app.commands.clone(),
-        move |session| match update_host(session, &config, objects.as_deref(), &host_request, now())
+        move |session| match update_host(session, &config, catalog(&objects), &host_request, now())
         {
             Ok(outcome) => Ok(Ok(outcome)),
             // Nothing to undo on a store that applies each call: the caller gets the
@@ -126,7 +129,7 @@ async fn batch(
                     continue;
                 }
             };
-            match update_host(session, &config, objects.as_deref(), request, now()) {
+            match update_host(session, &config, catalog(&objects), request, now()) {
                 Ok(outcome) => outcomes.push(Ok(outcome)),
                 Err(failure) if atomic => return Err(failure.error),
                 // The backend applied what came before: the items done keep their answers,
@@ -157,7 +160,7 @@ async fn batch(
                     .collect(),
             }
         };
-    let ((mut outcomes, failed), pushed) = store::run_then_push(
+    let ((mut outcomes, failed), pushed) = crate::dispatch::run_then_push(
         Arc::clone(&app.store),
         caller,
         app.commands.clone(),
@@ -217,7 +220,12 @@ async fn batch(
 }
 
 /// Called once the session is committed: the writer then reads what the request stored.
-fn mark_objects(objects: Option<&crate::core_objects::CoreObjects>, outcome: &Outcome) {
+/// What the core has, for the `/host` algorithm (`objects_dir` on).
+fn catalog(objects: &Option<Arc<CoreObjects>>) -> Option<&dyn CoreCatalog> {
+    objects.as_deref().map(|o| o as &dyn CoreCatalog)
+}
+
+fn mark_objects(objects: Option<&CoreObjects>, outcome: &Outcome) {
     if let Some(objects) = objects {
         for host in &outcome.objects {
             objects.mark(host);
@@ -247,7 +255,7 @@ pub async fn get(
     };
     crate::hosts::request::check_name("host", &name)?;
     let lookup = name.clone();
-    let found = store::run(Arc::clone(&app.store), caller, move |session| {
+    let found = crate::dispatch::run(Arc::clone(&app.store), caller, move |session| {
         session.host_documents(&lookup)
     })
     .await?;
@@ -270,10 +278,11 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let paging = crate::handlers::logs::paging(pairs)?;
     let (offset, limit) = (paging.offset(), paging.count);
-    let (hosts, total) = store::run_read(Arc::clone(&app.store), caller, move |session| {
-        session.host_page(offset, limit)
-    })
-    .await?;
+    let (hosts, total) =
+        crate::dispatch::run_read(Arc::clone(&app.store), caller, move |session| {
+            session.host_page(offset, limit)
+        })
+        .await?;
     Ok(ok(&json!({
         "_status": "OK",
         "_meta": {"page": paging.page, "max_results": paging.count, "total": total},

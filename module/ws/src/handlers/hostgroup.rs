@@ -5,10 +5,10 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::app::App;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::{pairs, param};
 use crate::response::{ok, HttpResponse};
-use crate::store::{self, Caller};
 
 pub async fn get(
     app: &App,
@@ -29,7 +29,7 @@ pub async fn get(
     let lookup = name.clone();
     // A read connection of its own: listing groups scans every host's `hostgroups`, which
     // must not hold up the writes queued on the session thread.
-    let groups = store::run_read(Arc::clone(&app.store), caller, move |session| {
+    let groups = crate::dispatch::run_read(Arc::clone(&app.store), caller, move |session| {
         session.hostgroup_documents(lookup.as_deref(), embedded)
     })
     .await?;

@@ -2,7 +2,6 @@
 
 use std::net::IpAddr;
 
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Method, Request};
 use serde_json::{json, Value};
@@ -10,7 +9,7 @@ use serde_json::{json, Value};
 use crate::app::App;
 use crate::auth::headers::{self, Credentials};
 use crate::auth::AuthError;
-use crate::body::{read_json, read_optional_json};
+use crate::body::{read_json, read_optional_json, Body};
 use crate::error::{ApiError, ErrorKey};
 use crate::response::{ok, HttpResponse};
 
@@ -44,7 +43,7 @@ fn from_body(body: &Value) -> Result<Credentials, ApiError> {
 /// JSON body. Answers the token and sets the session cookie.
 pub async fn login(
     app: &App,
-    request: Request<Incoming>,
+    request: Request<Body>,
     peer: IpAddr,
 ) -> Result<HttpResponse, ApiError> {
     if request.method() != Method::POST {
@@ -93,7 +92,7 @@ pub async fn login(
 }
 
 /// `/logout` (GET or POST): ends the session and its token.
-pub async fn logout(app: &App, request: &Request<Incoming>) -> Result<HttpResponse, ApiError> {
+pub async fn logout(app: &App, request: &Request<Body>) -> Result<HttpResponse, ApiError> {
     let mut response = ok(&json!({"_status": "OK", "_result": "Logged out"}));
     if let Some(auth) = &app.auth {
         auth.logout(request.headers()).await?;

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::app::App;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::{pairs, param};
 use crate::response::{ok, HttpResponse};
-use crate::store::{self, model::HistoryQuery, Caller};
+use crate::store::model::HistoryQuery;
 
 /// The backend's page size limit.
 const MAX_COUNT: u64 = 50;
@@ -85,10 +86,11 @@ pub async fn get(app: &App, caller: Caller, query: Option<&str>) -> Result<HttpR
         limit: count,
     };
     // On a read connection of its own: a long search never holds up a write.
-    let (items, total) = store::run_read(Arc::clone(&app.store), caller, move |session| {
-        session.history_documents(&history_query)
-    })
-    .await?;
+    let (items, total) =
+        crate::dispatch::run_read(Arc::clone(&app.store), caller, move |session| {
+            session.history_documents(&history_query)
+        })
+        .await?;
     Ok(ok(&json!({
         "_status": "OK",
         "_meta": {"page": page, "max_results": count, "total": total},

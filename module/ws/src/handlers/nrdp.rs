@@ -4,73 +4,25 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use hyper::Request;
 
 use crate::app::App;
-use crate::auth::rate_limit::{Admission, Policy, RateLimiter};
+use crate::auth::Caller;
+use crate::body::Body;
 use crate::handlers::command::submit;
 use crate::hosts::livestate::{self, LivestateIn, Target};
 use crate::nrdp::checkresults::{self, CheckResult, ResultTarget};
-use crate::nrdp::{Format, NrdpError, NrdpTokens, Params};
+use crate::nrdp::{Format, NrdpError, NrdpGate, Params};
 use crate::response::HttpResponse;
 use crate::store::model::{CheckRecord, ElementPatch, Kind, NewHistory};
-use crate::store::{self, now, Caller, Session, StoreError};
-
-/// What `/nrdp` needs beyond the module's configuration: its tokens and the limiter of bad
-/// tokens per client address.
-pub struct NrdpGate {
-    tokens: NrdpTokens,
-    limiter: RateLimiter<std::net::IpAddr>,
-    commands_allowed: bool,
-}
-
-impl NrdpGate {
-    pub fn new(tokens: &[String], commands_allowed: bool) -> NrdpGate {
-        NrdpGate {
-            tokens: NrdpTokens::new(tokens),
-            limiter: RateLimiter::new(Policy::default()),
-            commands_allowed,
-        }
-    }
-
-    /// The token check, through the same rate limiter as the HTTP credentials. One small
-    /// function so that a limiter counting token failures apart can be put here alone.
-    fn check_token(&self, token: Option<&str>, peer: IpAddr) -> Result<(), NrdpError> {
-        let token = token.filter(|t| !t.is_empty()).ok_or(NrdpError::NoToken)?;
-        let now = Instant::now();
-        let attempt = match self.limiter.begin(crate::auth::rate_limit::key(peer), now) {
-            Admission::Go(attempt) => attempt,
-            Admission::Blocked(left) => {
-                return Err(NrdpError::Blocked {
-                    retry_after: left.as_secs() + u64::from(left.subsec_nanos() > 0),
-                })
-            }
-            // Checking a token takes no time: an address with attempts in flight is not
-            // worth waiting for.
-            Admission::Busy => return Err(NrdpError::Blocked { retry_after: 1 }),
-        };
-        if self.tokens.accepts(token) {
-            return Ok(());
-        }
-        log::info!("nrdp: bad token from {peer}");
-        if let Some(block) = attempt.failed(now) {
-            log::warn!(
-                "{peer}: too many bad NRDP tokens: refused for {} s",
-                block.as_secs()
-            );
-        }
-        Err(NrdpError::BadToken)
-    }
-}
+use crate::store::{now, Session, StoreError};
 
 pub async fn handle(
     app: &App,
     gate: &NrdpGate,
-    request: Request<Incoming>,
+    request: Request<Body>,
     peer: IpAddr,
 ) -> HttpResponse {
     let query = request.uri().query().map(String::from);
@@ -120,7 +72,7 @@ async fn answer(
         let output = format!("{count} checks processed.");
         Ok(crate::nrdp::answer::ok(format, Some(&output)))
     } else {
-        if !gate.commands_allowed {
+        if !gate.commands_allowed() {
             return Err(NrdpError::Disabled);
         }
         let lines = command_lines(app, &params.commands)?;
@@ -178,7 +130,7 @@ fn command_lines(app: &App, commands: &[String]) -> Result<Vec<String>, NrdpErro
 async fn keep_and_send(app: &App, results: Vec<CheckResult>) -> Result<(), NrdpError> {
     let set_timestamp = app.config.set_timestamp;
     let now = now();
-    let (_, pushed) = store::run_then_push(
+    let (_, pushed) = crate::dispatch::run_then_push(
         Arc::clone(&app.store),
         Caller::default(),
         app.commands.clone(),
@@ -253,7 +205,7 @@ fn record(
             service_name: service_name.map(String::from),
             user_name: "Alignak".into(),
             kind: "check.result".into(),
-            message: livestate::history_message(&last),
+            message: last.history_message(),
         })?,
     }
     Ok(line)
@@ -270,7 +222,7 @@ fn unavailable(err: crate::error::ApiError) -> NrdpError {
     }
 }
 
-async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Vec<u8>, NrdpError> {
+async fn read_body(request: Request<Body>, limit: usize) -> Result<Vec<u8>, NrdpError> {
     match Limited::new(request.into_body(), limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes().to_vec()),
         Err(err) if err.is::<http_body_util::LengthLimitError>() => {

@@ -4,23 +4,6 @@
 
 use serde_json::Value;
 
-/// Which core the commands go to (module key `core`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CoreDialect {
-    Nagios,
-    Alignak,
-}
-
-impl CoreDialect {
-    /// `_ROOM` (as stored) -> the name the core's command wants.
-    pub fn variable_name(self, stored: &str) -> String {
-        match self {
-            CoreDialect::Nagios => stored.trim_start_matches('_').to_string(),
-            CoreDialect::Alignak => stored.to_string(),
-        }
-    }
-}
-
 /// The value as one command argument: a string as it is, anything else as JSON text; `None`
 /// when it would need a line break (a command is one line).
 pub fn value_text(value: &Value) -> Option<String> {
@@ -34,6 +17,7 @@ pub fn value_text(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::CoreDialect;
     use serde_json::json;
 
     #[test]

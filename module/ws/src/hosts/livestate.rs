@@ -109,15 +109,6 @@ pub fn last_state(state: &str, code: i64, livestate: &LivestateIn, now: i64) -> 
     }
 }
 
-/// The backend's `check.result` history message: `UP[HARD] (False/False): output`
-/// (acknowledged/downtimed, which passive results never are here).
-pub fn history_message(state: &LastState) -> String {
-    format!(
-        "{}[{}] (False/False): {}",
-        state.state, state.state_type, state.output
-    )
-}
-
 pub fn kind_of(target: Target) -> Kind {
     match target {
         Target::Host(_) => Kind::Host,
@@ -223,7 +214,7 @@ mod tests {
     #[test]
     fn history_message_is_the_backends() {
         let state = last_state("UP", 0, &ls(Some("UP"), "fine", "", ""), 5);
-        assert_eq!(history_message(&state), "UP[HARD] (False/False): fine");
+        assert_eq!(state.history_message(), "UP[HARD] (False/False): fine");
         assert_eq!(state.last_check, 5);
     }
 }

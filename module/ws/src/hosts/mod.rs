@@ -1,7 +1,7 @@
 //! Passive hosts: the `/host` update algorithm and its parts, against `store::Session`.
 
+pub mod catalog;
 pub mod core_vars;
-pub mod create;
 pub mod customs;
 pub mod feedback;
 pub mod livestate;

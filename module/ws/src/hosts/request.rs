@@ -202,6 +202,17 @@ fn name_in(body: &Map<String, Value>) -> Result<Option<String>, ApiError> {
 }
 
 impl HostRequest {
+    /// How many livestates it carries: the host's, and its services' together.
+    pub fn livestate_counts(&self) -> (u64, u64) {
+        let services = self
+            .services
+            .iter()
+            .flatten()
+            .map(|service| service.livestates.len() as u64)
+            .sum();
+        (self.host.livestates.len() as u64, services)
+    }
+
     /// The body's `name` wins over the path's.
     pub fn parse(body: &Value, path_name: Option<&str>) -> Result<HostRequest, ApiError> {
         let body = match body {

@@ -1,19 +1,19 @@
 //! The `PATCH|POST /host` algorithm (upstream-spec §5.1/§5.2, with the later versions'
 //! services list, `ignore_unknown_*`, `give_result`, `give_feedback`, creation rules),
 //! written once against `store::Session`. It returns the answer and the command lines; the
-//! lines go to the daemon once the session is committed (`store::run_then_push`). An answer
+//! lines go to the daemon once the session is committed (`dispatch::run_then_push`). An answer
 //! lists only lines that are sent; a result held back (backend mode, host just created) is
 //! said to be kept instead.
 
 use serde_json::{json, Map, Value};
 
+use super::catalog::CoreCatalog;
 use super::core_vars;
 use super::customs;
 use super::feedback::feedback;
 use super::livestate::{self, LivestateIn, Target};
 use super::request::{ElementRequest, HostRequest};
 use crate::config::WsConfig;
-use crate::core_objects::CoreObjects;
 use crate::store::model::{CheckRecord, Element, ElementPatch, Kind};
 use crate::store::{Session, StoreError};
 
@@ -57,7 +57,7 @@ enum Hold {
 /// What the steps of one element (host or service) accumulate.
 struct Work<'a> {
     config: &'a WsConfig,
-    objects: Option<&'a CoreObjects>,
+    objects: Option<&'a dyn CoreCatalog>,
     now: i64,
     result: Vec<String>,
     issues: Vec<String>,
@@ -219,7 +219,7 @@ impl Work<'_> {
     /// has the variable already, as the core changes no other. Returns whether to send it.
     fn core_variable(
         &mut self,
-        objects: &CoreObjects,
+        objects: &dyn CoreCatalog,
         (host, service): (&str, Option<&str>),
         name: &str,
         label: &str,
@@ -306,7 +306,7 @@ impl Work<'_> {
 pub fn update_host(
     session: &mut dyn Session,
     config: &WsConfig,
-    objects: Option<&CoreObjects>,
+    objects: Option<&dyn CoreCatalog>,
     request: &HostRequest,
     now: i64,
 ) -> Result<Outcome, Failure> {
@@ -658,11 +658,13 @@ fn update_service(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Caller;
     use crate::store::embedded::EmbeddedStore;
-    use crate::store::{Caller, Store};
+    use crate::store::Store;
     use serde_json::json;
 
     use crate::config::testing::config;
+    use crate::core_objects::CoreObjects;
 
     struct Fixture {
         dir: tempfile::TempDir,
@@ -702,13 +704,19 @@ mod tests {
         }
     }
 
+    impl Fixture {
+        fn catalog(&self) -> Option<&dyn CoreCatalog> {
+            self.objects.as_deref().map(|o| o as &dyn CoreCatalog)
+        }
+    }
+
     fn update(f: &Fixture, name: &str, body: Value) -> Outcome {
         let request = HostRequest::parse(&body, Some(name)).unwrap();
         let mut outcome = None;
         f.store
             .session(&Caller::default(), &mut |session| {
                 outcome = Some(
-                    update_host(session, &f.config, f.objects.as_deref(), &request, 1000)
+                    update_host(session, &f.config, f.catalog(), &request, 1000)
                         .map_err(|failure| failure.error)?,
                 );
                 Ok(())

@@ -4,10 +4,12 @@
 
 pub mod answer;
 pub mod checkresults;
+pub mod gate;
 pub mod params;
 pub mod tokens;
 
 pub use answer::{Format, NrdpError};
 pub use checkresults::{CheckResult, ResultTarget};
+pub use gate::NrdpGate;
 pub use params::Params;
 pub use tokens::NrdpTokens;

@@ -1,7 +1,7 @@
 //! `EmbeddedStore`: the store in one SQLite file (WAL mode).
 //!
 //! Concurrency: one connection, behind a `Mutex`, and one thread of the store's own (the
-//! session thread) that runs the sessions queued by `store::run` and `store::run_then_push`:
+//! session thread) that runs the sessions queued by `dispatch::run` and `dispatch::run_then_push`:
 //! it takes every session waiting (up to `MAX_BATCH`), runs them one after the other in one
 //! transaction, each inside its own savepoint (a failing session is undone alone), commits
 //! once for all (group commit), hands the commands the sessions built to the daemon in one
@@ -55,11 +55,12 @@ use super::model::{
     LastState, NewElement, NewHistory,
 };
 use super::retention::{self, Retention};
-use super::{now, schema, Caller, QueuedWork, Session, Store, StoreError};
+use super::{now, schema, AnswerScope, QueuedWork, Session, Store, StoreError};
+use crate::auth::Caller;
 
 /// Sessions committed together at most.
 const MAX_BATCH: usize = 64;
-/// Sessions queued at most (`store::run` bounds them before; this is a last guard): beyond,
+/// Sessions queued at most (`dispatch::run` bounds them before; this is a last guard): beyond,
 /// a session runs on the caller's side (`Store::queue` gives it back).
 const MAX_QUEUED: usize = 1024;
 /// Hosts and services the read cache keeps at most.
@@ -83,6 +84,8 @@ struct Inner {
     file_lost: std::sync::atomic::AtomicBool,
     /// Checkpoints the WAL off the session thread (`checkpoint.rs`).
     checkpointer: Option<Checkpointer>,
+    /// Held while a batch's sessions are told their outcome.
+    answer_scope: Option<AnswerScope>,
     slot: Mutex<Slot>,
     queue: Mutex<Queue>,
     /// Wakes the session thread when a session is queued or the store closes.
@@ -136,17 +139,23 @@ impl EmbeddedStore {
     /// Opens (creating it and its directory) the store at `path`. A file that cannot be used
     /// now is not fatal: the error is returned for the log, and each request tries again.
     pub fn open(path: &Path) -> (EmbeddedStore, Option<StoreError>) {
-        EmbeddedStore::open_with(path, Retention::default())
+        EmbeddedStore::open_with(path, Retention::default(), None)
     }
 
-    /// `open`, keeping the history `retention` says.
-    pub fn open_with(path: &Path, retention: Retention) -> (EmbeddedStore, Option<StoreError>) {
+    /// `open`, keeping the history `retention` says; `answer_scope` is held while each
+    /// batch's sessions are told their outcome.
+    pub fn open_with(
+        path: &Path,
+        retention: Retention,
+        answer_scope: Option<AnswerScope>,
+    ) -> (EmbeddedStore, Option<StoreError>) {
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
             retention,
             readers: Mutex::new(Vec::new()),
             file_lost: std::sync::atomic::AtomicBool::new(false),
             checkpointer: Checkpointer::start(path),
+            answer_scope,
             slot: Mutex::new(Slot {
                 conn: None,
                 cache: ElementCache::new(CACHE_CAPACITY),
@@ -471,13 +480,13 @@ impl Inner {
                 vec![Err(failure); batch.len()]
             });
             crate::metrics::store_batch(batch.len(), started.elapsed());
-            // The sessions' commands (`store::run_then_push`) go to the daemon in one push
+            // The sessions' commands (`dispatch::run_then_push`) go to the daemon in one push
             // from this thread, before any is answered.
-            let _pushes = crate::queue::hold_pushes();
+            let scope = self.answer_scope.as_ref().map(|scope| scope());
             for (work, outcome) in batch.drain(..).zip(outcomes) {
                 work.done(outcome);
             }
-            drop(_pushes);
+            drop(scope);
             self.keep_history();
         }
     }
@@ -874,7 +883,7 @@ impl Session for SqliteSession<'_> {
 
     /// As the default (a `check.result` history entry), without copying what it writes.
     fn record_check(&mut self, check: &CheckRecord) -> Result<(), StoreError> {
-        let message = crate::hosts::livestate::history_message(check.last);
+        let message = check.last.history_message();
         self.execute(
             INSERT_HISTORY,
             params![
@@ -1518,7 +1527,7 @@ mod retention_tests {
             max_age_secs: 3600,
             max_entries: 100,
         };
-        let (store, _) = EmbeddedStore::open_with(&path, keep);
+        let (store, _) = EmbeddedStore::open_with(&path, keep, None);
         for batch in 0..30 {
             store
                 .session(&Caller::default(), &mut |s| {

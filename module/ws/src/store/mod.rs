@@ -10,13 +10,13 @@ mod file;
 pub mod model;
 pub mod retention;
 pub mod schema;
+pub mod template;
 pub mod tokens;
 
-use alignak_module_abi::{ExternalCommand, PushError};
 use serde_json::{json, Map, Value};
 
+use crate::auth::Caller;
 use crate::config::RealmCase;
-use crate::queue::CommandQueue;
 use model::{
     CheckRecord, Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement,
     NewHistory,
@@ -39,27 +39,6 @@ pub enum StoreError {
     /// request is at fault, not the store: 400.
     #[error("{0}")]
     BadQuery(String),
-}
-
-/// Who a session works for: the backend is called with the caller's own token (upstream
-/// v1.5+), the embedded store does not need it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Caller {
-    pub user: Option<String>,
-    pub token: Option<String>,
-    /// The request's own password, when it sent `user:password`: a backend that refuses the
-    /// token that password gave before (restarted, token changed) is logged in to again.
-    pub password: Option<Password>,
-}
-
-/// A password that never shows in a log or a debug print.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Password(pub String);
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(***)")
-    }
 }
 
 /// One unit of work, with blocking calls. On the embedded store everything done through a
@@ -85,7 +64,7 @@ pub trait Session {
         template: Option<&Map<String, Value>>,
         realm_case: RealmCase,
     ) -> Result<Element, StoreError> {
-        let new = crate::hosts::create::new_element(self, kind, name, template, realm_case)?;
+        let new = template::new_element(self, kind, name, template, realm_case)?;
         self.create(kind, host.map(|h| h.id), &new)
     }
     fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch) -> Result<(), StoreError>;
@@ -118,7 +97,7 @@ pub trait Session {
             service_name: check.service.map(|s| s.name.clone()),
             user_name: "Alignak".into(),
             kind: "check.result".into(),
-            message: crate::hosts::livestate::history_message(check.last),
+            message: check.last.history_message(),
         })
     }
 
@@ -222,6 +201,11 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Made before a batch of queued sessions is told its outcomes, and dropped after: the
+/// guard it returns (the daemon's `queue::hold_pushes`) turns the commands those sessions
+/// hand on into one push. The store is given it when opened, and knows nothing more of it.
+pub type AnswerScope = std::sync::Arc<dyn Fn() -> Box<dyn std::any::Any> + Send + Sync>;
+
 /// A session handed to a store that runs sessions on a thread of its own (`Store::queue`).
 pub trait QueuedWork: Send {
     /// The session's work, on the store's thread.
@@ -267,165 +251,4 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError> {
         self.session(caller, work)
     }
-}
-
-/// Reads in flight at once (`run_read`): each holds a thread of the blocking pool and a read
-/// connection.
-static READ_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
-
-/// `Store::read` with a result, on the blocking pool: a slow search never waits for, nor
-/// holds up, the store's session thread.
-pub async fn run_read<T, F>(
-    store: std::sync::Arc<dyn Store>,
-    caller: Caller,
-    mut work: F,
-) -> Result<T, StoreError>
-where
-    T: Send + 'static,
-    F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
-{
-    let slot = READ_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("the store is closed: {e}")))?;
-    let answer = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        let mut output = None;
-        store.read(&caller, &mut |session| {
-            output = Some(work(session)?);
-            Ok(())
-        })?;
-        output.ok_or_else(|| StoreError::Unavailable("the store read did not run".into()))
-    })
-    .await
-    .map_err(|e| StoreError::Unavailable(format!("the store task failed: {e}")))?;
-    answer
-}
-
-/// Sessions in flight at once (queued to the store's thread, or on the blocking pool). On
-/// the embedded store, the sessions waiting are committed together: this bounds both the
-/// memory they hold and a batch.
-static SESSION_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(32);
-
-/// `run`'s session, as a `QueuedWork`: its output goes to `finish` only once committed.
-struct Queued<F, T> {
-    work: F,
-    output: Option<T>,
-    finish: Box<dyn FnOnce(Result<T, StoreError>) + Send>,
-}
-
-impl<F, T> QueuedWork for Queued<F, T>
-where
-    T: Send + 'static,
-    F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
-{
-    /// May run more than once (a store may run a session again, e.g. after logging in
-    /// again): the last run's output is the answer.
-    fn run(&mut self, session: &mut dyn Session) -> Result<(), StoreError> {
-        self.output = Some((self.work)(session)?);
-        Ok(())
-    }
-
-    fn done(self: Box<Self>, outcome: Result<(), StoreError>) {
-        let Queued { output, finish, .. } = *self;
-        finish(outcome.and_then(|()| {
-            output.ok_or_else(|| StoreError::Unavailable("the store session did not run".into()))
-        }));
-    }
-}
-
-/// `Store::session` with a result, run off the async workers: store calls block.
-pub async fn run<T, F>(
-    store: std::sync::Arc<dyn Store>,
-    caller: Caller,
-    work: F,
-) -> Result<T, StoreError>
-where
-    T: Send + 'static,
-    F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
-{
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    queue_session(store, caller, work, move |answer| {
-        // The caller may have gone (client disconnected): the session is done anyway.
-        let _ = reply.send(answer);
-    })
-    .await?;
-    answer.await.map_err(|_| dropped())?
-}
-
-/// `run` for a session that builds command lines: `commands` takes them from the session's
-/// output, and whoever ends the session (the store's thread, right after the commit) hands
-/// them to the daemon's queue. So they are sent even if the caller has gone meanwhile, and
-/// the answer costs no extra hop through the async workers. The answer is the output and
-/// whether the daemon took the commands.
-pub async fn run_then_push<T, F, C>(
-    store: std::sync::Arc<dyn Store>,
-    caller: Caller,
-    queue: CommandQueue,
-    work: F,
-    commands: C,
-) -> Result<(T, Result<(), PushError>), StoreError>
-where
-    T: Send + 'static,
-    F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
-    C: FnOnce(&mut T) -> Vec<String> + Send + 'static,
-{
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    queue_session(store, caller, work, move |answer| match answer {
-        Ok(mut output) => {
-            let lines = commands(&mut output);
-            let built = lines.into_iter().map(ExternalCommand::now).collect();
-            queue.enqueue(
-                built,
-                Box::new(move |pushed| {
-                    let _ = reply.send(Ok((output, pushed)));
-                }),
-            );
-        }
-        Err(error) => {
-            let _ = reply.send(Err(error));
-        }
-    })
-    .await?;
-    answer.await.map_err(|_| dropped())?
-}
-
-fn dropped() -> StoreError {
-    StoreError::Unavailable("the store session was dropped before it ended".into())
-}
-
-/// Queues `work` to the store's thread (or runs it on the blocking pool); `finish` gets its
-/// committed output.
-async fn queue_session<T, F>(
-    store: std::sync::Arc<dyn Store>,
-    caller: Caller,
-    work: F,
-    finish: impl FnOnce(Result<T, StoreError>) + Send + 'static,
-) -> Result<(), StoreError>
-where
-    T: Send + 'static,
-    F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
-{
-    let slot = SESSION_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("the store is closed: {e}")))?;
-    let queued = Box::new(Queued {
-        work,
-        output: None,
-        // The slot is held until the session is over, wherever it ends.
-        finish: Box::new(move |answer| {
-            drop(slot);
-            finish(answer)
-        }),
-    });
-    if let Err(mut queued) = store.queue(&caller, queued) {
-        tokio::task::spawn_blocking(move || {
-            let outcome = store.session(&caller, &mut |session| queued.run(session));
-            queued.done(outcome);
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("the store task failed: {e}")))?;
-    }
-    Ok(())
 }

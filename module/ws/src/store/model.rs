@@ -21,6 +21,17 @@ pub struct LastState {
     pub last_check: i64,
 }
 
+impl LastState {
+    /// The backend's `check.result` history message: `UP[HARD] (False/False): output`
+    /// (acknowledged/downtimed, which passive results never are here).
+    pub fn history_message(&self) -> String {
+        format!(
+            "{}[{}] (False/False): {}",
+            self.state, self.state_type, self.output
+        )
+    }
+}
+
 /// A stored host or service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Element {
@@ -152,34 +163,14 @@ pub fn object_id(id: i64) -> String {
     format!("{id:024x}")
 }
 
-/// RFC 1123 in GMT, as Eve writes `_created`/`_updated`: `Tue, 14 Nov 2023 22:13:20 GMT`.
+/// RFC 1123 in GMT, as Eve writes `_created`/`_updated`: `Tue, 14 Nov 2023 22:13:20 GMT`
+/// (RFC 9110's HTTP date). A time beyond what the format can hold (past year 9999, before
+/// year 0) is written as the epoch.
 pub fn http_date(unix: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        DAYS[days.rem_euclid(7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    const PRINTER: jiff::fmt::rfc2822::DateTimePrinter = jiff::fmt::rfc2822::DateTimePrinter::new();
+    jiff::Timestamp::from_second(unix)
+        .and_then(|at| PRINTER.timestamp_to_rfc9110_string(&at))
+        .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 GMT".to_string())
 }
 
 impl Element {

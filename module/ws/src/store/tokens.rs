@@ -38,8 +38,8 @@ pub enum TokenStoreError {
     Sql(#[from] rusqlite::Error),
 }
 
-/// A SHA-256 hash of a token: what the store keeps instead of the token.
-pub type TokenHash = [u8; 32];
+pub use crate::auth::credentials::TokenHash;
+use crate::auth::credentials::{CredentialError, TokenKeeper};
 
 pub struct TokenStore {
     connection: Mutex<Connection>,
@@ -162,6 +162,30 @@ impl TokenStore {
             Ok(())
         })
     }
+}
+
+impl TokenKeeper for TokenStore {
+    fn insert_token(
+        &self,
+        hash: &TokenHash,
+        user: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), CredentialError> {
+        TokenStore::insert_token(self, hash, user, now_ms, expires_ms).map_err(kept)
+    }
+
+    fn live_tokens(&self, now_ms: i64) -> Result<Vec<(TokenHash, String, i64)>, CredentialError> {
+        TokenStore::live_tokens(self, now_ms).map_err(kept)
+    }
+
+    fn delete_token(&self, hash: &TokenHash) -> Result<(), CredentialError> {
+        TokenStore::delete_token(self, hash).map_err(kept)
+    }
+}
+
+fn kept(error: TokenStoreError) -> CredentialError {
+    CredentialError::Store(error.to_string())
 }
 
 fn migrate(connection: &mut Connection, path: &Path) -> Result<(), TokenStoreError> {

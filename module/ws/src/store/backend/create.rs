@@ -5,8 +5,8 @@ use serde_json::{json, Map, Value};
 
 use super::client::{q, BackendError, Client};
 use crate::config::RealmCase;
-use crate::hosts::create::{apply_realm_case, names};
 use crate::store::model::Kind;
+use crate::store::template::{apply_realm_case, names};
 
 /// The resource a link field names. The original's list, plus the group, user and parent
 /// links, which the backend also stores as ids.

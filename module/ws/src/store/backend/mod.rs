@@ -31,12 +31,13 @@ use self::client::{q, BackendError, Client};
 use self::create::Resolver;
 use self::names::{NameGuard, NameLocks};
 use crate::auth::credentials::{CredentialStore, Verdict};
+use crate::auth::Caller;
 use crate::config::{RealmCase, WsConfig};
 use crate::store::model::{
     CheckRecord, Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement,
     NewHistory,
 };
-use crate::store::{Caller, Session, Store, StoreError};
+use crate::store::{Session, Store, StoreError};
 
 /// What the backend store does beyond the calls: the original's `alignak_backend_*` options.
 #[derive(Debug, Clone)]

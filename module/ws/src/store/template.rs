@@ -5,9 +5,9 @@
 
 use serde_json::{Map, Value};
 
+use super::model::{Kind, NewElement};
+use super::{Session, StoreError};
 use crate::config::RealmCase;
-use crate::store::model::{Kind, NewElement};
-use crate::store::{Session, StoreError};
 
 /// Fields the template cannot set: identity, and the backend's computed state.
 const SKIPPED: [&str; 5] = [
