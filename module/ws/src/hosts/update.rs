@@ -447,10 +447,15 @@ fn update(
 
     let mut body = Map::new();
     let with_feedback = config.give_feedback >= 1;
-    if work.issues.is_empty() {
+    let status = if work.issues.is_empty() {
+        Status::Ok
+    } else {
+        Status::Issues
+    };
+    if status == Status::Ok {
         body.insert("_status".into(), json!("OK"));
         if config.give_result {
-            body.insert("_result".into(), json!(work.result));
+            body.insert("_result".into(), strings(&mut work.result));
         }
         if with_feedback {
             let stored = session.host(name)?.unwrap_or(host);
@@ -462,8 +467,8 @@ fn update(
         }
     } else {
         body.insert("_status".into(), json!("ERR"));
-        body.insert("_result".into(), json!(work.result));
-        body.insert("_issues".into(), json!(work.issues));
+        body.insert("_result".into(), strings(&mut work.result));
+        body.insert("_issues".into(), strings(&mut work.issues));
         if with_feedback && request.services.is_some() {
             let fb = if services_feedback.is_empty() {
                 json!({})
@@ -474,15 +479,22 @@ fn update(
         }
     }
     Ok(Outcome {
-        status: if work.issues.is_empty() {
-            Status::Ok
-        } else {
-            Status::Issues
-        },
+        status,
         body,
         commands: std::mem::take(&mut work.commands),
         objects: std::mem::take(&mut work.to_write),
     })
+}
+
+/// The lines as a JSON array, moved rather than copied (an answer's lines are many in a
+/// batch, and built on the store's thread).
+fn strings(lines: &mut Vec<String>) -> Value {
+    Value::Array(
+        std::mem::take(lines)
+            .into_iter()
+            .map(Value::String)
+            .collect(),
+    )
 }
 
 /// The store refused to create the host: nothing else is done.
