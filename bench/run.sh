@@ -231,7 +231,7 @@ define module {
 CFG
   (cd "$WORK/nrdp" && RUST_LOG=warn exec "$ROOT/target/release/alignak-receiver" -c alignak.cfg > "$WORK/nrdp/receiver.log" 2>&1) &
   NRDP_PID=$!
-  trap 'kill "$NRDP_PID" 2>/dev/null; stop_ours; stop_python; rm -rf "$WORK"' EXIT
+  trap 'kill "$NRDP_PID" 2>/dev/null || true; stop_ours; stop_python; rm -rf "$WORK"' EXIT
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$NRDP_PORT/nrdp/?cmd=hello" >/dev/null 2>&1 && break
     sleep 0.1
