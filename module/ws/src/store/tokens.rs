@@ -1,10 +1,10 @@
 //! The tokens minted by `/login`, in the embedded store's SQLite file (`embedded_store`),
 //! table `tokens` (see `schema.rs`).
 //!
-//! SQLite calls block. The token store keeps its own connection to the file behind a `Mutex`
-//! (the hosts side has another: WAL lets both work), and callers on the async side reach it
-//! only from `tokio::task::spawn_blocking` (see `auth::credentials`), so an HTTP worker never
-//! waits on the disk or on the lock.
+//! It is the durable copy behind `auth::credentials::TokenKeeper`: read once at start, written
+//! on `/login` and `/logout` (from the blocking pool), never on a request's check, which the
+//! authentication answers from memory. The token store keeps its own connection to the file
+//! behind a `Mutex` (the hosts side has another: WAL lets both work).
 
 use super::schema;
 
