@@ -95,7 +95,7 @@ fn the_originals_command_errors_with_real_status_codes_and_nothing_pushed() {
 }
 
 #[test]
-fn a_batch_of_commands_is_one_push_of_every_accepted_line() {
+fn a_batch_of_commands_pushes_every_accepted_line_in_order() {
     let app = TestApp::spawn(&[]);
     let (status, answer) = post(
         &app,
