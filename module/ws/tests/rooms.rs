@@ -49,14 +49,29 @@ fn code_of(text: &str) -> String {
         {
             break;
         }
-        let line = match line.find("//") {
-            Some(at) => &line[..at],
-            None => line,
-        };
+        let line = &line[..comment_start(line).unwrap_or(line.len())];
         code.push_str(line);
         code.push('\n');
     }
     code
+}
+
+/// Where the line's `//` comment starts, if it has one: a `//` inside a string literal
+/// (`"http://..."`) is not one, so the code after it on the line is still read.
+fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The names that follow `prefix` in `code`: `prefix name` and each item of
@@ -231,12 +246,12 @@ fn the_rooms_of_src_form_no_import_cycle() {
 #[test]
 fn the_reader_sees_uses_and_cycles() {
     let code = code_of(
-        "use crate::{store::{A, B}, auth::Caller};\n// crate::hosts\nfn f() { crate::queue::x(); super::model::y() }\n#[cfg(test)]\nmod tests { use crate::config; }\n",
+        "use crate::{store::{A, B}, auth::Caller};\n// crate::hosts\nfn f() { crate::queue::x(); super::model::y() }\nlet u = \"http://x\"; crate::metrics::z(); // crate::tls\n#[cfg(test)]\nmod tests { use crate::config; }\n",
     );
     let names = named_after(&code, "crate::");
     assert_eq!(
         names,
-        ["auth", "queue", "store"]
+        ["auth", "metrics", "queue", "store"]
             .map(String::from)
             .into_iter()
             .collect()

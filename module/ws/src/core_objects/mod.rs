@@ -113,31 +113,6 @@ impl CoreObjects {
         read(&lock(&self.cache).known)
     }
 
-    pub fn core_knows_host(&self, host: &str) -> bool {
-        self.known(|k| k.host(host))
-    }
-
-    pub fn core_knows_service(&self, host: &str, service: &str) -> bool {
-        self.known(|k| k.service(host, service))
-    }
-
-    pub fn core_has_variable(&self, host: &str, service: Option<&str>, name: &str) -> bool {
-        self.known(|k| k.variable(host, service, name))
-    }
-
-    /// Whether the module's file for `host` defines the element (the host, or that service).
-    pub fn written(&self, host: &str, service: Option<&str>) -> bool {
-        let path = host_path(&self.config.dir, host);
-        if !path.exists() {
-            return false;
-        }
-        let file = known::read(&path);
-        match service {
-            None => file.host(host),
-            Some(service) => file.service(host, service),
-        }
-    }
-
     /// The host's file is to be written at the next cycle.
     pub fn mark(&self, host: &str) {
         let mut state = lock(&self.state);
@@ -235,18 +210,31 @@ impl CoreObjects {
     }
 }
 
+/// What the core has, from its object cache; what the module wrote, from its own files.
 impl CoreCatalog for CoreObjects {
     fn core_knows_host(&self, host: &str) -> bool {
-        CoreObjects::core_knows_host(self, host)
+        self.known(|k| k.host(host))
     }
+
     fn core_knows_service(&self, host: &str, service: &str) -> bool {
-        CoreObjects::core_knows_service(self, host, service)
+        self.known(|k| k.service(host, service))
     }
+
     fn core_has_variable(&self, host: &str, service: Option<&str>, name: &str) -> bool {
-        CoreObjects::core_has_variable(self, host, service, name)
+        self.known(|k| k.variable(host, service, name))
     }
+
+    /// Whether the module's file for `host` defines the element (the host, or that service).
     fn written(&self, host: &str, service: Option<&str>) -> bool {
-        CoreObjects::written(self, host, service)
+        let path = host_path(&self.config.dir, host);
+        if !path.exists() {
+            return false;
+        }
+        let file = known::read(&path);
+        match service {
+            None => file.host(host),
+            Some(service) => file.service(host, service),
+        }
     }
 }
 

@@ -219,12 +219,12 @@ async fn batch(
     batch_answer(results, issues, ("Host", "Hosts"))
 }
 
-/// Called once the session is committed: the writer then reads what the request stored.
 /// What the core has, for the `/host` algorithm (`objects_dir` on).
 fn catalog(objects: &Option<Arc<CoreObjects>>) -> Option<&dyn CoreCatalog> {
     objects.as_deref().map(|o| o as &dyn CoreCatalog)
 }
 
+/// Called once the session is committed: the writer then reads what the request stored.
 fn mark_objects(objects: Option<&CoreObjects>, outcome: &Outcome) {
     if let Some(objects) = objects {
         for host in &outcome.objects {

@@ -95,26 +95,6 @@ impl TokenStore {
         Ok(f(&connection)?)
     }
 
-    /// Keeps a token (by its hash) for `username` until `expires_ms`, and forgets the tokens
-    /// that have expired, so the table does not grow without bound.
-    pub fn insert_token(
-        &self,
-        hash: &TokenHash,
-        username: &str,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> Result<(), TokenStoreError> {
-        self.with(|c| {
-            c.execute("DELETE FROM tokens WHERE expires_ms <= ?1", params![now_ms])?;
-            c.execute(
-                "INSERT OR REPLACE INTO tokens (hash, username, created_ms, expires_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![&hash[..], username, now_ms, expires_ms],
-            )?;
-            Ok(())
-        })
-    }
-
     /// The user a token (by its hash) belongs to, if it exists and has not expired.
     pub fn token_user(
         &self,
@@ -130,13 +110,34 @@ impl TokenStore {
             .optional()
         })
     }
+}
+
+/// The SQLite side of the tokens `auth` keeps in memory.
+impl TokenKeeper for TokenStore {
+    /// Keeps a token (by its hash) for `username` until `expires_ms`, and forgets the tokens
+    /// that have expired, so the table does not grow without bound.
+    fn insert_token(
+        &self,
+        hash: &TokenHash,
+        username: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> Result<(), CredentialError> {
+        self.with(|c| {
+            c.execute("DELETE FROM tokens WHERE expires_ms <= ?1", params![now_ms])?;
+            c.execute(
+                "INSERT OR REPLACE INTO tokens (hash, username, created_ms, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![&hash[..], username, now_ms, expires_ms],
+            )?;
+            Ok(())
+        })
+        .map_err(kept)
+    }
 
     /// Every token (hash, user, expiry) still valid at `now_ms`: what the in-memory copy
     /// starts from.
-    pub fn live_tokens(
-        &self,
-        now_ms: i64,
-    ) -> Result<Vec<(TokenHash, String, i64)>, TokenStoreError> {
+    fn live_tokens(&self, now_ms: i64) -> Result<Vec<(TokenHash, String, i64)>, CredentialError> {
         self.with(|c| {
             let mut statement =
                 c.prepare("SELECT hash, username, expires_ms FROM tokens WHERE expires_ms > ?1")?;
@@ -153,34 +154,16 @@ impl TokenStore {
             }
             Ok(tokens)
         })
+        .map_err(kept)
     }
 
     /// Forgets a token (by its hash); forgetting an unknown token is not an error.
-    pub fn delete_token(&self, hash: &TokenHash) -> Result<(), TokenStoreError> {
+    fn delete_token(&self, hash: &TokenHash) -> Result<(), CredentialError> {
         self.with(|c| {
             c.execute("DELETE FROM tokens WHERE hash = ?1", params![&hash[..]])?;
             Ok(())
         })
-    }
-}
-
-impl TokenKeeper for TokenStore {
-    fn insert_token(
-        &self,
-        hash: &TokenHash,
-        user: &str,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> Result<(), CredentialError> {
-        TokenStore::insert_token(self, hash, user, now_ms, expires_ms).map_err(kept)
-    }
-
-    fn live_tokens(&self, now_ms: i64) -> Result<Vec<(TokenHash, String, i64)>, CredentialError> {
-        TokenStore::live_tokens(self, now_ms).map_err(kept)
-    }
-
-    fn delete_token(&self, hash: &TokenHash) -> Result<(), CredentialError> {
-        TokenStore::delete_token(self, hash).map_err(kept)
+        .map_err(kept)
     }
 }
 
