@@ -29,26 +29,31 @@ pub trait Sink: Send {
 /// and line breaks written as the two characters `\n`, so no input can start a second
 /// command (Nagios turns `\n` back into a line break in plugin output), and a TAB as a space.
 pub fn command_file_line(record: &Record) -> String {
+    use std::fmt::Write;
     let line = record.line.as_str();
-    let mut out = String::with_capacity(line.len() + 16);
+    // Room for the `[<ts>] ` prefix and a few escaped line breaks: no reallocation.
+    let mut out = String::with_capacity(line.len() + 24);
     if !has_timestamp(line) {
-        out.push_str(&format!("[{}] ", record.created as u64));
+        // Writing to a String cannot fail.
+        let _ = write!(out, "[{}] ", record.created as u64);
     }
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
+    // Copied a run at a time between the characters that change.
+    let mut rest = line;
+    while let Some(at) = rest.find(['\r', '\n', '\t']) {
+        out.push_str(&rest[..at]);
+        let changed = rest.as_bytes()[at];
+        rest = &rest[at + 1..];
+        match changed {
+            b'\r' => {
+                rest = rest.strip_prefix('\n').unwrap_or(rest);
                 out.push_str("\\n");
             }
-            '\n' => out.push_str("\\n"),
+            b'\n' => out.push_str("\\n"),
             // Another module may not follow the module's character rule (SPEC §8).
-            '\t' => out.push(' '),
-            _ => out.push(c),
+            _ => out.push(' '),
         }
     }
+    out.push_str(rest);
     out
 }
 

@@ -31,17 +31,25 @@ const SERVICE_STATES: [(&str, i64); 5] = [
 ];
 
 /// The state's upper-cased name and code, or the original's issue text.
-pub fn state_of(target: Target, livestate: &LivestateIn) -> Result<(String, i64), String> {
+pub fn state_of(target: Target, livestate: &LivestateIn) -> Result<(&'static str, i64), String> {
     let Some(state) = &livestate.state else {
         return Err("Missing state in the livestate.".into());
     };
-    let state = state.to_uppercase();
-    let table: &[(&str, i64)] = match target {
+    let table: &[(&'static str, i64)] = match target {
         Target::Host(_) => &HOST_STATES,
         Target::Service { .. } => &SERVICE_STATES,
     };
+    // Most states arrive in ASCII: matched without upper-casing a copy. Python's `upper()`
+    // also maps a few other letters to ASCII ones (`ı` to `I`): those go the long way.
+    if let Some((name, code)) = table
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(state))
+    {
+        return Ok((name, *code));
+    }
+    let state = state.to_uppercase();
     match table.iter().find(|(name, _)| *name == state) {
-        Some((_, code)) => Ok((state, *code)),
+        Some((name, code)) => Ok((name, *code)),
         None => Err(match target {
             Target::Host(_) => {
                 format!("Host state must be UP, DOWN or UNREACHABLE, and not '{state}'.")
@@ -57,28 +65,49 @@ pub fn state_of(target: Target, livestate: &LivestateIn) -> Result<(String, i64)
 /// it as the two characters `\n` in the command file. A TAB becomes a space
 /// (`characters::for_core`).
 pub fn check_params(code: i64, livestate: &LivestateIn) -> String {
+    let mut params = String::new();
+    push_check_params(&mut params, code, livestate);
+    params
+}
+
+fn push_check_params(line: &mut String, code: i64, livestate: &LivestateIn) {
     use crate::characters::for_core;
-    let mut params = format!("{code};{}", for_core(&livestate.output));
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(line, "{code};");
+    line.push_str(&for_core(&livestate.output));
     if !livestate.perf_data.is_empty() {
-        params.push('|');
-        params.push_str(&for_core(&livestate.perf_data));
+        line.push('|');
+        line.push_str(&for_core(&livestate.perf_data));
     }
     if !livestate.long_output.is_empty() {
-        params.push('\n');
-        params.push_str(&for_core(&livestate.long_output));
+        line.push('\n');
+        line.push_str(&for_core(&livestate.long_output));
     }
-    params
 }
 
 /// `[<ts>] ` from the livestate's own timestamp, else `[<now>] ` when `set_timestamp`.
 pub fn prefix(timestamp: Option<i64>, set_timestamp: bool, now: i64) -> String {
+    let mut prefix = String::new();
+    push_prefix(&mut prefix, timestamp, set_timestamp, now);
+    prefix
+}
+
+fn push_prefix(line: &mut String, timestamp: Option<i64>, set_timestamp: bool, now: i64) {
+    use std::fmt::Write;
     match timestamp {
-        Some(ts) => format!("[{ts}] "),
-        None if set_timestamp => format!("[{now}] "),
-        None => String::new(),
+        Some(ts) => {
+            let _ = write!(line, "[{ts}] ");
+        }
+        None if set_timestamp => {
+            let _ = write!(line, "[{now}] ");
+        }
+        None => {}
     }
 }
 
+/// The `PROCESS_*_CHECK_RESULT` line, written in one string: a batch builds thousands of
+/// them on the store's thread.
 pub fn command_line(
     target: Target,
     code: i64,
@@ -86,14 +115,32 @@ pub fn command_line(
     set_timestamp: bool,
     now: i64,
 ) -> String {
-    let prefix = prefix(livestate.timestamp, set_timestamp, now);
-    let params = check_params(code, livestate);
+    let names = match target {
+        Target::Host(host) => host.len(),
+        Target::Service { host, service } => host.len() + service.len(),
+    };
+    let mut line = String::with_capacity(
+        48 + names
+            + livestate.output.len()
+            + livestate.perf_data.len()
+            + livestate.long_output.len(),
+    );
+    push_prefix(&mut line, livestate.timestamp, set_timestamp, now);
     match target {
-        Target::Host(host) => format!("{prefix}PROCESS_HOST_CHECK_RESULT;{host};{params}"),
+        Target::Host(host) => {
+            line.push_str("PROCESS_HOST_CHECK_RESULT;");
+            line.push_str(host);
+        }
         Target::Service { host, service } => {
-            format!("{prefix}PROCESS_SERVICE_CHECK_RESULT;{host};{service};{params}")
+            line.push_str("PROCESS_SERVICE_CHECK_RESULT;");
+            line.push_str(host);
+            line.push(';');
+            line.push_str(service);
         }
     }
+    line.push(';');
+    push_check_params(&mut line, code, livestate);
+    line
 }
 
 /// What the store keeps as the element's last state.
@@ -157,14 +204,16 @@ mod tests {
             service: "s",
         };
         for (target, state, expected) in [
-            (host, "up", Ok(("UP".to_string(), 0))),
-            (host, "Down", Ok(("DOWN".to_string(), 1))),
-            (host, "UNREACHABLE", Ok(("UNREACHABLE".to_string(), 2))),
-            (svc, "ok", Ok(("OK".to_string(), 0))),
-            (svc, "warning", Ok(("WARNING".to_string(), 1))),
-            (svc, "CRITICAL", Ok(("CRITICAL".to_string(), 2))),
-            (svc, "unknown", Ok(("UNKNOWN".to_string(), 3))),
-            (svc, "unreachable", Ok(("UNREACHABLE".to_string(), 4))),
+            (host, "up", Ok(("UP", 0))),
+            (host, "Down", Ok(("DOWN", 1))),
+            (host, "UNREACHABLE", Ok(("UNREACHABLE", 2))),
+            (svc, "ok", Ok(("OK", 0))),
+            (svc, "warning", Ok(("WARNING", 1))),
+            (svc, "CRITICAL", Ok(("CRITICAL", 2))),
+            (svc, "unknown", Ok(("UNKNOWN", 3))),
+            (svc, "unreachable", Ok(("UNREACHABLE", 4))),
+            // Upper-cased as Python does: a dotless i is an I.
+            (svc, "warnıng", Ok(("WARNING", 1))),
             (
                 host,
                 "ok",

@@ -106,10 +106,9 @@ impl Work<'_> {
         current: bool,
         update: &mut Option<bool>,
         slot: &mut Option<bool>,
-        label: &str,
+        target: Target,
         what: &str,
         commands: (&str, &str),
-        args: &str,
         silent: bool,
     ) {
         let Some(wanted) = requested else { return };
@@ -126,6 +125,13 @@ impl Work<'_> {
             ("enabled", commands.0)
         } else {
             ("disabled", commands.1)
+        };
+        let (label, args) = match target {
+            Target::Host(host) => (format!("Host {host}"), host.to_string()),
+            Target::Service { host, service } => (
+                format!("Service {host}/{service}"),
+                format!("{host};{service}"),
+            ),
         };
         self.result
             .push(format!("{label} {what} checks will be {verb}."));
@@ -180,7 +186,7 @@ impl Work<'_> {
                     element()
                 )),
             }
-            let last = livestate::last_state(&state, code, ls, self.now);
+            let last = livestate::last_state(state, code, ls, self.now);
             session.record_check(&CheckRecord {
                 host,
                 service,
@@ -376,7 +382,6 @@ fn update(
     let mut update = None;
     let mut patch = ElementPatch::default();
     let h = &request.host;
-    let label = format!("Host {name}");
     let hold = work.hold(created, name, None);
     let held = hold.is_some();
     work.toggle(
@@ -384,10 +389,9 @@ fn update(
         host.active_checks_enabled,
         &mut update,
         &mut patch.active_checks_enabled,
-        &label,
+        Target::Host(name),
         "active",
         ("ENABLE_HOST_CHECK", "DISABLE_HOST_CHECK"),
-        name,
         held,
     );
     work.toggle(
@@ -395,10 +399,9 @@ fn update(
         host.passive_checks_enabled,
         &mut update,
         &mut patch.passive_checks_enabled,
-        &label,
+        Target::Host(name),
         "passive",
         ("ENABLE_PASSIVE_HOST_CHECKS", "DISABLE_PASSIVE_HOST_CHECKS"),
-        name,
         held,
     );
     if let Some(wanted) = h.check_freshness {
@@ -533,6 +536,17 @@ fn unknown_host(config: &WsConfig, name: &str, result: Vec<String>) -> Outcome {
     }
 }
 
+/// `host/service`, as the answers name a service: written where it is used, so that a
+/// service whose answer does not name it costs no string.
+#[derive(Clone, Copy)]
+struct FullName<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for FullName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.0, self.1)
+    }
+}
+
 /// One service of the request (upstream-spec §5.2, §5.4). Returns its feedback when it had
 /// no issue and `give_feedback` is 2.
 fn update_service(
@@ -544,7 +558,7 @@ fn update_service(
     request: &ElementRequest,
 ) -> Result<Option<Map<String, Value>>, StoreError> {
     let config = work.config;
-    let full = format!("{}/{name}", host.name);
+    let full = FullName(&host.name, name);
     let issues_before = work.issues.len();
     let service = match session.service(host.id, name)? {
         Some(service) => service,
@@ -594,19 +608,20 @@ fn update_service(
 
     let mut update = None;
     let mut patch = ElementPatch::default();
-    let label = format!("Service {full}");
+    let target = Target::Service {
+        host: &host.name,
+        service: name,
+    };
     let hold = work.hold(host_created, &host.name, Some(name));
     let held = hold.is_some();
-    let args = format!("{};{name}", host.name);
     work.toggle(
         request.active_checks_enabled,
         service.active_checks_enabled,
         &mut update,
         &mut patch.active_checks_enabled,
-        &label,
+        target,
         "active",
         ("ENABLE_SVC_CHECK", "DISABLE_SVC_CHECK"),
-        &args,
         held,
     );
     work.toggle(
@@ -614,10 +629,9 @@ fn update_service(
         service.passive_checks_enabled,
         &mut update,
         &mut patch.passive_checks_enabled,
-        &label,
+        target,
         "passive",
         ("ENABLE_PASSIVE_SVC_CHECKS", "DISABLE_PASSIVE_SVC_CHECKS"),
-        &args,
         held,
     );
     if let Some(wanted) = request.check_freshness {
@@ -628,10 +642,7 @@ fn update_service(
         }
     }
     work.variables(
-        Target::Service {
-            host: &host.name,
-            service: name,
-        },
+        target,
         &service,
         request.variables.as_ref(),
         &mut update,

@@ -16,7 +16,9 @@
 
 use std::collections::HashMap;
 
-use super::model::{Element, ElementPatch, Kind};
+use serde_json::{Map, Value};
+
+use super::model::{Element, ElementPatch, Kind, LastState};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
@@ -30,8 +32,27 @@ pub struct ElementCache {
     host_ids: HashMap<i64, Key>,
     service_ids: HashMap<i64, Key>,
     /// What each change of the open batch replaced, oldest first.
-    undo: Vec<(Key, Option<Element>)>,
+    undo: Vec<Change>,
     capacity: usize,
+}
+
+/// A change of the open batch, with what it replaced.
+enum Change {
+    /// The element of a key was set or removed (read, created, taken back).
+    Set(Key, Option<Element>),
+    /// An update applied in place to the element of an id: a livestate replaces a few
+    /// fields, so only those are kept, not a copy of the whole element.
+    Patched(Kind, i64, Replaced),
+}
+
+/// The fields an update replaced (`None`: left as they were).
+struct Replaced {
+    updated: i64,
+    active_checks_enabled: Option<bool>,
+    passive_checks_enabled: Option<bool>,
+    check_freshness: Option<bool>,
+    customs: Option<Map<String, Value>>,
+    livestate: Option<Option<LastState>>,
 }
 
 /// A point of the open batch to roll back to (`ElementCache::mark`).
@@ -102,7 +123,7 @@ impl ElementCache {
 
     fn put(&mut self, key: Key, element: Element) {
         let previous = self.set(key.clone(), Some(element));
-        self.undo.push((key, previous));
+        self.undo.push(Change::Set(key, previous));
     }
 
     /// Remembers an element as the open transaction sees it (read or just created). For a
@@ -114,29 +135,62 @@ impl ElementCache {
     /// Applies an update that the transaction has just made (as `UPDATE` did, with `updated`
     /// set to `now`), when the element is cached.
     pub fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch, now: i64) {
-        let Some(key) = self.ids(kind).get(&id).cloned() else {
+        let ids = match kind {
+            Kind::Host => &self.host_ids,
+            Kind::Service => &self.service_ids,
+        };
+        let Some(element) = ids.get(&id).and_then(|key| self.elements.get_mut(key)) else {
             return;
         };
-        let Some(mut element) = self.elements.get(&key).cloned() else {
+        let replaced = Replaced {
+            updated: std::mem::replace(&mut element.updated, now),
+            active_checks_enabled: patch
+                .active_checks_enabled
+                .map(|value| std::mem::replace(&mut element.active_checks_enabled, value)),
+            passive_checks_enabled: patch
+                .passive_checks_enabled
+                .map(|value| std::mem::replace(&mut element.passive_checks_enabled, value)),
+            check_freshness: patch
+                .check_freshness
+                .map(|value| std::mem::replace(&mut element.check_freshness, value)),
+            customs: patch
+                .customs
+                .as_ref()
+                .map(|customs| std::mem::replace(&mut element.customs, customs.clone())),
+            livestate: patch
+                .livestate
+                .as_ref()
+                .map(|livestate| element.livestate.replace(livestate.clone())),
+        };
+        self.undo.push(Change::Patched(kind, id, replaced));
+    }
+
+    /// Puts back what an update replaced. Changes are taken back newest first, so the id
+    /// still names the element the update was applied to.
+    fn unpatch(&mut self, kind: Kind, id: i64, replaced: Replaced) {
+        let ids = match kind {
+            Kind::Host => &self.host_ids,
+            Kind::Service => &self.service_ids,
+        };
+        let Some(element) = ids.get(&id).and_then(|key| self.elements.get_mut(key)) else {
             return;
         };
-        element.updated = now;
-        if let Some(value) = patch.active_checks_enabled {
+        element.updated = replaced.updated;
+        if let Some(value) = replaced.active_checks_enabled {
             element.active_checks_enabled = value;
         }
-        if let Some(value) = patch.passive_checks_enabled {
+        if let Some(value) = replaced.passive_checks_enabled {
             element.passive_checks_enabled = value;
         }
-        if let Some(value) = patch.check_freshness {
+        if let Some(value) = replaced.check_freshness {
             element.check_freshness = value;
         }
-        if let Some(customs) = &patch.customs {
-            element.customs = customs.clone();
+        if let Some(customs) = replaced.customs {
+            element.customs = customs;
         }
-        if let Some(livestate) = &patch.livestate {
-            element.livestate = Some(livestate.clone());
+        if let Some(livestate) = replaced.livestate {
+            element.livestate = livestate;
         }
-        self.put(key, element);
     }
 
     pub fn mark(&self) -> Mark {
@@ -146,8 +200,12 @@ impl ElementCache {
     /// Takes back every change since `mark` (a session rolled back to its savepoint).
     pub fn roll_back_to(&mut self, mark: Mark) {
         while self.undo.len() > mark.0 {
-            if let Some((key, previous)) = self.undo.pop() {
-                self.set(key, previous);
+            match self.undo.pop() {
+                Some(Change::Set(key, previous)) => {
+                    self.set(key, previous);
+                }
+                Some(Change::Patched(kind, id, replaced)) => self.unpatch(kind, id, replaced),
+                None => {}
             }
         }
     }
@@ -181,8 +239,6 @@ impl ElementCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::model::LastState;
-    use serde_json::Map;
 
     fn element(kind: Kind, id: i64, name: &str) -> Element {
         Element {
@@ -241,6 +297,39 @@ mod tests {
         cache.update(Kind::Host, 2, &state("x"), 12);
         assert!(cache.host("h2").is_none());
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn every_field_an_update_replaced_is_put_back_newest_first() {
+        let mut cache = ElementCache::new(100);
+        cache.remember(&element(Kind::Service, 3, "s"), Some(1));
+        cache.update(Kind::Service, 3, &state("kept"), 10);
+        cache.commit();
+        let mut customs = Map::new();
+        customs.insert("_A".into(), Value::from(1));
+        cache.update(
+            Kind::Service,
+            3,
+            &ElementPatch {
+                active_checks_enabled: Some(false),
+                passive_checks_enabled: Some(false),
+                check_freshness: Some(true),
+                customs: Some(customs.clone()),
+                ..ElementPatch::default()
+            },
+            11,
+        );
+        cache.update(Kind::Service, 3, &state("undone"), 12);
+        let changed = cache.service(1, "s").unwrap();
+        assert_eq!(changed.customs, customs);
+        assert!(!changed.active_checks_enabled && changed.check_freshness);
+        cache.roll_back();
+        let back = cache.service(1, "s").unwrap();
+        assert_eq!(back.updated, 10);
+        assert!(back.active_checks_enabled && back.passive_checks_enabled);
+        assert!(!back.check_freshness);
+        assert!(back.customs.is_empty());
+        assert_eq!(back.livestate.as_ref().unwrap().output, "kept");
     }
 
     #[test]
