@@ -1202,3 +1202,164 @@ fn every_valid_livestate_is_one_check_result_in_the_history() {
         ]
     );
 }
+
+/// The embedded store never refuses a document: this session does, for every creation, as
+/// a backend that rejects one (`StoreError::Refused`). With `meanwhile`, the element is
+/// created anyway, as by another request or gateway between the look-up and the creation.
+struct Refusing<'a> {
+    inner: &'a mut dyn Session,
+    meanwhile: bool,
+}
+
+impl Session for Refusing<'_> {
+    fn host(&mut self, name: &str) -> Result<Option<Element>, StoreError> {
+        self.inner.host(name)
+    }
+    fn service(&mut self, host_id: i64, name: &str) -> Result<Option<Element>, StoreError> {
+        self.inner.service(host_id, name)
+    }
+    fn services(&mut self, host_id: i64) -> Result<Vec<Element>, StoreError> {
+        self.inner.services(host_id)
+    }
+    fn create(
+        &mut self,
+        kind: Kind,
+        host_id: Option<i64>,
+        new: &NewElement,
+    ) -> Result<Element, StoreError> {
+        if self.meanwhile {
+            self.inner.create(kind, host_id, new)?;
+        }
+        Err(StoreError::Refused("refused by the test".into()))
+    }
+    fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch) -> Result<(), StoreError> {
+        self.inner.update(kind, id, patch)
+    }
+    fn hosts_in_group(&mut self, group: &str) -> Result<Vec<Element>, StoreError> {
+        self.inner.hosts_in_group(group)
+    }
+    fn hostgroups(
+        &mut self,
+        name: Option<&str>,
+    ) -> Result<Vec<crate::store::model::Hostgroup>, StoreError> {
+        self.inner.hostgroups(name)
+    }
+    fn host_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError> {
+        self.inner.host_page(offset, limit)
+    }
+    fn put_hostgroup(
+        &mut self,
+        name: &str,
+        alias: &str,
+        members: &[String],
+    ) -> Result<(), StoreError> {
+        self.inner.put_hostgroup(name, alias, members)
+    }
+    fn add_history(&mut self, entry: &crate::store::model::NewHistory) -> Result<(), StoreError> {
+        self.inner.add_history(entry)
+    }
+    fn history(
+        &mut self,
+        query: &crate::store::model::HistoryQuery,
+    ) -> Result<crate::store::model::HistoryPage, StoreError> {
+        self.inner.history(query)
+    }
+    fn record_check(&mut self, check: &CheckRecord) -> Result<(), StoreError> {
+        self.inner.record_check(check)
+    }
+}
+
+fn update_refusing(f: &Fixture, body: Value, meanwhile: bool) -> Outcome {
+    let request = HostRequest::parse(&body, Some(HOST)).unwrap();
+    let mut outcome = None;
+    f.store
+        .session(&Caller::default(), &mut |session| {
+            let mut refusing = Refusing {
+                inner: session,
+                meanwhile,
+            };
+            outcome = Some(
+                update_host(&mut refusing, &f.config, None, &request, NOW)
+                    .map_err(|failure| failure.error)?,
+            );
+            Ok(())
+        })
+        .unwrap();
+    outcome.unwrap()
+}
+
+#[test]
+fn a_refused_creation() {
+    // §5.1 step 2: the host's creation failed ⇒ issue, ERR at once: nothing else processed.
+    let f = fixture(None);
+    let body = json!({"livestate": {"state": "UP"}, "active_checks_enabled": false});
+    let out = update_refusing(&f, body.clone(), false);
+    let rule = "§5.1 step 2: host creation failed";
+    assert_eq!(
+        Value::Object(out.body),
+        err(
+            &[ALIVE, DOES_NOT_EXIST],
+            &["Requested host 'h' creation failed."]
+        ),
+        "rule: {rule}"
+    );
+    assert_eq!(out.status, Status::Issues, "rule: {rule}");
+    assert!(out.commands.is_empty(), "rule: {rule}: {:?}", out.commands);
+    assert!(stored(&f, "h").is_none(), "rule: {rule}");
+
+    // The product's rule (update.rs): created meanwhile elsewhere ⇒ an update of that host,
+    // answered as if it had existed.
+    let out = update_refusing(&f, body, true);
+    assert_eq!(
+        Value::Object(out.body),
+        ok(&[
+            ALIVE,
+            "Host h active checks will be disabled.",
+            "Sent external command: DISABLE_HOST_CHECK;h.",
+            "PROCESS_HOST_CHECK_RESULT;h;0;",
+            UPDATED
+        ]),
+        "rule: host created meanwhile elsewhere"
+    );
+    assert_eq!(
+        out.commands,
+        ["DISABLE_HOST_CHECK;h", "PROCESS_HOST_CHECK_RESULT;h;0;"]
+    );
+
+    // §5.2 step 1: a service's creation failed ⇒ its issue; the host and the other services
+    // are still processed.
+    let f = fixture(None);
+    seed(&f, &[host(), ("h/t", json!({}))]);
+    let out = update_refusing(
+        &f,
+        json!({"livestate": {"state": "UP"},
+               "services": [{"name": "s", "livestate": {"state": "OK"}},
+                            {"name": "t", "livestate": {"state": "OK"}}]}),
+        false,
+    );
+    let rule = "§5.2 step 1: service creation failed";
+    assert_eq!(
+        Value::Object(out.body),
+        json!({"_status": "ERR",
+               "_result": [ALIVE, "PROCESS_HOST_CHECK_RESULT;h;0;",
+                           "Requested service 'h/s' does not exist.",
+                           "PROCESS_SERVICE_CHECK_RESULT;h;t;0;"],
+               "_issues": ["Requested service 'h/s' creation failed."],
+               "_feedback": {}}),
+        "rule: {rule}"
+    );
+    assert_eq!(out.status, Status::Issues, "rule: {rule}");
+    assert_eq!(
+        out.commands,
+        [
+            "PROCESS_HOST_CHECK_RESULT;h;0;",
+            "PROCESS_SERVICE_CHECK_RESULT;h;t;0;"
+        ],
+        "rule: {rule}"
+    );
+    assert!(stored(&f, "h/s").is_none(), "rule: {rule}");
+}
