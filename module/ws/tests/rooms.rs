@@ -5,7 +5,9 @@
 //! siblings (the folder's `mod.rs`, its face, declares and re-exports them, and is left out
 //! there). A room uses another when its code (not its comments nor its unit tests) names it:
 //! `crate::other`, `crate::{other, ..}`, and inside a folder `super::sibling` or
-//! `crate::folder::sibling`. The rooms and their uses must form no cycle.
+//! `crate::folder::sibling`. A `*_tests.rs` file is unit tests moved out of their file
+//! (declared under `#[cfg(test)]`): it uses nothing. The rooms and their uses must form no
+//! cycle.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -179,7 +181,11 @@ fn graphs() -> (Graph, BTreeMap<String, Graph>) {
         if room == "lib" {
             continue;
         }
-        let code = code_of(text);
+        let code = if path.ends_with("_tests.rs") {
+            String::new()
+        } else {
+            code_of(text)
+        };
         let uses = top.entry(room.to_string()).or_default();
         for name in named_after(&code, "crate::") {
             if name != room && top_rooms.contains(&name) {
@@ -266,4 +272,26 @@ fn the_reader_sees_uses_and_cycles() {
         a_cycle(&graph),
         Some(["a", "b", "c", "a"].map(String::from).to_vec())
     );
+}
+
+/// The reader skips `*_tests.rs` files: each must be compiled for tests only, so that no
+/// code can hide its uses behind the name.
+#[test]
+fn every_tests_file_is_declared_under_cfg_test() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, "", &mut files);
+    for (path, _) in files.iter().filter(|(p, _)| p.ends_with("_tests.rs")) {
+        let file = path.rsplit('/').next().unwrap();
+        let stem = file.trim_end_matches(".rs");
+        let declared = files.iter().any(|(_, text)| {
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            lines.iter().enumerate().any(|(i, line)| {
+                let names_it =
+                    *line == format!("mod {stem};") || *line == format!("#[path = \"{file}\"]");
+                names_it && lines[i.saturating_sub(2)..i].contains(&"#[cfg(test)]")
+            })
+        });
+        assert!(declared, "src/{path} is not declared under #[cfg(test)]");
+    }
 }
