@@ -1364,19 +1364,32 @@ fn a_refused_creation() {
     assert!(stored(&f, "h/s").is_none(), "rule: {rule}");
 }
 
-/// Where the code and upstream-spec §5 disagree and SPEC.md says nothing: the spec's answer,
-/// kept here to be run (`--ignored`) once it is decided which one is right.
+/// Host-level check flags: upstream 1.6+ only logs them (§5.3 step 2); this product keeps
+/// v0.5.9's rule for the toggles (a command when the value changes) and stores
+/// `check_freshness` (README, "PATCH /host": "`check_freshness` (stored only)"), as §5.4 step 3
+/// does for a service.
 #[test]
-#[ignore = "update.rs stores a host-level check_freshness and answers 'updated': upstream-spec §5.3 step 2 says it is only logged"]
-fn deviations_from_the_spec() {
-    run(vec![Case {
-        rule: "§5.3 step 2: host-level check_freshness is only logged: no backend update, no effect on update",
-        config: &[],
-        seed: vec![host()],
-        body: json!({"check_freshness": true}),
-        status: Status::Ok,
-        answer: ok(&[ALIVE]),
-        commands: &[],
-        stored: vec![("h", json!({"check_freshness": false}))],
-    }]);
+fn host_check_freshness_is_stored_only() {
+    run(vec![
+        Case {
+            rule: "README: host check_freshness changed ⇒ stored, no command, updated",
+            config: &[],
+            seed: vec![host()],
+            body: json!({"check_freshness": true}),
+            status: Status::Ok,
+            answer: ok(&[ALIVE, "Host 'h' updated."]),
+            commands: &[],
+            stored: vec![("h", json!({"check_freshness": true}))],
+        },
+        Case {
+            rule: "README: host check_freshness equal ⇒ unchanged",
+            config: &[],
+            seed: vec![("h", json!({"check_freshness": true}))],
+            body: json!({"check_freshness": true}),
+            status: Status::Ok,
+            answer: ok(&[ALIVE, "Host 'h' unchanged."]),
+            commands: &[],
+            stored: vec![("h", json!({"check_freshness": true}))],
+        },
+    ]);
 }
