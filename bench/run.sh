@@ -145,8 +145,11 @@ items_of() { case $1 in post_command_batch) echo 100;; patch_host_batch) echo 60
 declare -A PEAK_OF MEDIAN_OF
 
 PEAK=0
-for case in $CASES; do
-  for round in $(seq 1 "$ROUNDS"); do
+# Round by round, every case once: the open and authenticated cases of a round are measured
+# minutes apart rather than a whole case's rounds apart, so their ratio (below) compares like
+# with like on this shared machine.
+for round in $(seq 1 "$ROUNDS"); do
+  for case in $CASES; do
     start_ours "$(auth_of "$case")" "$(metrics_of "$case")"
     RESULT[ours_${case}_$round]=$(wrk_case "ours_$case" "$(script_of "$case")" "http://127.0.0.1:$OUR_PORT$(path_of "$case")")
     stop_ours
@@ -199,6 +202,20 @@ for case in $CASES; do
   printf '%-22s | peak RSS %4d MiB%s\n' "$case" "$(( ${PEAK_OF[$case]:-0} / 1024 ))" "$per"
 done
 echo "our daemon's peak RSS: $((PEAK / 1024)) MiB"
+echo
+echo "authenticated against open, ours, round by round (the same round's open case), and the median"
+for case in $CASES; do
+  open=${case%_basic}; open=${open%_token}
+  [ "$open" != "$case" ] || continue
+  [ -n "${RESULT[ours_${open}_1]:-}" ] || continue
+  ratios=$(for round in $(seq 1 "$ROUNDS"); do
+    read -r a _ <<< "${RESULT[ours_${case}_$round]}"
+    read -r o _ <<< "${RESULT[ours_${open}_$round]}"
+    awk -v a="$a" -v o="$o" 'BEGIN { printf "%.0f\n", (o > 0 ? 100 * a / o : 0) }'
+  done)
+  median=$(echo "$ratios" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
+  printf '%-22s | %s %% of %s (rounds: %s)\n' "$case" "$median" "$open" "$(echo $ratios | tr ' ' '/')"
+done
 echo "non-2xx: answers that were not 2xx (a non-zero count means the case did not measure what it says)"
 
 # --- NRDP case (self-contained): POST /nrdp/ with 20 service results a request, ours alone ---
