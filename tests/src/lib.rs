@@ -21,6 +21,7 @@ use tempfile::TempDir;
 
 pub mod alignak;
 pub mod backend;
+pub mod credentials;
 pub mod haproxy;
 pub mod nagios;
 pub mod openapi;
@@ -561,6 +562,32 @@ impl Drop for Receiver {
                 let _ = child.wait();
             }
         }
+    }
+}
+
+/// What answers a request from a client's address: the daemon over a socket (`Receiver`), or
+/// the module in-process (`alignak_module_ws`'s `TestApp`), so that helpers serve both.
+pub trait Client {
+    fn request_from(
+        &self,
+        source: IpAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply;
+}
+
+impl Client for Receiver {
+    fn request_from(
+        &self,
+        source: IpAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        Receiver::request_from(self, source, method, path, headers, body)
     }
 }
 
