@@ -4,7 +4,7 @@
 //!
 //! The HTTP client is a few lines over `TcpStream` on purpose: the tests send exactly the
 //! bytes they mean (no content type added, no body re-encoded), including malformed ones. Over
-//! TLS, the same bytes go through a rustls client.
+//! TLS, the same bytes go through a rustls client. Answers are read with `httparse`.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -806,23 +806,31 @@ pub fn https_request(
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{e:?}")))
 }
 
+/// The most headers an answer of the module has, with room to spare.
+const MAX_HEADERS: usize = 64;
+
 fn parse_reply(raw: &[u8], head_request: bool) -> Result<Reply, RequestError> {
-    let text = String::from_utf8_lossy(raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| RequestError::NoAnswer(format!("no HTTP answer: {text:?}")))?;
-    let mut lines = head.lines();
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| RequestError::NoAnswer(format!("bad status line: {status_line:?}")))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+    let no_answer =
+        |why: String| RequestError::NoAnswer(format!("{why}: {:?}", String::from_utf8_lossy(raw)));
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    let head_len = match response.parse(raw) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Err(no_answer("no HTTP answer".into())),
+        Err(e) => return Err(no_answer(format!("bad HTTP answer ({e})"))),
+    };
+    let status = response
+        .code
+        .ok_or_else(|| no_answer("no status code".into()))?;
+    let headers: Vec<(String, String)> = response
+        .headers
+        .iter()
+        .map(|h| {
+            let value = String::from_utf8_lossy(h.value).trim().to_string();
+            (h.name.to_string(), value)
+        })
         .collect();
-    let body = body.to_string();
+    let body = &raw[head_len..];
     // A connection cut in the middle of the body is no answer either.
     let complete = head_request
         || headers
@@ -836,6 +844,6 @@ fn parse_reply(raw: &[u8], head_request: bool) -> Result<Reply, RequestError> {
     Ok(Reply {
         status,
         headers,
-        body,
+        body: String::from_utf8_lossy(body).into_owned(),
     })
 }
