@@ -9,4 +9,5 @@ mod host_batches;
 mod hostgroups;
 mod hosts;
 mod http;
+mod limits;
 mod logs;
