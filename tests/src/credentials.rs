@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::json;
 
-use crate::{Client, Reply};
+use crate::{Client, Reply, Setup};
 
 pub const USERS_FILE: &str = "etc/users.htpasswd";
 pub const ALICE: (&str, &str) = ("alice", "correct horse battery");
@@ -23,6 +23,14 @@ pub fn htpasswd(users: &[(&str, &str)]) -> String {
             format!("{user}:{hash}\n")
         })
         .collect()
+}
+
+/// `authorization 1` with a users file of `users`.
+pub fn users_setup(users: &[(&str, &str)]) -> Setup {
+    Setup::new()
+        .module_param("authorization", "1")
+        .module_param("users_file", USERS_FILE)
+        .file(USERS_FILE, &htpasswd(users))
 }
 
 pub fn from(last: u8) -> IpAddr {

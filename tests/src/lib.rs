@@ -489,8 +489,33 @@ impl Receiver {
         }
     }
 
-    /// A raw HTTP/1.1 request; `headers` are sent as given, plus Host, Content-Length and
-    /// Connection: close.
+    /// A raw HTTP/1.1 request from another loopback address (e.g. 127.0.0.2), as another
+    /// client would send it: the module counts failed authentications per address.
+    pub fn request_from(
+        &self,
+        source: IpAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let stream = connect_from(source, self.address());
+        let reply = exchange(stream, self.address(), method, path, headers, body);
+        openapi::check(method, path, &reply);
+        reply
+    }
+
+    /// `Client::get`, without the trait in scope.
+    pub fn get(&self, path: &str) -> Reply {
+        Client::get(self, path)
+    }
+
+    /// `Client::post_json`, without the trait in scope.
+    pub fn post_json(&self, path: &str, body: &str) -> Reply {
+        Client::post_json(self, path, body)
+    }
+
+    /// `Client::request`, without the trait in scope.
     pub fn request(
         &self,
         method: &str,
@@ -498,6 +523,16 @@ impl Receiver {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
+        Client::request(self, method, path, headers, body)
+    }
+}
+
+/// A raw HTTP/1.1 request; `headers` are sent as given, plus Host, Content-Length and
+/// Connection: close. Every JSON answer is checked against `openapi.json`.
+impl Client for Receiver {
+    /// With the setup's credentials unless `headers` has its own, over TLS when the
+    /// receiver serves it.
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
         let mut with_credentials: Vec<(&str, &str)> = headers.to_vec();
         if let Some(value) = &self.authorization {
             if !headers
@@ -524,9 +559,7 @@ impl Receiver {
         reply
     }
 
-    /// A raw HTTP/1.1 request from another loopback address (e.g. 127.0.0.2), as another
-    /// client would send it: the module counts failed authentications per address.
-    pub fn request_from(
+    fn request_from(
         &self,
         source: IpAddr,
         method: &str,
@@ -534,23 +567,7 @@ impl Receiver {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        let stream = connect_from(source, self.address());
-        let reply = exchange(stream, self.address(), method, path, headers, body);
-        openapi::check(method, path, &reply);
-        reply
-    }
-
-    pub fn get(&self, path: &str) -> Reply {
-        self.request("GET", path, &[], b"")
-    }
-
-    pub fn post_json(&self, path: &str, body: &str) -> Reply {
-        self.request(
-            "POST",
-            path,
-            &[("Content-Type", "application/json")],
-            body.as_bytes(),
-        )
+        Receiver::request_from(self, source, method, path, headers, body)
     }
 }
 
@@ -565,9 +582,14 @@ impl Drop for Receiver {
     }
 }
 
-/// What answers a request from a client's address: the daemon over a socket (`Receiver`), or
-/// the module in-process (`alignak_module_ws`'s `TestApp`), so that helpers serve both.
+/// What answers requests: the daemon over a socket (`Receiver`), or the module in-process
+/// (`alignak_module_ws`'s `TestApp`), so that one helper serves both suites.
 pub trait Client {
+    /// A request from the client's own address, with its credentials if it has some.
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply;
+
+    /// A request from another client's address (the module counts failed authentications
+    /// per address), sent as given.
     fn request_from(
         &self,
         source: IpAddr,
@@ -576,18 +598,19 @@ pub trait Client {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply;
-}
 
-impl Client for Receiver {
-    fn request_from(
-        &self,
-        source: IpAddr,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Reply {
-        Receiver::request_from(self, source, method, path, headers, body)
+    fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, &[], b"")
+    }
+
+    /// `body` as JSON, with `method`.
+    fn send_json(&self, method: &str, path: &str, body: &str) -> Reply {
+        let json = [("Content-Type", "application/json")];
+        self.request(method, path, &json, body.as_bytes())
+    }
+
+    fn post_json(&self, path: &str, body: &str) -> Reply {
+        self.send_json("POST", path, body)
     }
 }
 

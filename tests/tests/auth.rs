@@ -11,17 +11,10 @@
 use std::os::unix::fs::PermissionsExt;
 
 use alignak_e2e::credentials::{
-    assert_401, call, cookie, from, get, htpasswd, login, login_body, ALICE, BOB, USERS_FILE,
+    assert_401, call, cookie, from, get, login, login_body, users_setup, ALICE, BOB, USERS_FILE,
 };
 use alignak_e2e::{basic, Reply, Setup};
 use serde_json::json;
-
-fn setup(users: &[(&str, &str)]) -> Setup {
-    Setup::new()
-        .module_param("authorization", "1")
-        .module_param("users_file", USERS_FILE)
-        .file(USERS_FILE, &htpasswd(users))
-}
 
 fn assert_429(reply: &Reply, what: &str) {
     assert_eq!(reply.status, 429, "{what}: {}", reply.body);
@@ -43,7 +36,7 @@ fn assert_429(reply: &Reply, what: &str) {
 
 #[test]
 fn failed_authentications_slow_the_failing_pair_and_no_one_else() {
-    let receiver = setup(&[ALICE, BOB]).start();
+    let receiver = users_setup(&[ALICE, BOB]).start();
     let attacker = from(20);
     let (token, session) = login(&receiver, attacker, ALICE);
     let wrong = basic(ALICE.0, "guess");
@@ -224,7 +217,7 @@ fn the_first_start_creates_an_admin_whose_password_is_shown_once() {
 
 #[test]
 fn the_debug_log_holds_no_secret() {
-    let mut receiver = setup(&[ALICE])
+    let mut receiver = users_setup(&[ALICE])
         .module_param("log_level", "DEBUG")
         .rust_log("debug")
         .start();

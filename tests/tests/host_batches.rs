@@ -1,27 +1,8 @@
 //! `PATCH|POST /host` batches end to end: a client that goes away on the wire. What a batch
 //! answers and pushes runs in-process (`module/ws/src/api_tests/host_batches.rs`).
 
-use alignak_e2e::{Receiver, Setup};
+use alignak_e2e::{Client, Setup};
 use serde_json::{json, Value};
-
-fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> (u16, Value) {
-    let reply = receiver.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    );
-    assert_eq!(reply.header("content-type"), Some("application/json"));
-    (reply.status, reply.json())
-}
-
-fn setup() -> Setup {
-    Setup::new()
-        .module_param("give_result", "1")
-        .module_param("give_feedback", "0")
-        .module_param("set_timestamp", "0")
-        .module_param("allow_host_creation", "1")
-}
 
 /// A client that sends a batch and goes away before the answer: the server drops the request
 /// once it sees the connection end (hyper checks for that while a request is in flight). If the
@@ -34,12 +15,19 @@ fn a_client_that_goes_away_leaves_the_store_and_the_commands_in_agreement() {
     use std::io::Write;
 
     const HOSTS: usize = 2000;
-    let receiver = setup().start();
+    let receiver = Setup::new()
+        .module_param("give_result", "1")
+        .module_param("give_feedback", "0")
+        .module_param("set_timestamp", "0")
+        .module_param("allow_host_creation", "1")
+        .start();
     let names: Vec<Value> = (0..HOSTS)
         .map(|i| json!({"name": format!("gone{i}")}))
         .collect();
-    let (status, _) = send(&receiver, "PATCH", "/host", &Value::Array(names));
-    assert_eq!(status, 200);
+    let names = Value::Array(names).to_string();
+    let reply = receiver.send_json("PATCH", "/host", &names);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
 
     let batch: Vec<Value> = (0..HOSTS)
         .map(

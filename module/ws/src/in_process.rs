@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RVec};
-pub use alignak_e2e::{basic, Client, Reply};
+pub use alignak_e2e::{basic, Client, Reply, Setup};
 use alignak_module_abi::logging::{LogLevel, LogRecord};
 use alignak_module_abi::{DaemonStatus, ExternalCommand, Host, Host_TO, PushError};
 use http_body_util::{BodyExt, Full};
@@ -58,59 +58,39 @@ pub const USER: (&str, &str) = ("tester", "a tester's password");
 /// The users file of `users_file`'s default, relative to the application's directory.
 const DEFAULT_USERS_FILE: &str = "var/lib/alignak/users.htpasswd";
 
-/// A configuration to start an in-process application with, as the process-level `Setup`:
-/// `mod-ws.cfg`'s pairs and files of the application's directory (its working directory:
-/// relative paths of the configuration start there).
-pub struct AppSetup {
-    pairs: Vec<(String, String)>,
-    files: Vec<(String, String)>,
-}
-
-impl Default for AppSetup {
-    fn default() -> Self {
-        AppSetup {
-            // As the process-level `Setup`, open; and no arbiter to poll.
-            pairs: vec![
-                ("authorization".into(), "0".into()),
-                ("alignak_host".into(), "".into()),
-            ],
-            files: Vec::new(),
-        }
-    }
-}
-
-impl AppSetup {
-    pub fn new() -> AppSetup {
-        AppSetup::default()
-    }
-
-    /// Sets (or replaces) a parameter.
-    pub fn module_param(mut self, key: &str, value: &str) -> AppSetup {
-        self.pairs.retain(|(k, _)| k != key);
-        self.pairs.push((key.into(), value.into()));
-        self
-    }
-
-    /// A file of the application's directory, `name` relative to it.
-    pub fn file(mut self, name: &str, text: &str) -> AppSetup {
-        self.files.push((name.into(), text.into()));
-        self
-    }
-
+/// Starts the in-process application of a process-level `Setup`.
+pub trait InProcess {
     /// The application, or why the start-up wiring refused the configuration.
-    pub fn try_start(self) -> Result<TestApp, String> {
+    fn try_in_process(self) -> Result<TestApp, String>;
+
+    fn in_process(self) -> TestApp
+    where
+        Self: Sized,
+    {
+        self.try_in_process()
+            .unwrap_or_else(|why| panic!("the application did not start: {why}"))
+    }
+}
+
+/// Of the `Setup`, the module's parameters, its files and its credentials; the daemon's side
+/// (receiver parameters, sink, environment) has no meaning here.
+impl InProcess for Setup {
+    fn try_in_process(self) -> Result<TestApp, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        for (name, text) in &self.files {
+        for (name, text) in &self.extra_files {
             let path = dir.path().join(name);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
             }
             std::fs::write(path, text).map_err(|e| e.to_string())?;
         }
-        let pairs: Vec<(&str, &str)> = self
-            .pairs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+        // No arbiter to poll unless the test names one (a key's last value wins).
+        let pairs: Vec<(&str, &str)> = std::iter::once(("alignak_host", ""))
+            .chain(
+                self.module_params
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
             .collect();
         let params = params(&pairs);
         let (config, _) = WsConfig::from_params("web-services", &params).map_err(|problems| {
@@ -145,13 +125,9 @@ impl AppSetup {
             app,
             recorder,
             runtime,
+            authorization: self.authorization,
             dir,
         })
-    }
-
-    pub fn start(self) -> TestApp {
-        self.try_start()
-            .unwrap_or_else(|why| panic!("the application did not start: {why}"))
     }
 }
 
@@ -160,6 +136,8 @@ pub struct TestApp {
     app: Arc<App>,
     recorder: Recorder,
     runtime: tokio::runtime::Runtime,
+    /// The `Authorization` of `Setup::credentials`, sent unless a request has its own.
+    authorization: Option<String>,
     dir: tempfile::TempDir,
 }
 
@@ -174,9 +152,9 @@ impl TestApp {
         let users = format!("{}:{hash}\n", USER.0);
         pairs
             .iter()
-            .fold(AppSetup::new(), |setup, (k, v)| setup.module_param(k, v))
+            .fold(Setup::new(), |setup, (k, v)| setup.module_param(k, v))
             .file(DEFAULT_USERS_FILE, &users)
-            .start()
+            .in_process()
     }
 
     /// The application's directory (its working directory).
@@ -209,20 +187,49 @@ impl TestApp {
         )
     }
 
-    /// A request as the process-level client sends it (`headers` as given, plus Host and
-    /// Content-Length), its JSON answer checked against `openapi.json`.
-    pub fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Reply {
-        self.request_from_peer(PEER, method, path, headers, body)
+    /// Every command line pushed so far, in order.
+    pub fn commands(&self) -> Vec<String> {
+        self.recorder
+            .lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
-    /// The same, from another client's address.
-    fn request_from_peer(
+    /// The lines pushed once there are at least `count` (a handler answers once its push is
+    /// made; a request whose client went away may push later).
+    pub fn wait_commands(&self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let lines = self.commands();
+            if lines.len() >= count {
+                return lines;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} line(s) pushed, expected {count}: {lines:?}",
+                lines.len()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// Requests as the process-level client sends them (`headers` as given, plus Host and
+/// Content-Length), their JSON answers checked against `openapi.json`.
+impl Client for TestApp {
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let mut with_credentials = headers.to_vec();
+        let has_own = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+        if let (Some(value), false) = (&self.authorization, has_own) {
+            with_credentials.push(("authorization", value));
+        }
+        self.request_from(PEER, method, path, &with_credentials, body)
+    }
+
+    fn request_from(
         &self,
         source: IpAddr,
         method: &str,
@@ -274,58 +281,5 @@ impl TestApp {
         });
         alignak_e2e::openapi::check(method, path, &reply);
         reply
-    }
-
-    pub fn get(&self, path: &str) -> Reply {
-        self.request("GET", path, &[], b"")
-    }
-
-    pub fn post_json(&self, path: &str, body: &str) -> Reply {
-        self.request(
-            "POST",
-            path,
-            &[("Content-Type", "application/json")],
-            body.as_bytes(),
-        )
-    }
-
-    /// Every command line pushed so far, in order.
-    pub fn commands(&self) -> Vec<String> {
-        self.recorder
-            .lines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// The lines pushed once there are at least `count` (a handler answers once its push is
-    /// made; a request whose client went away may push later).
-    pub fn wait_commands(&self, count: usize) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let lines = self.commands();
-            if lines.len() >= count {
-                return lines;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} line(s) pushed, expected {count}: {lines:?}",
-                lines.len()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-impl Client for TestApp {
-    fn request_from(
-        &self,
-        source: IpAddr,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Reply {
-        self.request_from_peer(source, method, path, headers, body)
     }
 }

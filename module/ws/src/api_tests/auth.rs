@@ -11,24 +11,17 @@
 use std::time::Duration;
 
 use alignak_e2e::credentials::{
-    assert_401, call, cookie, from, get, htpasswd, login, login_body, send, ALICE, BOB, PROTECTED,
-    USERS_FILE,
+    assert_401, call, cookie, from, get, htpasswd, login, login_body, send, users_setup, ALICE,
+    BOB, PROTECTED, USERS_FILE,
 };
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::in_process::{basic, AppSetup, Reply, TestApp, USER};
-
-fn setup(users: &[(&str, &str)]) -> AppSetup {
-    AppSetup::new()
-        .module_param("authorization", "1")
-        .module_param("users_file", USERS_FILE)
-        .file(USERS_FILE, &htpasswd(users))
-}
+use crate::in_process::{basic, InProcess, Reply, TestApp, USER};
 
 #[test]
 fn every_endpoint_needs_credentials_and_takes_each_form() {
-    let app = setup(&[ALICE]).start();
+    let app = users_setup(&[ALICE]).in_process();
     let client = from(1);
     let (token, session) = login(&app, client, ALICE);
     let password_header = basic(ALICE.0, ALICE.1);
@@ -63,7 +56,7 @@ fn every_endpoint_needs_credentials_and_takes_each_form() {
 
 #[test]
 fn wrong_unknown_and_empty_credentials_are_refused() {
-    let app = setup(&[ALICE, BOB]).start();
+    let app = users_setup(&[ALICE, BOB]).in_process();
     let (alice_token, _) = login(&app, from(1), ALICE);
     let made_up_token = "A".repeat(alice_token.len());
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
@@ -119,7 +112,7 @@ fn wrong_unknown_and_empty_credentials_are_refused() {
 
 #[test]
 fn login_answers_the_originals_messages() {
-    let app = setup(&[ALICE]).start();
+    let app = users_setup(&[ALICE]).in_process();
     let client = from(1);
     let reply = get(&app, client, "/login", &[]);
     assert_eq!(reply.status, 405);
@@ -241,7 +234,7 @@ fn login_answers_the_originals_messages() {
 
 #[test]
 fn logout_ends_the_session_and_its_token() {
-    let app = setup(&[ALICE]).start();
+    let app = users_setup(&[ALICE]).in_process();
     let client = from(1);
     let (token, session) = login(&app, client, ALICE);
     let (other_token, other_session) = login(&app, client, ALICE);
@@ -299,7 +292,9 @@ fn logout_ends_the_session_and_its_token() {
 
 #[test]
 fn an_idle_session_expires_but_not_its_token() {
-    let app = setup(&[ALICE]).module_param("session_timeout", "2").start();
+    let app = users_setup(&[ALICE])
+        .module_param("session_timeout", "2")
+        .in_process();
     let client = from(1);
     let (token, session) = login(&app, client, ALICE);
     let with_cookie = [("Cookie", cookie(&session))];
@@ -320,7 +315,9 @@ fn an_idle_session_expires_but_not_its_token() {
 
 #[test]
 fn a_token_expires_and_its_session_with_it() {
-    let app = setup(&[ALICE]).module_param("token_timeout", "2").start();
+    let app = users_setup(&[ALICE])
+        .module_param("token_timeout", "2")
+        .in_process();
     let client = from(1);
     let (token, session) = login(&app, client, ALICE);
     let header = basic(&token, "");
@@ -344,7 +341,7 @@ fn a_token_expires_and_its_session_with_it() {
 
 #[test]
 fn a_cached_password_is_refused_once_changed_or_removed_and_a_wrong_one_never_served() {
-    let app = setup(&[ALICE, BOB]).start();
+    let app = users_setup(&[ALICE, BOB]).in_process();
     let client = from(30);
     let alice = basic(ALICE.0, ALICE.1);
     let bob = basic(BOB.0, BOB.1);
@@ -394,7 +391,7 @@ fn a_cached_password_is_refused_once_changed_or_removed_and_a_wrong_one_never_se
 
 #[test]
 fn a_wrong_password_is_told_apart_from_no_credentials_but_not_from_an_unknown_user() {
-    let app = setup(&[ALICE]).start();
+    let app = users_setup(&[ALICE]).in_process();
     let text = |reply: Reply| reply.json()["_issues"][0].as_str().unwrap().to_string();
     let none = text(get(&app, from(40), "/api", &[]));
     let wrong = text(get(
@@ -424,7 +421,7 @@ fn a_wrong_password_is_told_apart_from_no_credentials_but_not_from_an_unknown_us
 fn passwords_longer_than_72_bytes_are_refused_with_a_clear_message() {
     let long = "p".repeat(72);
     let longer = format!("{long}x");
-    let app = setup(&[("alice", long.as_str())]).start();
+    let app = users_setup(&[("alice", long.as_str())]).in_process();
     let client = from(50);
     assert_eq!(
         get(
@@ -457,7 +454,7 @@ fn passwords_longer_than_72_bytes_are_refused_with_a_clear_message() {
 
 #[test]
 fn no_answer_shows_a_hash_or_another_users_token() {
-    let app = setup(&[ALICE, BOB]).start();
+    let app = users_setup(&[ALICE, BOB]).in_process();
     let client = from(1);
     let mut answers: Vec<(&str, Reply)> = Vec::new();
     let (alice_token, alice_session) = login(&app, client, ALICE);

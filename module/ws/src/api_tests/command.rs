@@ -2,7 +2,7 @@
 //! are the original module's (../shared/peers/python-ws/responses-*.txt) with SPEC §3's
 //! fixes: real status codes, `_issues` on every ERR, only the name upper-cased.
 
-use crate::in_process::{AppSetup, TestApp};
+use crate::in_process::{Client, InProcess, Setup, TestApp};
 use serde_json::{json, Value};
 
 fn ok_command(app: &TestApp, body: Value, expected: &str) {
@@ -28,7 +28,7 @@ fn err_command(app: &TestApp, body: &str, status: u16, message: &str) {
 
 #[test]
 fn the_originals_command_rules_reach_the_command_file_in_order() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     let cases = [
         (
             json!({"command": "disable_notifications"}),
@@ -99,7 +99,7 @@ fn the_originals_command_rules_reach_the_command_file_in_order() {
 
 #[test]
 fn the_ws_prefix_serves_the_same_command() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     let reply = app.post_json("/ws/command", r#"{"command":"disable_notifications"}"#);
     assert_eq!(reply.status, 200);
     assert_eq!(
@@ -112,7 +112,7 @@ fn the_ws_prefix_serves_the_same_command() {
 
 #[test]
 fn the_originals_errors_with_real_status_codes() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     err_command(
         &app,
         "{}",
@@ -161,7 +161,7 @@ fn the_originals_errors_with_real_status_codes() {
 
 #[test]
 fn a_body_that_is_not_json_is_refused() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     // Not declared as JSON (curl -d without -H sends a form type): 415, as the original.
     for (content_type, body) in [
         (
@@ -221,9 +221,9 @@ fn a_body_that_is_not_json_is_refused() {
 
 #[test]
 fn a_body_over_max_body_size_is_refused_before_it_is_read() {
-    let app = AppSetup::new()
+    let app = Setup::new()
         .module_param("max_body_size", "1024")
-        .start();
+        .in_process();
     let big = format!(
         r#"{{"command":"disable_notifications","x":"{}"}}"#,
         "a".repeat(2000)
@@ -237,7 +237,7 @@ fn a_body_over_max_body_size_is_refused_before_it_is_read() {
     let reply = app.post_json("/command", r#"{"command":"disable_notifications"}"#);
     assert_eq!(reply.status, 200);
     // The default is 1 MiB.
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     let big = format!(
         r#"{{"command":"disable_notifications","x":"{}"}}"#,
         "a".repeat(1024 * 1024)
@@ -252,7 +252,7 @@ fn a_body_over_max_body_size_is_refused_before_it_is_read() {
 
 #[test]
 fn commands_are_validated_against_alignaks_table() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     err_command(
         &app,
         r#"{"command":"disable_notificationz"}"#,
@@ -283,9 +283,9 @@ fn commands_are_validated_against_alignaks_table() {
 
 #[test]
 fn validate_commands_0_forwards_anything_but_line_breaks() {
-    let app = AppSetup::new()
+    let app = Setup::new()
         .module_param("validate_commands", "0")
-        .start();
+        .in_process();
     ok_command(
         &app,
         json!({"command": "my_own_command", "parameters": "a;b"}),
@@ -309,9 +309,9 @@ fn validate_commands_0_forwards_anything_but_line_breaks() {
 
 #[test]
 fn no_request_can_inject_a_second_line_into_the_command_file() {
-    let app = AppSetup::new()
+    let app = Setup::new()
         .module_param("validate_commands", "0")
-        .start();
+        .in_process();
     let attacks = [
         json!({"command": "disable_notifications\n[1] SHUTDOWN_PROGRAM"}),
         json!({"command": "disable_notifications\r\n[1] SHUTDOWN_PROGRAM"}),
@@ -344,7 +344,7 @@ fn no_request_can_inject_a_second_line_into_the_command_file() {
 
 #[test]
 fn names_with_semicolons_or_line_breaks_are_named_in_the_error() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     err_command(
         &app,
         r#"{"command":"disable_host_check","host":"a;b"}"#,
@@ -367,7 +367,7 @@ fn names_with_semicolons_or_line_breaks_are_named_in_the_error() {
 
 #[test]
 fn a_batch_is_one_request_and_lists_each_result() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     let reply = app.post_json(
         "/command",
         r#"[{"command":"disable_notifications"},{"command":"disable_host_check","host":"h1","timestamp":1700000000}]"#,
@@ -416,9 +416,9 @@ fn a_batch_is_one_request_and_lists_each_result() {
 
 #[test]
 fn legacy_status_codes_answer_200_for_application_errors() {
-    let app = AppSetup::new()
+    let app = Setup::new()
         .module_param("legacy_status_codes", "1")
-        .start();
+        .in_process();
     err_command(
         &app,
         "{}",

@@ -5,11 +5,11 @@
 
 use serde_json::json;
 
-use crate::in_process::AppSetup;
+use crate::in_process::{Client, InProcess, Setup};
 
 #[test]
 fn comments_are_pushed_and_mistakes_are_refused() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     for (body, line) in [
         (
             json!({"host": "test_host", "comment": "hello"}),

@@ -3,22 +3,17 @@
 //! together and in order (without a `[<ts>] `: `set_timestamp 0`); the answer lists each item's answer, and a 422 names the items that
 //! were not OK.
 
-use crate::in_process::{AppSetup, TestApp};
+use crate::in_process::{Client, InProcess, Setup, TestApp};
 use serde_json::{json, Value};
 
 fn send(app: &TestApp, method: &str, path: &str, body: &Value) -> (u16, Value) {
-    let reply = app.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    );
+    let reply = app.send_json(method, path, &body.to_string());
     assert_eq!(reply.header("content-type"), Some("application/json"));
     (reply.status, reply.json())
 }
 
-fn setup() -> AppSetup {
-    AppSetup::new()
+fn setup() -> Setup {
+    Setup::new()
         .module_param("give_result", "1")
         .module_param("give_feedback", "0")
         .module_param("set_timestamp", "0")
@@ -27,7 +22,7 @@ fn setup() -> AppSetup {
 
 #[test]
 fn a_batch_answers_each_host_and_sends_every_command_in_order() {
-    let app = setup().start();
+    let app = setup().in_process();
     // Known hosts first, so that their livestates give commands.
     let (status, _) = send(
         &app,
@@ -68,7 +63,7 @@ fn a_batch_answers_each_host_and_sends_every_command_in_order() {
 /// hosts the module never saw sends each of them, and the answer lists exactly what was sent.
 #[test]
 fn first_results_of_hosts_new_to_the_module_are_all_sent() {
-    let app = setup().start();
+    let app = setup().in_process();
     let (status, body) = send(
         &app,
         "PATCH",
@@ -116,7 +111,7 @@ fn first_results_of_hosts_new_to_the_module_are_all_sent() {
 
 #[test]
 fn bad_items_are_refused_alone_and_named() {
-    let app = setup().start();
+    let app = setup().in_process();
     send(&app, "PATCH", "/host", &json!({"name": "ok1"}));
     let (status, body) = send(
         &app,
@@ -161,7 +156,7 @@ fn bad_items_are_refused_alone_and_named() {
 
 #[test]
 fn an_empty_batch_or_a_batch_on_a_named_path_is_refused() {
-    let app = setup().start();
+    let app = setup().in_process();
     let (status, body) = send(&app, "PATCH", "/host", &json!([]));
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["_error"], "You must send parameters on this endpoint.");

@@ -1,7 +1,7 @@
 //! `GET /hostgroup` in-process: groups declared in `hostgroups_file`, and hosts that name a
 //! group in their creation template.
 
-use crate::in_process::AppSetup;
+use crate::in_process::{Client, InProcess, Setup};
 use serde_json::json;
 
 const GROUPS: &str = "define hostgroup {\n    hostgroup_name  web\n    alias  Web servers ; a comment\n    members  web01, web02\n}\n\
@@ -9,11 +9,11 @@ define hostgroup {\n    hostgroup_name  db\n}\n";
 
 #[test]
 fn declared_groups_and_hosts_naming_them() {
-    let app = AppSetup::new()
+    let app = Setup::new()
         .module_param("hostgroups_file", "groups.cfg")
         .module_param("allow_host_creation", "1")
         .file("groups.cfg", GROUPS)
-        .start();
+        .in_process();
     let reply = app.request(
         "PATCH",
         "/host/web03",
@@ -71,7 +71,7 @@ fn declared_groups_and_hosts_naming_them() {
 
 #[test]
 fn no_groups_is_a_json_404() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     let reply = app.get("/hostgroup");
     assert_eq!(reply.status, 404);
     assert_eq!(

@@ -1,7 +1,7 @@
 //! HTTP conventions in-process: the read-only endpoints, the `/ws` prefix, JSON for every
 //! answer (404, 405, 401, 501 included), and authorization.
 
-use crate::in_process::{basic, AppSetup};
+use crate::in_process::{basic, Client, InProcess, Setup};
 use serde_json::json;
 
 const ENDPOINTS: [&str; 12] = [
@@ -21,7 +21,7 @@ const ENDPOINTS: [&str; 12] = [
 
 #[test]
 fn read_only_endpoints_answer_like_the_original() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     for prefix in ["", "/ws"] {
         for path in ["/", "/index", "/api"] {
             let path = format!("{prefix}{path}");
@@ -58,7 +58,7 @@ fn read_only_endpoints_answer_like_the_original() {
 
 #[test]
 fn read_only_endpoints_refuse_other_methods_with_json() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     for path in ["/", "/api", "/api_full", "/are_you_alive", "/ws/api"] {
         let reply = app.request("POST", path, &[("Content-Type", "application/json")], b"{}");
         assert_eq!(reply.status, 405, "{path}");
@@ -73,7 +73,7 @@ fn read_only_endpoints_refuse_other_methods_with_json() {
 
 #[test]
 fn unknown_paths_are_json_404s() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     for path in [
         "/nope",
         "/ws/nope",
@@ -96,7 +96,7 @@ fn unknown_paths_are_json_404s() {
 fn with_authorization_on_everything_but_login_and_logout_is_401_json() {
     // authorization defaults to on; no users_file: the first start makes one, with a random
     // admin password, so admin:admin is refused.
-    let app = AppSetup::new().module_param("authorization", "1").start();
+    let app = Setup::new().module_param("authorization", "1").in_process();
     let protected = [
         ("GET", "/"),
         ("GET", "/api"),

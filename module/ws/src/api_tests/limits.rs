@@ -5,26 +5,12 @@
 
 use serde_json::json;
 
-use crate::in_process::{AppSetup, Reply, TestApp};
-
-fn send(app: &TestApp, method: &str, path: &str, body: &str) -> Reply {
-    app.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    )
-}
+use crate::in_process::{Client, InProcess, Setup, TestApp};
 
 /// Sends a sentinel command and returns every line the core received: the sentinel must be
 /// the only new one.
 fn only_sentinel_arrived(app: &TestApp, before: usize) {
-    let reply = send(
-        app,
-        "POST",
-        "/command",
-        r#"{"command":"disable_notifications"}"#,
-    );
+    let reply = app.send_json("POST", "/command", r#"{"command":"disable_notifications"}"#);
     assert_eq!(reply.status, 200, "{}", reply.body);
     let lines = app.wait_commands(before + 1);
     assert_eq!(lines.len(), before + 1, "{lines:?}");
@@ -39,12 +25,12 @@ fn only_sentinel_arrived(app: &TestApp, before: usize) {
 
 #[test]
 fn a_full_batch_of_bad_items_answers_in_proportion() {
-    let app = AppSetup::new()
+    let app = Setup::new()
         .module_param("max_batch_items", "500")
-        .start();
+        .in_process();
     let items = vec!["0"; 500].join(",");
     let body = format!("[{items}]");
-    let reply = send(&app, "POST", "/command", &body);
+    let reply = app.send_json("POST", "/command", &body);
     assert_eq!(
         reply.status,
         422,
@@ -76,14 +62,14 @@ fn a_full_batch_of_bad_items_answers_in_proportion() {
     );
 
     let items = vec!["0"; 501].join(",");
-    let reply = send(&app, "PATCH", "/host", &format!("[{items}]"));
+    let reply = app.send_json("PATCH", "/host", &format!("[{items}]"));
     assert_eq!(reply.status, 413, "{}", reply.body);
     assert!(app.commands().is_empty());
 }
 
 #[test]
 fn nul_and_control_characters_never_reach_the_core() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     let mut refused = 0;
     for c in ["\u{0}", "\u{1}", "\u{1b}", "\u{7f}"] {
         let command_bodies = [
@@ -96,7 +82,7 @@ fn nul_and_control_characters_never_reach_the_core() {
             json!({"command": "add_host_comment", "host": "web01", "parameters": format!("1;me;a{c}b")}),
         ];
         for body in &command_bodies {
-            let reply = send(&app, "POST", "/command", &body.to_string());
+            let reply = app.send_json("POST", "/command", &body.to_string());
             assert_eq!(reply.status, 400, "{body}: {}", reply.body);
             assert!(reply.body.contains("control character"), "{}", reply.body);
             refused += 1;
@@ -145,7 +131,7 @@ fn nul_and_control_characters_never_reach_the_core() {
             ("/host/web01", json!({"variables": {format!("k{c}"): "v"}})),
         ];
         for (path, body) in &host_bodies {
-            let reply = send(&app, "PATCH", path, &body.to_string());
+            let reply = app.send_json("PATCH", path, &body.to_string());
             assert_eq!(reply.status, 400, "{path} {body}: {}", reply.body);
             assert!(reply.body.contains("control character"), "{}", reply.body);
             refused += 1;
@@ -157,7 +143,7 @@ fn nul_and_control_characters_never_reach_the_core() {
             json!({"host": "web01", "comment": format!("a{c}b")}),
         ];
         for body in &event_bodies {
-            let reply = send(&app, "POST", "/event", &body.to_string());
+            let reply = app.send_json("POST", "/event", &body.to_string());
             assert_eq!(reply.status, 400, "{body}: {}", reply.body);
             assert!(reply.body.contains("control character"), "{}", reply.body);
             refused += 1;
@@ -181,7 +167,7 @@ fn nul_and_control_characters_never_reach_the_core() {
 
 #[test]
 fn duplicate_keys_are_refused_everywhere() {
-    let app = AppSetup::new().start();
+    let app = Setup::new().in_process();
     for (method, path, body, key) in [
         (
             "POST",
@@ -215,7 +201,7 @@ fn duplicate_keys_are_refused_everywhere() {
             "username",
         ),
     ] {
-        let reply = send(&app, method, path, body);
+        let reply = app.send_json(method, path, body);
         assert_eq!(reply.status, 400, "{path} {body}: {}", reply.body);
         let issues = reply.json()["_issues"].to_string();
         assert!(
@@ -228,11 +214,11 @@ fn duplicate_keys_are_refused_everywhere() {
 
 #[test]
 fn one_timestamp_rule_on_command_host_and_event() {
-    let app = AppSetup::new()
+    let app = Setup::new()
         .module_param("set_timestamp", "0")
         .module_param("allow_host_creation", "1")
         .module_param("give_result", "1")
-        .start();
+        .in_process();
     let bad = [
         json!(false),
         json!(true),
@@ -249,22 +235,19 @@ fn one_timestamp_rule_on_command_host_and_event() {
         json!([12]),
     ];
     for ts in &bad {
-        let reply = send(
-            &app,
+        let reply = app.send_json(
             "POST",
             "/command",
             &json!({"command": "disable_notifications", "timestamp": ts}).to_string(),
         );
         assert_eq!(reply.status, 400, "/command {ts}: {}", reply.body);
-        let reply = send(
-            &app,
+        let reply = app.send_json(
             "PATCH",
             "/host/web01",
             &json!({"livestate": {"state": "UP", "timestamp": ts}}).to_string(),
         );
         assert_eq!(reply.status, 400, "/host {ts}: {}", reply.body);
-        let reply = send(
-            &app,
+        let reply = app.send_json(
             "POST",
             "/event",
             &json!({"host": "web01", "comment": "c", "timestamp": ts}).to_string(),
@@ -275,8 +258,7 @@ fn one_timestamp_rule_on_command_host_and_event() {
     // The same good values on all three.
     for (i, ts) in [json!(12), json!("13")].iter().enumerate() {
         let expected = format!("[{}] ", 12 + i);
-        let reply = send(
-            &app,
+        let reply = app.send_json(
             "POST",
             "/command",
             &json!({"command": "disable_notifications", "timestamp": ts}).to_string(),
@@ -286,8 +268,7 @@ fn one_timestamp_rule_on_command_host_and_event() {
             reply.json()["_command"],
             format!("{expected}DISABLE_NOTIFICATIONS")
         );
-        let reply = send(
-            &app,
+        let reply = app.send_json(
             "PATCH",
             "/host/web01",
             &json!({"livestate": {"state": "UP", "timestamp": ts}}).to_string(),
@@ -299,8 +280,7 @@ fn one_timestamp_rule_on_command_host_and_event() {
             "{}",
             reply.body
         );
-        let reply = send(
-            &app,
+        let reply = app.send_json(
             "POST",
             "/event",
             &json!({"host": "web01", "comment": "c", "timestamp": ts}).to_string(),

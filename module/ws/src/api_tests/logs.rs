@@ -1,16 +1,11 @@
 //! `GET /alignak_logs` in-process: the history that /host livestates and /event comments
 //! write, searched with the original's syntax, newest first, paged.
 
-use crate::in_process::{AppSetup, TestApp};
+use crate::in_process::{Client, InProcess, Setup, TestApp};
 use serde_json::{json, Value};
 
 fn send(app: &TestApp, method: &str, path: &str, body: Value) {
-    let reply = app.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    );
+    let reply = app.send_json(method, path, &body.to_string());
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -37,10 +32,10 @@ fn messages(answer: &Value) -> Vec<String> {
 
 #[test]
 fn history_is_searched_newest_first_and_paged() {
-    let app = AppSetup::new()
+    let app = Setup::new()
         .module_param("allow_host_creation", "1")
         .module_param("allow_service_creation", "1")
-        .start();
+        .in_process();
     send(
         &app,
         "PATCH",
