@@ -440,3 +440,23 @@ fn legacy_status_codes_answer_200_for_application_errors() {
         415
     );
 }
+
+#[test]
+fn a_batch_pushes_the_accepted_lines_around_a_refused_one_in_order() {
+    let app = Setup::new().in_process();
+    let reply = app.post_json(
+        "/command",
+        r#"[{"command":"disable_notifications"},{"command":""},{"command":"enable_notifications"}]"#,
+    );
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let json = reply.json();
+    let results = json["_result"].as_array().expect("a result per item");
+    assert_eq!(results.len(), 3, "{json}");
+    assert_eq!(results[0]["_status"], "OK");
+    assert_eq!(results[1]["_status"], "ERR");
+    assert_eq!(results[2]["_status"], "OK");
+    assert_eq!(
+        app.commands(),
+        ["DISABLE_NOTIFICATIONS", "ENABLE_NOTIFICATIONS"]
+    );
+}
