@@ -4,7 +4,7 @@
 //!
 //! The HTTP client is a few lines over `TcpStream` on purpose: the tests send exactly the
 //! bytes they mean (no content type added, no body re-encoded), including malformed ones. Over
-//! TLS, the same bytes go through a rustls client.
+//! TLS, the same bytes go through a rustls client. Answers are read with `httparse`.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -21,6 +21,7 @@ use tempfile::TempDir;
 
 pub mod alignak;
 pub mod backend;
+pub mod credentials;
 pub mod haproxy;
 pub mod nagios;
 pub mod openapi;
@@ -488,8 +489,33 @@ impl Receiver {
         }
     }
 
-    /// A raw HTTP/1.1 request; `headers` are sent as given, plus Host, Content-Length and
-    /// Connection: close.
+    /// A raw HTTP/1.1 request from another loopback address (e.g. 127.0.0.2), as another
+    /// client would send it: the module counts failed authentications per address.
+    pub fn request_from(
+        &self,
+        source: IpAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let stream = connect_from(source, self.address());
+        let reply = exchange(stream, self.address(), method, path, headers, body);
+        openapi::check(method, path, &reply);
+        reply
+    }
+
+    /// `Client::get`, without the trait in scope.
+    pub fn get(&self, path: &str) -> Reply {
+        Client::get(self, path)
+    }
+
+    /// `Client::post_json`, without the trait in scope.
+    pub fn post_json(&self, path: &str, body: &str) -> Reply {
+        Client::post_json(self, path, body)
+    }
+
+    /// `Client::request`, without the trait in scope.
     pub fn request(
         &self,
         method: &str,
@@ -497,6 +523,16 @@ impl Receiver {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
+        Client::request(self, method, path, headers, body)
+    }
+}
+
+/// A raw HTTP/1.1 request; `headers` are sent as given, plus Host, Content-Length and
+/// Connection: close. Every JSON answer is checked against `openapi.json`.
+impl Client for Receiver {
+    /// With the setup's credentials unless `headers` has its own, over TLS when the
+    /// receiver serves it.
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
         let mut with_credentials: Vec<(&str, &str)> = headers.to_vec();
         if let Some(value) = &self.authorization {
             if !headers
@@ -523,9 +559,7 @@ impl Receiver {
         reply
     }
 
-    /// A raw HTTP/1.1 request from another loopback address (e.g. 127.0.0.2), as another
-    /// client would send it: the module counts failed authentications per address.
-    pub fn request_from(
+    fn request_from(
         &self,
         source: IpAddr,
         method: &str,
@@ -533,23 +567,7 @@ impl Receiver {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        let stream = connect_from(source, self.address());
-        let reply = exchange(stream, self.address(), method, path, headers, body);
-        openapi::check(method, path, &reply);
-        reply
-    }
-
-    pub fn get(&self, path: &str) -> Reply {
-        self.request("GET", path, &[], b"")
-    }
-
-    pub fn post_json(&self, path: &str, body: &str) -> Reply {
-        self.request(
-            "POST",
-            path,
-            &[("Content-Type", "application/json")],
-            body.as_bytes(),
-        )
+        Receiver::request_from(self, source, method, path, headers, body)
     }
 }
 
@@ -561,6 +579,38 @@ impl Drop for Receiver {
                 let _ = child.wait();
             }
         }
+    }
+}
+
+/// What answers requests: the daemon over a socket (`Receiver`), or the module in-process
+/// (`alignak_module_ws`'s `TestApp`), so that one helper serves both suites.
+pub trait Client {
+    /// A request from the client's own address, with its credentials if it has some.
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply;
+
+    /// A request from another client's address (the module counts failed authentications
+    /// per address), sent as given.
+    fn request_from(
+        &self,
+        source: IpAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply;
+
+    fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, &[], b"")
+    }
+
+    /// `body` as JSON, with `method`.
+    fn send_json(&self, method: &str, path: &str, body: &str) -> Reply {
+        let json = [("Content-Type", "application/json")];
+        self.request(method, path, &json, body.as_bytes())
+    }
+
+    fn post_json(&self, path: &str, body: &str) -> Reply {
+        self.send_json("POST", path, body)
     }
 }
 
@@ -779,23 +829,31 @@ pub fn https_request(
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{e:?}")))
 }
 
+/// The most headers an answer of the module has, with room to spare.
+const MAX_HEADERS: usize = 64;
+
 fn parse_reply(raw: &[u8], head_request: bool) -> Result<Reply, RequestError> {
-    let text = String::from_utf8_lossy(raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| RequestError::NoAnswer(format!("no HTTP answer: {text:?}")))?;
-    let mut lines = head.lines();
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| RequestError::NoAnswer(format!("bad status line: {status_line:?}")))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+    let no_answer =
+        |why: String| RequestError::NoAnswer(format!("{why}: {:?}", String::from_utf8_lossy(raw)));
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    let head_len = match response.parse(raw) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Err(no_answer("no HTTP answer".into())),
+        Err(e) => return Err(no_answer(format!("bad HTTP answer ({e})"))),
+    };
+    let status = response
+        .code
+        .ok_or_else(|| no_answer("no status code".into()))?;
+    let headers: Vec<(String, String)> = response
+        .headers
+        .iter()
+        .map(|h| {
+            let value = String::from_utf8_lossy(h.value).trim().to_string();
+            (h.name.to_string(), value)
+        })
         .collect();
-    let body = body.to_string();
+    let body = &raw[head_len..];
     // A connection cut in the middle of the body is no answer either.
     let complete = head_request
         || headers
@@ -809,6 +867,6 @@ fn parse_reply(raw: &[u8], head_request: bool) -> Result<Reply, RequestError> {
     Ok(Reply {
         status,
         headers,
-        body,
+        body: String::from_utf8_lossy(body).into_owned(),
     })
 }

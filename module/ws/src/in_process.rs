@@ -1,14 +1,21 @@
 //! The API in-process, for tests (as zero-to-production's `spawn_app`): the real router,
-//! handlers, embedded store, authentication and command queue, on a runtime of the test's
-//! own, with a host that records what it is pushed instead of a daemon's spool. A request
-//! costs no socket and no process; what needs them (the ABI, signals, `kill -9`, the real
-//! cores) stays in the process-level suite (`tests/`).
+//! handlers, store, authentication and command queue, opened by the start-up wiring from a
+//! configuration in a directory of the test's own, on a runtime of the test's own, with a
+//! host that records what it is pushed instead of a daemon's spool. A request costs no
+//! socket and no process; what needs them (the ABI, signals, `kill -9`, the real cores, the
+//! wire) stays in the process-level suite (`tests/`).
+//!
+//! Its surface is the process-level `Receiver`'s (`request`, `get`, `post_json`, `commands`,
+//! `wait_commands`, answers as `alignak_e2e::Reply`, each JSON answer checked against
+//! `openapi.json` by the same check), so a test reads the same in both suites.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RVec};
+pub use alignak_e2e::{basic, Client, Reply, Setup};
 use alignak_module_abi::logging::{LogLevel, LogRecord};
 use alignak_module_abi::{DaemonStatus, ExternalCommand, Host, Host_TO, PushError};
 use http_body_util::{BodyExt, Full};
@@ -18,13 +25,10 @@ use serde_json::Value;
 
 use crate::alignak_map::ArbiterPoller;
 use crate::app::App;
-use crate::auth::Auth;
-use crate::config::testing::config;
-use crate::queue::{self, CommandQueue};
-use crate::store::embedded::EmbeddedStore;
-use crate::store::retention::Retention;
-use crate::store::tokens::TokenStore;
-use crate::store::{AnswerScope, Store};
+use crate::config::testing::params;
+use crate::config::WsConfig;
+use crate::queue::CommandQueue;
+use crate::startup::WsModule;
 
 /// A host that keeps the command lines it is pushed.
 #[derive(Clone, Default)]
@@ -47,68 +51,114 @@ impl Host for Recorder {
     }
 }
 
-/// The application of a test: what it answers, and what its host was pushed.
-pub struct TestApp {
-    app: Arc<App>,
-    recorder: Recorder,
-    runtime: tokio::runtime::Runtime,
-    _dir: tempfile::TempDir,
-}
-
-/// A user of the test's users file, and its password.
+/// The user of `TestApp::spawn`'s users file, and its password.
 pub const USER: (&str, &str) = ("tester", "a tester's password");
 
-impl TestApp {
-    /// The module with the configuration of `pairs` (`mod-ws.cfg`'s keys; `authorization 0`
-    /// unless they say otherwise), an embedded store and, with `authorization 1`, a users
-    /// file holding `USER`.
-    pub fn spawn(pairs: &[(&str, &str)]) -> TestApp {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut pairs = pairs.to_vec();
-        // No arbiter to poll, and open unless the test asks for `authorization 1` (a key's
-        // last value wins).
-        pairs.insert(0, ("alignak_host", ""));
-        pairs.insert(0, ("authorization", "0"));
-        let config = config(&pairs);
+/// The users file of `users_file`'s default, relative to the application's directory.
+const DEFAULT_USERS_FILE: &str = "var/lib/alignak/users.htpasswd";
+
+/// Starts the in-process application of a process-level `Setup`.
+pub trait InProcess {
+    /// The application, or why the start-up wiring refused the configuration.
+    fn try_in_process(self) -> Result<TestApp, String>;
+
+    fn in_process(self) -> TestApp
+    where
+        Self: Sized,
+    {
+        self.try_in_process()
+            .unwrap_or_else(|why| panic!("the application did not start: {why}"))
+    }
+}
+
+/// Of the `Setup`, the module's parameters, its files and its credentials; the daemon's side
+/// (receiver parameters, sink, environment) has no meaning here.
+impl InProcess for Setup {
+    fn try_in_process(self) -> Result<TestApp, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        for (name, text) in &self.extra_files {
+            let path = dir.path().join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(path, text).map_err(|e| e.to_string())?;
+        }
+        // No arbiter to poll unless the test names one (a key's last value wins).
+        let pairs: Vec<(&str, &str)> = std::iter::once(("alignak_host", ""))
+            .chain(
+                self.module_params
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .collect();
+        let params = params(&pairs);
+        let (config, _) = WsConfig::from_params("web-services", &params).map_err(|problems| {
+            let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            lines.join("\n")
+        })?;
         let recorder = Recorder::default();
         let host = Arc::new(Host_TO::from_value(recorder.clone(), TD_Opaque));
+        let module = WsModule {
+            config: config.clone(),
+            params,
+            working_dir: dir.path().to_path_buf(),
+            host: Arc::clone(&host),
+            running: None,
+        };
+        let (store, backend) = module.open_store().map_err(|e| e.to_string())?;
+        let auth = match config.authorization {
+            true => Some(module.start_auth(backend)?),
+            false => None,
+        };
         // The pusher thread ends on its own once the app, and its queue handle, are gone.
-        let (commands, _pusher) = CommandQueue::start(Arc::clone(&host)).expect("a queue");
-        let scope: AnswerScope = Arc::new(|| Box::new(queue::hold_pushes()));
-        let store_path = dir.path().join("ws.sqlite");
-        let (store, error) =
-            EmbeddedStore::open_with(&store_path, Retention::default(), Some(scope));
-        assert!(error.is_none(), "{error:?}");
-        let store: Arc<dyn Store> = Arc::new(store);
-        let auth = config.authorization.then(|| {
-            let users = dir.path().join("users.htpasswd");
-            let hash = bcrypt::hash(USER.1, 4).expect("a bcrypt hash");
-            std::fs::write(&users, format!("{}:{hash}\n", USER.0)).expect("the users file");
-            let tokens = TokenStore::open(&store_path).expect("the tokens' table");
-            let (auth, created) = Auth::local(
-                &users,
-                Arc::new(tokens),
-                std::time::Duration::from_secs(3600),
-                std::time::Duration::from_secs(3600),
-                false,
-            )
-            .expect("the authentication");
-            assert!(created.is_none());
-            auth
-        });
-        let arbiter = ArbiterPoller::start(&config).expect("no arbiter poller");
+        let (commands, _pusher) =
+            CommandQueue::start(Arc::clone(&host)).map_err(|e| e.to_string())?;
+        let arbiter = ArbiterPoller::start(&config).map_err(|e| e.to_string())?;
         let app = Arc::new(App::new(config, commands, auth, store, host, arbiter));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .expect("a runtime");
-        TestApp {
+            .map_err(|e| e.to_string())?;
+        Ok(TestApp {
             app,
             recorder,
             runtime,
-            _dir: dir,
-        }
+            authorization: self.authorization,
+            dir,
+        })
+    }
+}
+
+/// The application of a test: what it answers, and what its host was pushed.
+pub struct TestApp {
+    app: Arc<App>,
+    recorder: Recorder,
+    runtime: tokio::runtime::Runtime,
+    /// The `Authorization` of `Setup::credentials`, sent unless a request has its own.
+    authorization: Option<String>,
+    dir: tempfile::TempDir,
+}
+
+/// The peer of every request unless the test names another.
+const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+impl TestApp {
+    /// The module with the configuration of `pairs` (`authorization 0` unless they say
+    /// otherwise) and a users file holding `USER`.
+    pub fn spawn(pairs: &[(&str, &str)]) -> TestApp {
+        let hash = bcrypt::hash(USER.1, 4).expect("a bcrypt hash");
+        let users = format!("{}:{hash}\n", USER.0);
+        pairs
+            .iter()
+            .fold(Setup::new(), |setup, (k, v)| setup.module_param(k, v))
+            .file(DEFAULT_USERS_FILE, &users)
+            .in_process()
+    }
+
+    /// The application's directory (its working directory).
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
     }
 
     /// `method path` with `body` (JSON when given) and `headers`: the status and the answer
@@ -120,53 +170,109 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(path);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
+        let mut headers = headers.to_vec();
         let bytes = match &body {
             Some(body) => {
-                request = request.header("content-type", "application/json");
-                Bytes::from(body.to_string())
+                headers.push(("content-type", "application/json"));
+                body.to_string().into_bytes()
             }
-            None => Bytes::new(),
+            None => Vec::new(),
         };
-        let request = request
-            .body(Full::new(bytes).map_err(|never| match never {}).boxed())
-            .expect("a request");
-        let peer: SocketAddr = "127.0.0.1:40000".parse().expect("an address");
-        let app = Arc::clone(&self.app);
-        self.runtime.block_on(async move {
-            let response = crate::router::handle(app, request, peer).await;
-            let status = response.status();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .expect("the answer's body")
-                .to_bytes();
-            (
-                status,
-                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            )
-        })
+        let reply = self.request(method.as_str(), path, &headers, &bytes);
+        let status = StatusCode::from_u16(reply.status).expect("a status code");
+        (
+            status,
+            serde_json::from_str(&reply.body).unwrap_or(Value::Null),
+        )
     }
 
     /// Every command line pushed so far, in order.
-    pub fn pushed(&self) -> Vec<String> {
+    pub fn commands(&self) -> Vec<String> {
         self.recorder
             .lines
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
+
+    /// Every line pushed, at least `count` of them: a handler answers once its push is made
+    /// (and no client here goes away before its answer), so there is nothing to wait for.
+    pub fn wait_commands(&self, count: usize) -> Vec<String> {
+        let lines = self.commands();
+        let pushed = lines.len();
+        assert!(
+            pushed >= count,
+            "{pushed} line(s) pushed, expected {count}: {lines:?}"
+        );
+        lines
+    }
 }
 
-/// The header of HTTP Basic `user:password`.
-pub fn basic(user: &str, password: &str) -> String {
-    use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
+/// Requests as the process-level client sends them (`headers` as given, plus Host and
+/// Content-Length), their JSON answers checked against `openapi.json`.
+impl Client for TestApp {
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let mut with_credentials = headers.to_vec();
+        let has_own = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+        if let (Some(value), false) = (&self.authorization, has_own) {
+            with_credentials.push(("authorization", value));
+        }
+        self.request_from(PEER, method, path, &with_credentials, body)
+    }
+
+    fn request_from(
+        &self,
+        source: IpAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "127.0.0.1");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if !body.is_empty() || matches!(method, "POST" | "PATCH" | "PUT") {
+            request = request.header("content-length", body.len());
+        }
+        let request = request
+            .body(
+                Full::new(Bytes::copy_from_slice(body))
+                    .map_err(|never| match never {})
+                    .boxed(),
+            )
+            .expect("a request");
+        let app = Arc::clone(&self.app);
+        let reply = self.runtime.block_on(async move {
+            let response =
+                crate::router::handle(app, request, SocketAddr::new(source, 40000)).await;
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                    (k.as_str().to_string(), value)
+                })
+                .collect();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .expect("the answer's body")
+                .to_bytes();
+            Reply {
+                status,
+                headers,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            }
+        });
+        alignak_e2e::openapi::check(method, path, &reply);
+        reply
+    }
 }

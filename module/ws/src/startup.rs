@@ -103,7 +103,7 @@ impl WsModule {
 
     /// The authentication of `authorization 1`. On a first start, creates the users file and
     /// shows its admin password, once.
-    fn start_auth(&self, backend: Option<BackendLogins>) -> Result<Auth, String> {
+    pub(crate) fn start_auth(&self, backend: Option<BackendLogins>) -> Result<Auth, String> {
         let c = &self.config;
         if let Some(credentials) = backend {
             return Ok(Auth::new(
@@ -165,7 +165,9 @@ impl WsModule {
     /// keeps working, and the store's endpoints answer 503 and try again on each request.
     /// A `hostgroups_file` that cannot be read or parsed stops the start (a configuration
     /// error); its groups are written to the store when it can be used.
-    fn open_store(&self) -> Result<(Arc<dyn store::Store>, Option<BackendLogins>), ModuleError> {
+    pub(crate) fn open_store(
+        &self,
+    ) -> Result<(Arc<dyn store::Store>, Option<BackendLogins>), ModuleError> {
         if let Some(url) = &self.config.alignak_backend {
             if self.config.hostgroups_file.is_some() {
                 log::warn!("hostgroups_file is not used with an Alignak backend: its hostgroups are the backend's");

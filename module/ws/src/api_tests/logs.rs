@@ -1,21 +1,16 @@
-//! `GET /alignak_logs` end to end: the history that /host livestates and /event comments
+//! `GET /alignak_logs` in-process: the history that /host livestates and /event comments
 //! write, searched with the original's syntax, newest first, paged.
 
-use alignak_e2e::{Receiver, Setup};
+use crate::in_process::{Client, InProcess, Setup, TestApp};
 use serde_json::{json, Value};
 
-fn send(receiver: &Receiver, method: &str, path: &str, body: Value) {
-    let reply = receiver.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    );
+fn send(app: &TestApp, method: &str, path: &str, body: Value) {
+    let reply = app.send_json(method, path, &body.to_string());
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
-fn logs(receiver: &Receiver, query: &str) -> Value {
-    let reply = receiver.get(&format!("/alignak_logs{query}"));
+fn logs(app: &TestApp, query: &str) -> Value {
+    let reply = app.get(&format!("/alignak_logs{query}"));
     assert_eq!(reply.status, 200, "{query}: {}", reply.body);
     reply.json()
 }
@@ -37,31 +32,31 @@ fn messages(answer: &Value) -> Vec<String> {
 
 #[test]
 fn history_is_searched_newest_first_and_paged() {
-    let receiver = Setup::new()
+    let app = Setup::new()
         .module_param("allow_host_creation", "1")
         .module_param("allow_service_creation", "1")
-        .start();
+        .in_process();
     send(
-        &receiver,
+        &app,
         "PATCH",
         "/host/denice",
         json!({"livestate": {"state": "UP", "output": "fine"}}),
     );
     send(
-        &receiver,
+        &app,
         "PATCH",
         "/host/srv001",
         json!({"livestate": {"state": "down", "output": "dead"},
         "services": [{"name": "http", "livestate": {"state": "critical", "output": "no answer"}}]}),
     );
     send(
-        &receiver,
+        &app,
         "POST",
         "/event",
         json!({"host": "denice", "author": "admin", "comment": "looking"}),
     );
 
-    let all = logs(&receiver, "");
+    let all = logs(&app, "");
     assert_eq!(all["_status"], "OK");
     assert_eq!(
         all["_meta"],
@@ -126,13 +121,13 @@ fn history_is_searched_newest_first_and_paged() {
                 .replace('"', "%22")
                 .replace('!', "%21")
         );
-        let answer = logs(&receiver, &query);
+        let answer = logs(&app, &query);
         assert_eq!(messages(&answer), expected, "{search}");
         assert_eq!(answer["_meta"]["total"], expected.len(), "{search}");
     }
     // An unknown field is a 400 naming it, not the whole history.
     for search in ["name:chazay", "hostname:web01"] {
-        let reply = receiver.get(&format!("/alignak_logs?search={search}"));
+        let reply = app.get(&format!("/alignak_logs?search={search}"));
         assert_eq!(reply.status, 400, "{search}: {}", reply.body);
         let field = search.split(':').next().unwrap();
         assert!(
@@ -144,7 +139,7 @@ fn history_is_searched_newest_first_and_paged() {
         );
     }
 
-    let page = logs(&receiver, "?start=2&count=2");
+    let page = logs(&app, "?start=2&count=2");
     assert_eq!(
         page["_meta"],
         json!({"page": 2, "max_results": 2, "total": 4})
@@ -156,8 +151,8 @@ fn history_is_searched_newest_first_and_paged() {
             "denice UP[HARD] (False/False): fine"
         ]
     );
-    assert_eq!(logs(&receiver, "?start=100")["items"], json!([]));
-    assert_eq!(logs(&receiver, "?count=500")["_meta"]["max_results"], 50);
+    assert_eq!(logs(&app, "?start=100")["items"], json!([]));
+    assert_eq!(logs(&app, "?count=500")["_meta"]["max_results"], 50);
 
     for query in [
         "?start=x",
@@ -167,7 +162,7 @@ fn history_is_searched_newest_first_and_paged() {
         "?start=18446744073709551615&count=1",
         "?start=9223372036854775808",
     ] {
-        let reply = receiver.get(&format!("/alignak_logs{query}"));
+        let reply = app.get(&format!("/alignak_logs{query}"));
         assert_eq!(reply.status, 400, "{query}");
         assert_eq!(reply.json()["_status"], "ERR");
     }
