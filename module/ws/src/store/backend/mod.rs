@@ -6,12 +6,17 @@
 //! false), so the commands built before a failure are still sent, as the original did. A
 //! failure is never remembered: the next request calls the backend again.
 
+mod calls;
 pub mod client;
 pub mod create;
 pub mod credentials;
 pub mod documents;
+#[cfg(test)]
+mod fake;
 mod names;
 mod poll;
+#[cfg(test)]
+mod session_tests;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -27,6 +32,7 @@ const SURVIVOR_ORDER: &str = "_created,_id";
 
 use serde_json::{json, Map, Value};
 
+use self::calls::Calls;
 use self::client::{q, BackendError, Client};
 use self::create::Resolver;
 use self::names::{NameGuard, NameLocks};
@@ -172,7 +178,7 @@ struct Handle {
 }
 
 struct BackendSession<'a> {
-    client: &'a Client,
+    client: &'a dyn Calls,
     token: Option<&'a str>,
     settings: &'a Settings,
     handles: Vec<Handle>,
@@ -211,24 +217,35 @@ impl AlignakBackend {
         work: &mut dyn FnMut(&mut BackendSession<'_>) -> Result<(), StoreError>,
         deadline: Instant,
     ) -> (Result<(), StoreError>, bool) {
-        let mut session = BackendSession {
-            client: &self.client,
-            token,
-            settings: &self.settings,
-            handles: Vec::new(),
-            services: HashMap::new(),
-            created: HashSet::new(),
-            wrote: false,
-            names: &self.names,
-            holding: None,
-            deadline,
-        };
+        let mut session =
+            BackendSession::new(&*self.client, token, &self.settings, &self.names, deadline);
         let result = work(&mut session);
         (result, session.wrote)
     }
 }
 
-impl BackendSession<'_> {
+impl<'a> BackendSession<'a> {
+    fn new(
+        client: &'a dyn Calls,
+        token: Option<&'a str>,
+        settings: &'a Settings,
+        names: &'a Arc<NameLocks>,
+        deadline: Instant,
+    ) -> BackendSession<'a> {
+        BackendSession {
+            client,
+            token,
+            settings,
+            handles: Vec::new(),
+            services: HashMap::new(),
+            created: HashSet::new(),
+            wrote: false,
+            names,
+            holding: None,
+            deadline,
+        }
+    }
+
     fn adopt(&mut self, kind: Kind, host: Option<i64>, doc: &Map<String, Value>) -> Element {
         let handle = self.handles.len() as i64;
         self.handles.push(Handle {
