@@ -31,10 +31,7 @@ where
     T: Send + 'static,
     F: FnMut(&mut dyn Documents) -> Result<T, StoreError> + Send + 'static,
 {
-    let slot = READ_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("the store is closed: {e}")))?;
+    let slot = slot(&READ_SLOTS).await?;
     let answer = tokio::task::spawn_blocking(move || {
         let _slot = slot;
         let mut output = None;
@@ -229,6 +226,16 @@ where
     }
 }
 
+/// One of `slots`, waited for.
+async fn slot(
+    slots: &'static tokio::sync::Semaphore,
+) -> Result<tokio::sync::SemaphorePermit<'static>, StoreError> {
+    slots
+        .acquire()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the store is closed: {e}")))
+}
+
 fn dropped() -> StoreError {
     StoreError::Unavailable("the store session was dropped before it ended".into())
 }
@@ -245,10 +252,7 @@ where
     T: Send + 'static,
     F: FnMut(&mut dyn Session) -> Result<T, StoreError> + Send + 'static,
 {
-    let slot = SESSION_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("the store is closed: {e}")))?;
+    let slot = slot(&SESSION_SLOTS).await?;
     let queued = Box::new(Queued {
         work,
         output: None,

@@ -73,20 +73,10 @@ pub async fn update(
         },
     )
     .await;
-    let outcome = match ended {
-        Outcome::Done(outcome) => outcome,
-        Outcome::Failed(error) => return Err(error.into()),
-        Outcome::Refused(refusal) => return Err(refused(refusal)),
-        // The caller gets the failure and the commands built before it, which were sent.
-        Outcome::Stopped {
-            error,
-            partial: commands,
-        } => {
-            livestates.sent();
-            return Err(ApiError::store(error, commands));
-        }
-    };
+    let kept = kept(ended)?;
     livestates.sent();
+    // The caller gets a stop's failure and the commands built before it, which were sent.
+    let outcome = kept.map_err(|Stopped { error, partial }| ApiError::store(error, partial))?;
     match outcome.status {
         Status::Ok => Ok(ok(&Value::Object(outcome.body))),
         Status::Issues => Err(ApiError::Issues { body: outcome.body }),
@@ -184,15 +174,8 @@ async fn batch(
         commands,
     )
     .await;
-    let outcomes = match ended {
-        Outcome::Done(outcomes) => outcomes,
-        Outcome::Failed(error) => return Err(error.into()),
-        Outcome::Refused(refusal) => return Err(refused(refusal)),
-        Outcome::Stopped {
-            error,
-            partial: (outcomes, commands),
-        } => return Err(stopped_batch(error, outcomes, commands, count)),
-    };
+    let outcomes = kept(ended)?
+        .map_err(|Stopped { error, partial }| stopped_batch(error, partial.0, partial.1, count))?;
     let mut results = Vec::with_capacity(outcomes.len());
     let mut issues = Vec::new();
     for (index, outcome) in outcomes.into_iter().enumerate() {
@@ -210,6 +193,17 @@ async fn batch(
         }
     }
     batch_answer(results, issues, ("Host", "Hosts"))
+}
+
+/// What the daemon was sent: the work's output, or what it built before a stop (on a store
+/// that kept what came before); else the store's or the daemon's refusal, as the answer.
+fn kept<T, P>(ended: Outcome<T, P>) -> Result<Result<T, Stopped<P>>, ApiError> {
+    match ended {
+        Outcome::Done(output) => Ok(Ok(output)),
+        Outcome::Stopped { error, partial } => Ok(Err(Stopped { error, partial })),
+        Outcome::Failed(error) => Err(error.into()),
+        Outcome::Refused(refusal) => Err(refused(refusal)),
+    }
 }
 
 /// Each item's outcome, or the answer it had on its own when it was malformed.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::calls::Calls;
+use super::calls::{Answer, Calls, Doc};
 use super::client::{BackendError, Query};
 
 /// An Alignak backend in memory. Why it exists: the session's rules run here in
@@ -88,6 +88,12 @@ impl FakeBackend {
             .cloned()
     }
 
+    /// The call recorded, then the documents of `resource` its `where` matches.
+    fn listing(&self, call: &str, resource: &str, query: Query) -> Answer<Vec<Doc>> {
+        self.call(call.to_string(), &Value::Null)?;
+        Ok(self.matching(resource, query))
+    }
+
     fn matching(&self, resource: &str, query: Query) -> Vec<Map<String, Value>> {
         let filter = query
             .iter()
@@ -108,48 +114,30 @@ impl FakeBackend {
 }
 
 impl Calls for FakeBackend {
-    fn get(&self, _: Option<&str>, path: &str, query: Query) -> Result<Value, BackendError> {
-        self.call(format!("GET {path}"), &Value::Null)?;
-        let items = self.matching(path, query);
+    fn get(&self, _: Option<&str>, path: &str, query: Query) -> Answer<Value> {
+        let items = self.listing(&format!("GET {path}"), path, query)?;
         Ok(json!({"_items": items, "_meta": {"total": items.len()}}))
     }
 
-    fn get_one(
-        &self,
-        _: Option<&str>,
-        resource: &str,
-        id: &str,
-    ) -> Result<Option<Map<String, Value>>, BackendError> {
+    fn get_one(&self, _: Option<&str>, resource: &str, id: &str) -> Answer<Option<Doc>> {
         self.call(format!("GET {resource}"), &Value::Null)?;
         let state = self.state.borrow();
-        Ok(state
-            .docs
-            .get(resource)
-            .and_then(|docs| docs.iter().find(|doc| doc.get("_id") == Some(&json!(id))))
+        let docs = state.docs.get(resource).into_iter().flatten();
+        Ok(docs
+            .into_iter()
+            .find(|doc| doc.get("_id") == Some(&json!(id)))
             .cloned())
     }
 
-    fn get_all(
-        &self,
-        _: Option<&str>,
-        resource: &str,
-        query: Query,
-    ) -> Result<Vec<Map<String, Value>>, BackendError> {
-        self.call(format!("GET {resource}"), &Value::Null)?;
-        Ok(self.matching(resource, query))
+    fn get_all(&self, _: Option<&str>, resource: &str, query: Query) -> Answer<Vec<Doc>> {
+        self.listing(&format!("GET {resource}"), resource, query)
     }
 
-    fn first(
-        &self,
-        _: Option<&str>,
-        resource: &str,
-        query: Query,
-    ) -> Result<Option<Map<String, Value>>, BackendError> {
-        self.call(format!("GET {resource}"), &Value::Null)?;
-        Ok(self.matching(resource, query).into_iter().next())
+    fn first(&self, token: Option<&str>, resource: &str, query: Query) -> Answer<Option<Doc>> {
+        Ok(self.get_all(token, resource, query)?.into_iter().next())
     }
 
-    fn post(&self, _: Option<&str>, resource: &str, body: &Value) -> Result<String, BackendError> {
+    fn post(&self, _: Option<&str>, resource: &str, body: &Value) -> Answer<String> {
         self.call(format!("POST {resource}"), body)?;
         Ok(self.insert(resource, body.clone()))
     }
@@ -159,9 +147,9 @@ impl Calls for FakeBackend {
         _: Option<&str>,
         resource: &str,
         id: &str,
-        _etag: &str,
+        _: &str,
         body: &Value,
-    ) -> Result<String, BackendError> {
+    ) -> Answer<String> {
         self.call(format!("PATCH {resource}"), body)?;
         let mut state = self.state.borrow_mut();
         let doc = state
@@ -177,9 +165,7 @@ impl Calls for FakeBackend {
         // Eve merges a dict field (`customs`) into the stored one.
         for (key, value) in body.as_object().into_iter().flatten() {
             match (doc.get_mut(key), value) {
-                (Some(Value::Object(old)), Value::Object(new)) => {
-                    old.extend(new.clone());
-                }
+                (Some(Value::Object(old)), Value::Object(new)) => old.extend(new.clone()),
                 _ => {
                     doc.insert(key.clone(), value.clone());
                 }
@@ -189,13 +175,7 @@ impl Calls for FakeBackend {
         Ok("etag-2".into())
     }
 
-    fn delete(
-        &self,
-        _: Option<&str>,
-        resource: &str,
-        id: &str,
-        _: &str,
-    ) -> Result<(), BackendError> {
+    fn delete(&self, _: Option<&str>, resource: &str, id: &str, _: &str) -> Answer<()> {
         self.call(format!("DELETE {resource}"), &Value::Null)?;
         if let Some(docs) = self.state.borrow_mut().docs.get_mut(resource) {
             docs.retain(|doc| doc.get("_id") != Some(&json!(id)));

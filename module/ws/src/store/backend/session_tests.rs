@@ -53,6 +53,26 @@ fn host(name: &str) -> (&'static str, Value) {
     )
 }
 
+/// A service of the first host of the case.
+fn service(name: &str) -> (&'static str, Value) {
+    (
+        "service",
+        json!({"name": name, "host": format!("{:024x}", 1), "customs": {},
+               "active_checks_enabled": true}),
+    )
+}
+
+/// Asserts that the answer's `_result` has each of `lines`.
+fn says(rule: &str, outcome: &Outcome, lines: &[&str]) {
+    let result = strings(outcome.body.get("_result"));
+    for line in lines {
+        assert!(
+            result.iter().any(|r| r == line),
+            "{rule}: {line} in {result:?}"
+        );
+    }
+}
+
 fn strings(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
@@ -118,13 +138,10 @@ fn the_host_algorithm_on_the_backend() {
             },
             Status::Ok,
             |rule, outcome, fake| {
-                let result = strings(outcome.body.get("_result"));
-                for line in [
+                says(rule, outcome, &[
                     "Requested host 'h' does not exist.",
                     "Requested host 'h' created.",
-                ] {
-                    assert!(result.iter().any(|r| r == line), "{rule}: {line} in {result:?}");
-                }
+                ]);
                 assert_eq!(fake.bodies("POST host").len(), 1, "{rule}");
                 assert!(outcome.commands.is_empty(), "{rule}: not queued for a created host");
                 let stored = fake.doc("host", "h").unwrap_or_default();
@@ -145,14 +162,11 @@ fn the_host_algorithm_on_the_backend() {
             Status::Ok,
             |rule, outcome, fake| {
                 assert_eq!(outcome.commands, ["DISABLE_HOST_CHECK;h"], "{rule}: only the change");
-                let result = strings(outcome.body.get("_result"));
-                for line in [
+                says(rule, outcome, &[
                     "Host h active checks will be disabled.",
                     "Sent external command: DISABLE_HOST_CHECK;h.",
                     "Host 'h' updated.",
-                ] {
-                    assert!(result.iter().any(|r| r == line), "{rule}: {line} in {result:?}");
-                }
+                ]);
                 let patches = fake.bodies("PATCH host");
                 assert_eq!(patches.len(), 1, "{rule}: {patches:?}");
                 assert_eq!(patches[0]["active_checks_enabled"], false, "{rule}: {patches:?}");
@@ -164,8 +178,7 @@ fn the_host_algorithm_on_the_backend() {
                 config: &[],
                 backend: vec![
                     host("h"),
-                    ("service", json!({"name": "s", "host": format!("{:024x}", 1),
-                                       "customs": {}, "active_checks_enabled": true})),
+                    service("s"),
                 ],
                 request: json!({"name": "h", "services": [
                     {"name": "s", "active_checks_enabled": false}]}),
@@ -173,13 +186,10 @@ fn the_host_algorithm_on_the_backend() {
             Status::Ok,
             |rule, outcome, fake| {
                 assert_eq!(outcome.commands, ["DISABLE_SVC_CHECK;h;s"], "{rule}");
-                let result = strings(outcome.body.get("_result"));
-                for line in [
+                says(rule, outcome, &[
                     "Service h/s active checks will be disabled.",
                     "Sent external command: DISABLE_SVC_CHECK;h;s.",
-                ] {
-                    assert!(result.iter().any(|r| r == line), "{rule}: {line} in {result:?}");
-                }
+                ]);
                 assert_eq!(
                     fake.bodies("PATCH service"),
                     [json!({"active_checks_enabled": false})],
@@ -193,8 +203,7 @@ fn the_host_algorithm_on_the_backend() {
                 config: &[],
                 backend: vec![
                     host("h"),
-                    ("service", json!({"name": "s", "host": format!("{:024x}", 1),
-                                       "customs": {}, "active_checks_enabled": true})),
+                    service("s"),
                 ],
                 request: json!({"name": "h", "services": [
                     {"name": "s", "active_checks_enabled": true}]}),
@@ -203,11 +212,7 @@ fn the_host_algorithm_on_the_backend() {
             |rule, outcome, fake| {
                 assert!(outcome.commands.is_empty(), "{rule}");
                 assert!(fake.bodies("PATCH service").is_empty(), "{rule}");
-                let result = strings(outcome.body.get("_result"));
-                assert!(
-                    result.iter().any(|r| r == "Service 'h/s' unchanged."),
-                    "{rule}: {result:?}"
-                );
+                says(rule, outcome, &["Service 'h/s' unchanged."]);
             },
         ),
         (
@@ -227,11 +232,7 @@ fn the_host_algorithm_on_the_backend() {
                     [json!({"customs": {"_KEEP": "k", "_TEST1": "new", "_LIST_PACKAGES": "p"}})],
                     "{rule}"
                 );
-                let result = strings(outcome.body.get("_result"));
-                assert!(
-                    result.iter().any(|r| r == "Host 'h' updated."),
-                    "{rule}: {result:?}"
-                );
+                says(rule, outcome, &["Host 'h' updated."]);
             },
         ),
         (
@@ -244,11 +245,7 @@ fn the_host_algorithm_on_the_backend() {
             Status::Ok,
             |rule, outcome, fake| {
                 assert!(fake.bodies("PATCH host").is_empty(), "{rule}");
-                let result = strings(outcome.body.get("_result"));
-                assert!(
-                    result.iter().any(|r| r == "Host 'h' unchanged."),
-                    "{rule}: {result:?}"
-                );
+                says(rule, outcome, &["Host 'h' unchanged."]);
             },
         ),
         (
@@ -368,11 +365,10 @@ fn the_host_algorithm_on_the_backend() {
             },
             Status::Ok,
             |rule, outcome, _| {
-                let result = strings(outcome.body.get("_result"));
-                assert!(
-                    result.iter().any(|r| r
-                        == "Requested service 'h/s' does not exist. Note that service creation is not allowed."),
-                    "{rule}: {result:?}"
+                says(
+                    rule,
+                    outcome,
+                    &["Requested service 'h/s' does not exist. Note that service creation is not allowed."],
                 );
                 assert!(outcome.commands.is_empty(), "{rule}");
             },
@@ -386,13 +382,10 @@ fn the_host_algorithm_on_the_backend() {
             },
             Status::Ok,
             |rule, outcome, fake| {
-                let result = strings(outcome.body.get("_result"));
-                for line in [
+                says(rule, outcome, &[
                     "Requested service 'h/s' does not exist.",
                     "Requested service 'h/s' created.",
-                ] {
-                    assert!(result.iter().any(|r| r == line), "{rule}: {line} in {result:?}");
-                }
+                ]);
                 assert!(outcome.commands.is_empty(), "{rule}: not queued for a created host");
                 let host_id = fake.doc("host", "h").and_then(|h| h.get("_id").cloned());
                 let service = fake.doc("service", "s").unwrap_or_default();
