@@ -10,14 +10,16 @@
 //!
 //! - `server` (connections; TLS in `tls`), `router` (a request to its handler, the access
 //!   log and the `/metrics` series), `handlers/` (one per endpoint), `app` (what they share).
-//! - `dispatch`: a store session off the async workers, then its commands to `queue`.
+//! - `dispatch`: a store session off the async workers, then its commands to `queue`; one
+//!   outcome for work that stops half-way, whatever the store's atomicity.
 //! - `hosts/` (the `/host` algorithm), `core_objects/` (created hosts written as the core's
 //!   objects), `command/` (the `/command` table), `nrdp/` (NRDP's parameters, answers and
 //!   token gate), `search`, `hostgroups`, `alignak_map`, `reload`.
 //! - `body`, `error` (the one place errors become the JSON envelope), `response`, `query`.
-//! - `store/` (the `Store` and `Session` traits, SQLite `embedded`, the Alignak `backend`,
-//!   the model, template resolution, tokens' table), `auth/` (users, tokens, sessions, the
-//!   rate limit, `Caller`).
+//! - `store/` (the `Store` trait; `Lookups`, `Session` (the write side) and `Documents` (the
+//!   read side); SQLite `embedded` and its `rows`, the Alignak `backend` and its `Calls`, the
+//!   model, template resolution, tokens' table), `auth/` (users, tokens, sessions, the rate
+//!   limit, `Caller`).
 //! - Leaves: `config`, `statsd`, `metrics`, `queue`, `access_log`, `characters`,
 //!   `timestamp`.
 //!

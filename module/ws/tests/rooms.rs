@@ -3,7 +3,8 @@
 //! A room is a top-level file or folder of `src/` (`lib.rs`, the root that wires them all,
 //! is none); inside a folder, each of its files and sub-folders is a room too, beside its
 //! siblings (the folder's `mod.rs`, its face, declares and re-exports them, and is left out
-//! there). A room uses another when its code (not its comments nor its unit tests) names it:
+//! there). A room uses another when its code (not its comments nor its unit tests, inline or
+//! in a file of their own declared `#[cfg(test)] mod x;`) names it:
 //! `crate::other`, `crate::{other, ..}`, and inside a folder `super::sibling` or
 //! `crate::folder::sibling`. A `*_tests.rs` file is unit tests moved out of their file
 //! (declared under `#[cfg(test)]`): it uses nothing. The rooms and their uses must form no
@@ -158,10 +159,47 @@ fn a_cycle(graph: &Graph) -> Option<Vec<String>> {
         .find_map(|room| visit(room, graph, &mut done, &mut Vec::new()))
 }
 
+/// The files of unit tests of their own: each `#[cfg(test)] mod x;` of a file, as the path
+/// of `x` (a file `x.rs`, or a folder `x/`).
+fn test_files(files: &[(String, String)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (path, text) in files {
+        // `lib.rs` and `dir/mod.rs` declare `x` beside them; `dir/name.rs` in `dir/name/`.
+        let dir = match path.rsplit_once('/') {
+            None if path == "lib.rs" => String::new(),
+            None => format!("{}/", path.trim_end_matches(".rs")),
+            Some((dir, "mod.rs")) => format!("{dir}/"),
+            Some(_) => format!("{}/", path.trim_end_matches(".rs")),
+        };
+        let mut lines = text.lines().map(str::trim).peekable();
+        while let Some(line) = lines.next() {
+            if line != "#[cfg(test)]" {
+                continue;
+            }
+            let Some(name) = lines
+                .peek()
+                .and_then(|next| next.strip_prefix("mod "))
+                .and_then(|rest| rest.strip_suffix(';'))
+            else {
+                continue;
+            };
+            found.push(format!("{dir}{name}.rs"));
+            found.push(format!("{dir}{name}/"));
+        }
+    }
+    found
+}
+
 fn graphs() -> (Graph, BTreeMap<String, Graph>) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     sources(&src, "", &mut files);
+    let tests = test_files(&files);
+    files.retain(|(path, _)| {
+        !tests
+            .iter()
+            .any(|test| path == test || (test.ends_with('/') && path.starts_with(test.as_str())))
+    });
     let top_rooms: BTreeSet<String> = files
         .iter()
         .map(|(path, _)| {
@@ -263,6 +301,26 @@ fn the_reader_sees_uses_and_cycles() {
             .collect()
     );
     assert!(named_after(&code, "super::").contains("model"));
+    let files = [
+        ("lib.rs", "#[cfg(test)]\nmod api_tests;\nmod store;"),
+        ("store/mod.rs", "#[cfg(test)]\nmod probe;"),
+        (
+            "store/backend.rs",
+            "#[cfg(test)]\nmod session_tests;\n#[cfg(test)]\nuse x;",
+        ),
+    ]
+    .map(|(path, text)| (path.to_string(), text.to_string()));
+    assert_eq!(
+        test_files(&files),
+        [
+            "api_tests.rs",
+            "api_tests/",
+            "store/probe.rs",
+            "store/probe/",
+            "store/backend/session_tests.rs",
+            "store/backend/session_tests/"
+        ]
+    );
     let mut graph = Graph::new();
     graph.entry("a".into()).or_default().insert("b".into());
     graph.entry("b".into()).or_default().insert("c".into());

@@ -10,8 +10,9 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::body::{read_json, Body};
 use crate::command::parse_timestamp;
+use crate::dispatch::Outcome;
 use crate::error::{ApiError, ErrorKey};
-use crate::handlers::command::{refused, submit};
+use crate::handlers::command::refused;
 use crate::hosts::request::{check_name, check_text};
 use crate::response::{ok, HttpResponse};
 use crate::store::model::NewHistory;
@@ -82,29 +83,25 @@ pub async fn post(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_json(request, app.config.max_body_size).await?;
     let (line, history) = comment(&body)?;
-    let store = Arc::clone(&app.store);
-    if store.atomic() {
-        // The history first: a store failure then refuses the whole request (503), rather
-        // than sending a comment that the history never shows.
-        let sent = line.clone();
-        let ((), pushed) = crate::dispatch::run_then_push(
-            store,
-            caller,
-            app.commands.clone(),
-            move |session| session.add_history(&history),
-            move |()| vec![sent],
-        )
-        .await?;
-        pushed.map_err(refused)?;
-    } else {
-        // The backend: the comment is sent whatever becomes of its history entry, as the
-        // original did; a failed entry is then told with the command line it did send.
-        submit(app, vec![line.clone()]).await?;
-        if let Err(err) =
-            crate::dispatch::run(store, caller, move |session| session.add_history(&history)).await
-        {
+    // On the embedded store the history first: a store failure then refuses the whole
+    // request (503), rather than sending a comment that the history never shows. On the
+    // backend the comment is sent whatever becomes of its history entry, as the original
+    // did; a failed entry is then told with the command line it did send.
+    let ended = crate::dispatch::run_with_lines(
+        Arc::clone(&app.store),
+        caller,
+        app.commands.clone(),
+        vec![line.clone()],
+        move |session| session.add_history(&history),
+    )
+    .await;
+    match ended {
+        Outcome::Done(()) => {}
+        Outcome::Failed(error) => return Err(error.into()),
+        Outcome::Refused(refusal) => return Err(refused(refusal)),
+        Outcome::Stopped { error, .. } => {
             log::error!("comment sent, but its history entry was not written");
-            return Err(ApiError::store(err, vec![line]));
+            return Err(ApiError::store(error, vec![line]));
         }
     }
     Ok(ok(&json!({"_status": "OK", "_result": [line]})))

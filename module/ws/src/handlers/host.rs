@@ -10,13 +10,14 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::body::{read_json_batch, Body};
 use crate::core_objects::CoreObjects;
+use crate::dispatch::{Outcome, Stopped};
 use crate::error::{issues_of, ApiError, BatchFailure};
 use crate::handlers::command::{batch_answer, refused};
 use crate::hosts::catalog::CoreCatalog;
 use crate::hosts::request::HostRequest;
-use crate::hosts::update::{update_host, Failure, Outcome, Status};
+use crate::hosts::update::{update_host, Failure, Outcome as HostOutcome, Status};
 use crate::response::{ok, HttpResponse};
-use crate::store::{self, now};
+use crate::store::{self, now, StoreError};
 
 pub async fn update(
     app: &App,
@@ -43,40 +44,39 @@ pub async fn update(
     let config = Arc::clone(&app.config);
     let objects = app.objects.clone();
     let written = app.objects.clone();
-    let atomic = app.store.atomic();
-    let (outcome, pushed) = crate::dispatch::run_then_push(
+    let ended = crate::dispatch::run_staged(
         Arc::clone(&app.store),
         caller,
         app.commands.clone(),
-        move |session| match update_host(session, &config, catalog(&objects), &host_request, now())
-        {
-            Ok(outcome) => Ok(Ok(outcome)),
-            // Nothing to undo on a store that applies each call: the caller gets the
-            // failure and the commands built before it, which are sent.
-            Err(failure) if !atomic => Ok(Err(failure)),
-            Err(failure) => Err(failure.error),
+        move |session| {
+            update_host(session, &config, catalog(&objects), &host_request, now()).map_err(
+                |Failure { error, commands }| Stopped {
+                    error,
+                    partial: commands,
+                },
+            )
         },
-        move |outcome| match outcome {
+        move |built| match built {
             Ok(outcome) => {
                 mark_objects(written.as_deref(), outcome);
                 std::mem::take(&mut outcome.commands)
             }
-            Err(failure) => {
-                if !failure.commands.is_empty() {
+            Err(commands) => {
+                if !commands.is_empty() {
                     log::warn!(
                         "{} command(s) built before the store failed are sent",
-                        failure.commands.len()
+                        commands.len()
                     );
                 }
-                failure.commands.clone()
+                commands.clone()
             }
         },
     )
-    .await?;
-    pushed.map_err(refused)?;
+    .await;
+    let kept = kept(ended)?;
     livestates.sent();
-    let outcome =
-        outcome.map_err(|Failure { error, commands }| ApiError::store(error, commands))?;
+    // The caller gets a stop's failure and the commands built before it, which were sent.
+    let outcome = kept.map_err(|Stopped { error, partial }| ApiError::store(error, partial))?;
     match outcome.status {
         Status::Ok => Ok(ok(&Value::Object(outcome.body))),
         Status::Issues => Err(ApiError::Issues { body: outcome.body }),
@@ -117,7 +117,6 @@ async fn batch(
         .collect();
     let config = Arc::clone(&app.config);
     let objects = app.objects.clone();
-    let atomic = app.store.atomic();
     let count = requests.len();
     let work = move |session: &mut dyn store::Session| {
         let mut outcomes = Vec::with_capacity(requests.len());
@@ -131,75 +130,52 @@ async fn batch(
             };
             match update_host(session, &config, catalog(&objects), request, now()) {
                 Ok(outcome) => outcomes.push(Ok(outcome)),
-                Err(failure) if atomic => return Err(failure.error),
-                // The backend applied what came before: the items done keep their answers,
+                // Where the store keeps what came before, the items done keep their answers,
                 // the failing one gives its commands so far, the rest are not processed.
-                Err(failure) => return Ok((outcomes, Some(failure))),
+                Err(Failure { error, commands }) => {
+                    return Err(Stopped {
+                        error,
+                        partial: (outcomes, commands),
+                    })
+                }
             }
         }
-        Ok((outcomes, None))
+        Ok(outcomes)
     };
-    // Every item's commands go in one push; after a failure, those built so far (kept in the
+    // Every item's commands go in one push; after a stop, those built so far (kept in the
     // answer, which counts them).
     let written = app.objects.clone();
-    let commands =
-        move |(outcomes, failed): &mut (Vec<Result<Outcome, Value>>, Option<Failure>)| {
-            for outcome in outcomes.iter().filter_map(|outcome| outcome.as_ref().ok()) {
-                mark_objects(written.as_deref(), outcome);
-            }
-            let built = outcomes
-                .iter_mut()
-                .filter_map(|outcome| outcome.as_mut().ok());
-            match failed {
-                None => built
-                    .flat_map(|o| std::mem::take(&mut o.commands))
-                    .collect(),
-                Some(failure) => built
-                    .flat_map(|o| o.commands.clone())
-                    .chain(failure.commands.clone())
-                    .collect(),
-            }
+    let commands = move |built: Result<&mut Items, &mut (Items, Vec<String>)>| {
+        let (outcomes, failed) = match built {
+            Ok(outcomes) => (outcomes, None),
+            Err((outcomes, failed)) => (outcomes, Some(failed)),
         };
-    let ((mut outcomes, failed), pushed) = crate::dispatch::run_then_push(
+        for outcome in outcomes.iter().filter_map(|outcome| outcome.as_ref().ok()) {
+            mark_objects(written.as_deref(), outcome);
+        }
+        let built = outcomes
+            .iter_mut()
+            .filter_map(|outcome| outcome.as_mut().ok());
+        match failed {
+            None => built
+                .flat_map(|o| std::mem::take(&mut o.commands))
+                .collect(),
+            Some(failed) => built
+                .flat_map(|o| o.commands.clone())
+                .chain(failed.clone())
+                .collect(),
+        }
+    };
+    let ended = crate::dispatch::run_staged(
         Arc::clone(&app.store),
         caller,
         app.commands.clone(),
         work,
         commands,
     )
-    .await?;
-    pushed.map_err(refused)?;
-    if let Some(Failure { error, commands }) = failed {
-        let index = outcomes.len();
-        let mut sent: Vec<String> = Vec::new();
-        let mut results = Vec::with_capacity(count);
-        let mut issues = vec![error.to_string()];
-        for outcome in outcomes.drain(..) {
-            match outcome {
-                Ok(outcome) => {
-                    sent.extend(outcome.commands);
-                    results.push(Value::Object(outcome.body));
-                }
-                Err(body) => results.push(body),
-            }
-        }
-        sent.extend(commands);
-        results.push(json!({"_status": "ERR", "_issues": [error.to_string()]}));
-        let skipped = format!("Not processed: the store failed on host {index}.");
-        results.extend((index + 1..count).map(|_| json!({"_status": "ERR", "_issues": [skipped]})));
-        issues.push(format!("Host {index}: {error}"));
-        if !sent.is_empty() {
-            issues.push(format!(
-                "The {} command(s) of the hosts before and of host {index} were sent: sending those hosts again sends them again.",
-                sent.len()
-            ));
-        }
-        return Err(ApiError::BatchStoreFailure(Box::new(BatchFailure {
-            error,
-            issues,
-            result: Value::Array(results),
-        })));
-    }
+    .await;
+    let outcomes = kept(ended)?
+        .map_err(|Stopped { error, partial }| stopped_batch(error, partial.0, partial.1, count))?;
     let mut results = Vec::with_capacity(outcomes.len());
     let mut issues = Vec::new();
     for (index, outcome) in outcomes.into_iter().enumerate() {
@@ -219,13 +195,67 @@ async fn batch(
     batch_answer(results, issues, ("Host", "Hosts"))
 }
 
+/// What the daemon was sent: the work's output, or what it built before a stop (on a store
+/// that kept what came before); else the store's or the daemon's refusal, as the answer.
+fn kept<T, P>(ended: Outcome<T, P>) -> Result<Result<T, Stopped<P>>, ApiError> {
+    match ended {
+        Outcome::Done(output) => Ok(Ok(output)),
+        Outcome::Stopped { error, partial } => Ok(Err(Stopped { error, partial })),
+        Outcome::Failed(error) => Err(error.into()),
+        Outcome::Refused(refusal) => Err(refused(refusal)),
+    }
+}
+
+/// Each item's outcome, or the answer it had on its own when it was malformed.
+type Items = Vec<Result<HostOutcome, Value>>;
+
+/// A batch stopped at item `outcomes.len()` by a store that kept what came before: those
+/// items keep their answers and their commands were sent, with the failing one's so far;
+/// the rest are not processed.
+fn stopped_batch(
+    error: StoreError,
+    outcomes: Items,
+    commands: Vec<String>,
+    count: usize,
+) -> ApiError {
+    let index = outcomes.len();
+    let mut sent: Vec<String> = Vec::new();
+    let mut results = Vec::with_capacity(count);
+    let mut issues = vec![error.to_string()];
+    for outcome in outcomes {
+        match outcome {
+            Ok(outcome) => {
+                sent.extend(outcome.commands);
+                results.push(Value::Object(outcome.body));
+            }
+            Err(body) => results.push(body),
+        }
+    }
+    sent.extend(commands);
+    results.push(json!({"_status": "ERR", "_issues": [error.to_string()]}));
+    let skipped = format!("Not processed: the store failed on host {index}.");
+    results.extend((index + 1..count).map(|_| json!({"_status": "ERR", "_issues": [skipped]})));
+    issues.push(format!("Host {index}: {error}"));
+    if !sent.is_empty() {
+        issues.push(format!(
+            "The {} command(s) of the hosts before and of host {index} were sent: sending those hosts again sends them again.",
+            sent.len()
+        ));
+    }
+    ApiError::BatchStoreFailure(Box::new(BatchFailure {
+        error,
+        issues,
+        result: Value::Array(results),
+    }))
+}
+
 /// What the core has, for the `/host` algorithm (`objects_dir` on).
 fn catalog(objects: &Option<Arc<CoreObjects>>) -> Option<&dyn CoreCatalog> {
     objects.as_deref().map(|o| o as &dyn CoreCatalog)
 }
 
 /// Called once the session is committed: the writer then reads what the request stored.
-fn mark_objects(objects: Option<&CoreObjects>, outcome: &Outcome) {
+fn mark_objects(objects: Option<&CoreObjects>, outcome: &HostOutcome) {
     if let Some(objects) = objects {
         for host in &outcome.objects {
             objects.mark(host);
@@ -255,8 +285,8 @@ pub async fn get(
     };
     crate::hosts::request::check_name("host", &name)?;
     let lookup = name.clone();
-    let found = crate::dispatch::run(Arc::clone(&app.store), caller, move |session| {
-        session.host_documents(&lookup)
+    let found = crate::dispatch::run_read(Arc::clone(&app.store), caller, move |documents| {
+        documents.host_documents(&lookup)
     })
     .await?;
     if found.is_empty() {

@@ -7,7 +7,7 @@ use super::*;
 use crate::auth::Caller;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::model::NewElement;
-use crate::store::Store;
+use crate::store::{Lookups, Store};
 use serde_json::json;
 
 use crate::config::testing::config;
@@ -1151,25 +1151,37 @@ fn feedback_and_result_presence() {
     ]);
 }
 
-/// The `check.result` history messages of the store, oldest first.
+/// The `check.result` history messages of the store, oldest first, as `/alignak_logs` reads
+/// them.
 fn check_results(f: &Fixture) -> Vec<(Option<String>, Option<String>, String)> {
-    let mut page = None;
+    let mut documents = None;
     f.store
-        .session(&Caller::default(), &mut |s| {
-            page = Some(s.history(&crate::store::model::HistoryQuery {
-                filters: vec![],
-                offset: 0,
-                limit: 100,
-            })?);
+        .read(&Caller::default(), &mut |docs| {
+            documents = Some(
+                docs.history_documents(&crate::store::model::HistoryQuery {
+                    filters: vec![],
+                    offset: 0,
+                    limit: 100,
+                })?
+                .0,
+            );
             Ok(())
         })
         .unwrap();
-    let mut items: Vec<_> = page
+    let text = |doc: &Map<String, Value>, key: &str| {
+        doc.get(key).and_then(Value::as_str).map(String::from)
+    };
+    let mut items: Vec<_> = documents
         .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| e.kind == "check.result")
-        .map(|e| (e.host_name, e.service_name, e.message))
+        .iter()
+        .filter(|doc| text(doc, "type").as_deref() == Some("check.result"))
+        .map(|doc| {
+            (
+                text(doc, "host_name"),
+                text(doc, "service_name"),
+                text(doc, "message").unwrap_or_default(),
+            )
+        })
         .collect();
     items.reverse();
     items
@@ -1211,7 +1223,7 @@ struct Refusing<'a> {
     meanwhile: bool,
 }
 
-impl Session for Refusing<'_> {
+impl Lookups for Refusing<'_> {
     fn host(&mut self, name: &str) -> Result<Option<Element>, StoreError> {
         self.inner.host(name)
     }
@@ -1221,6 +1233,9 @@ impl Session for Refusing<'_> {
     fn services(&mut self, host_id: i64) -> Result<Vec<Element>, StoreError> {
         self.inner.services(host_id)
     }
+}
+
+impl Session for Refusing<'_> {
     fn create(
         &mut self,
         kind: Kind,
@@ -1235,22 +1250,6 @@ impl Session for Refusing<'_> {
     fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch) -> Result<(), StoreError> {
         self.inner.update(kind, id, patch)
     }
-    fn hosts_in_group(&mut self, group: &str) -> Result<Vec<Element>, StoreError> {
-        self.inner.hosts_in_group(group)
-    }
-    fn hostgroups(
-        &mut self,
-        name: Option<&str>,
-    ) -> Result<Vec<crate::store::model::Hostgroup>, StoreError> {
-        self.inner.hostgroups(name)
-    }
-    fn host_page(
-        &mut self,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError> {
-        self.inner.host_page(offset, limit)
-    }
     fn put_hostgroup(
         &mut self,
         name: &str,
@@ -1262,14 +1261,11 @@ impl Session for Refusing<'_> {
     fn add_history(&mut self, entry: &crate::store::model::NewHistory) -> Result<(), StoreError> {
         self.inner.add_history(entry)
     }
-    fn history(
-        &mut self,
-        query: &crate::store::model::HistoryQuery,
-    ) -> Result<crate::store::model::HistoryPage, StoreError> {
-        self.inner.history(query)
-    }
     fn record_check(&mut self, check: &CheckRecord) -> Result<(), StoreError> {
         self.inner.record_check(check)
+    }
+    fn livestate_is_update(&self) -> bool {
+        self.inner.livestate_is_update()
     }
 }
 

@@ -55,7 +55,8 @@ use super::model::{
     LastState, NewElement, NewHistory,
 };
 use super::retention::{self, Retention};
-use super::{now, schema, AnswerScope, QueuedWork, Session, Store, StoreError};
+use super::rows::Rows;
+use super::{now, schema, AnswerScope, Documents, Lookups, QueuedWork, Session, Store, StoreError};
 use crate::auth::Caller;
 
 /// Sessions committed together at most.
@@ -396,7 +397,7 @@ impl Inner {
     /// `Store::read`: `work` in one read transaction on a read connection.
     fn read(
         &self,
-        work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+        work: &mut dyn FnMut(&mut dyn Documents) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         // A file gone away is not read either (a reader would still see the old inode).
         if self.file_lost.load(std::sync::atomic::Ordering::SeqCst) {
@@ -598,7 +599,7 @@ impl Store for EmbeddedStore {
     fn read(
         &self,
         _caller: &Caller,
-        work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+        work: &mut dyn FnMut(&mut dyn Documents) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.inner.read(work)
     }
@@ -808,7 +809,7 @@ impl SqliteSession<'_> {
     }
 }
 
-impl Session for SqliteSession<'_> {
+impl Lookups for SqliteSession<'_> {
     fn host(&mut self, name: &str) -> Result<Option<Element>, StoreError> {
         if let Some(host) = self.cache.host(name) {
             return Ok(Some(host.clone()));
@@ -844,7 +845,9 @@ impl Session for SqliteSession<'_> {
     fn services(&mut self, host_id: i64) -> Result<Vec<Element>, StoreError> {
         self.elements(Kind::Service, "host_id = ?1", &[&host_id])
     }
+}
 
+impl Session for SqliteSession<'_> {
     fn create(
         &mut self,
         kind: Kind,
@@ -978,6 +981,42 @@ impl Session for SqliteSession<'_> {
         Ok(())
     }
 
+    fn put_hostgroup(
+        &mut self,
+        name: &str,
+        alias: &str,
+        members: &[String],
+    ) -> Result<(), StoreError> {
+        let members = Value::from(members.to_vec()).to_string();
+        self.execute(
+            "INSERT INTO hostgroup (name, alias, members, created, updated) \
+                 VALUES (?1, ?2, ?3, ?4, ?4) \
+                 ON CONFLICT(name) DO UPDATE SET alias = ?2, members = ?3, updated = ?4 \
+                 WHERE alias IS NOT ?2 OR members IS NOT ?3",
+            params![name, alias, members, now()],
+        )
+        .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    fn add_history(&mut self, entry: &NewHistory) -> Result<(), StoreError> {
+        self.run_held(
+            Held::InsertHistory,
+            params![
+                now(),
+                entry.host_name,
+                entry.service_name,
+                entry.user_name,
+                entry.kind,
+                entry.message
+            ],
+        )
+        .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+}
+
+impl Rows for SqliteSession<'_> {
     fn hosts_in_group(&mut self, group: &str) -> Result<Vec<Element>, StoreError> {
         self.elements(
             Kind::Host,
@@ -1032,40 +1071,6 @@ impl Session for SqliteSession<'_> {
             .map_err(|e| self.fail(e))?;
         rows.collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.fail(e))
-    }
-
-    fn put_hostgroup(
-        &mut self,
-        name: &str,
-        alias: &str,
-        members: &[String],
-    ) -> Result<(), StoreError> {
-        let members = Value::from(members.to_vec()).to_string();
-        self.execute(
-            "INSERT INTO hostgroup (name, alias, members, created, updated) \
-                 VALUES (?1, ?2, ?3, ?4, ?4) \
-                 ON CONFLICT(name) DO UPDATE SET alias = ?2, members = ?3, updated = ?4 \
-                 WHERE alias IS NOT ?2 OR members IS NOT ?3",
-            params![name, alias, members, now()],
-        )
-        .map_err(|e| self.fail(e))?;
-        Ok(())
-    }
-
-    fn add_history(&mut self, entry: &NewHistory) -> Result<(), StoreError> {
-        self.run_held(
-            Held::InsertHistory,
-            params![
-                now(),
-                entry.host_name,
-                entry.service_name,
-                entry.user_name,
-                entry.kind,
-                entry.message
-            ],
-        )
-        .map_err(|e| self.fail(e))?;
-        Ok(())
     }
 
     fn history(&mut self, query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
@@ -1163,6 +1168,14 @@ mod tests {
             })
             .unwrap();
         out.unwrap()
+    }
+
+    /// The rows behind the documents, on a read connection as `Store::read` has them.
+    fn rows<T>(store: &EmbeddedStore, mut f: impl FnMut(&mut dyn Rows) -> T) -> T {
+        let conn = store.inner.reader().unwrap();
+        let mut cache = ElementCache::new(0);
+        let mut session = SqliteSession::new(&conn, &store.inner.path, &mut cache);
+        f(&mut session)
     }
 
     #[test]
@@ -1300,15 +1313,15 @@ mod tests {
                 .map(|e| e.host_name.unwrap())
                 .collect()
         };
-        let all = with(&store, |s| s.history(&query(vec![])).unwrap());
+        let all = rows(&store, |s| s.history(&query(vec![])).unwrap());
         assert_eq!(all.total, 3);
         assert_eq!(names(all), ["ab", "b", "a"]);
-        let page = with(&store, |s| {
+        let page = rows(&store, |s| {
             s.history(&query(vec![("host_name", vec![cond(true, "a")])]))
                 .unwrap()
         });
         assert_eq!(names(page), ["b"]);
-        let page = with(&store, |s| {
+        let page = rows(&store, |s| {
             s.history(&query(vec![
                 ("type", vec![cond(false, "check")]),
                 ("host_name", vec![cond(false, "b"), cond(false, "zz")]),
@@ -1329,9 +1342,9 @@ mod tests {
                 .insert("hostgroups".into(), serde_json::json!(["web"]));
             s.create(Kind::Host, None, &new).unwrap();
         });
-        let groups = with(&store, |s| s.hostgroups(Some("web")).unwrap());
+        let groups = rows(&store, |s| s.hostgroups(Some("web")).unwrap());
         assert_eq!(groups[0].members, ["h1"]);
-        let hosts = with(&store, |s| s.hosts_in_group("web").unwrap());
+        let hosts = rows(&store, |s| s.hosts_in_group("web").unwrap());
         assert_eq!(hosts.len(), 1);
         assert_eq!(hosts[0].name, "h2");
     }

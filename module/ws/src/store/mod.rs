@@ -1,6 +1,7 @@
 //! Where hosts, services, their customs and last livestate, hostgroups and the history
-//! (check results, comments) live. The /host algorithm is written once against `Session`;
-//! `EmbeddedStore` (SQLite) and `AlignakBackend` (REST) implement it.
+//! (check results, comments) live. The /host algorithm is written once against `Session` (the
+//! write side), the GET endpoints against `Documents` (the read side); `EmbeddedStore`
+//! (SQLite) and `AlignakBackend` (REST) implement both.
 
 pub mod backend;
 mod cache;
@@ -9,18 +10,16 @@ pub mod embedded;
 mod file;
 pub mod model;
 pub mod retention;
+mod rows;
 pub mod schema;
 pub mod template;
 pub mod tokens;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::auth::Caller;
 use crate::config::RealmCase;
-use model::{
-    CheckRecord, Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement,
-    NewHistory,
-};
+use model::{CheckRecord, Element, ElementPatch, HistoryQuery, Kind, NewElement, NewHistory};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -41,13 +40,19 @@ pub enum StoreError {
     BadQuery(String),
 }
 
-/// One unit of work, with blocking calls. On the embedded store everything done through a
-/// session is committed together, or not at all; the backend has no transactions: each call
-/// is applied when it is made (`Store::atomic` tells which).
-pub trait Session {
+/// The stored elements by name, with blocking calls: what the /host algorithm looks up
+/// before it writes, and what the core objects' writer and the documents read.
+pub trait Lookups {
     fn host(&mut self, name: &str) -> Result<Option<Element>, StoreError>;
     fn service(&mut self, host_id: i64, name: &str) -> Result<Option<Element>, StoreError>;
     fn services(&mut self, host_id: i64) -> Result<Vec<Element>, StoreError>;
+}
+
+/// The write side of one unit of work: what the /host algorithm, /event and NRDP do, on
+/// either store. On the embedded store everything done through a session is committed
+/// together, or not at all; the backend has no transactions: each call is applied when it is
+/// made (`Store::atomic` tells which, and `dispatch::run_staged` answers for it).
+pub trait Session: Lookups {
     fn create(
         &mut self,
         kind: Kind,
@@ -68,17 +73,8 @@ pub trait Session {
         self.create(kind, host.map(|h| h.id), &new)
     }
     fn update(&mut self, kind: Kind, id: i64, patch: &ElementPatch) -> Result<(), StoreError>;
-    /// Every host naming `group` in its `hostgroups` field.
-    fn hosts_in_group(&mut self, group: &str) -> Result<Vec<Element>, StoreError>;
-    fn hostgroups(&mut self, name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError>;
-    /// `GET /host` without a name: one page of the hosts (oldest first), without their
-    /// services, and how many there are.
-    fn host_page(
-        &mut self,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError>;
-    /// Creates or replaces the hostgroup `name`.
+    /// Creates or replaces the hostgroup `name` (`hostgroups_file`). The backend refuses it:
+    /// its hostgroups are its own.
     fn put_hostgroup(
         &mut self,
         name: &str,
@@ -86,8 +82,6 @@ pub trait Session {
         members: &[String],
     ) -> Result<(), StoreError>;
     fn add_history(&mut self, entry: &NewHistory) -> Result<(), StoreError>;
-    /// Newest first.
-    fn history(&mut self, query: &HistoryQuery) -> Result<HistoryPage, StoreError>;
 
     /// Keeps a check result of a livestate: here a `check.result` history entry; the
     /// backend posts a log check result for a timestamped one instead.
@@ -107,91 +101,35 @@ pub trait Session {
     fn livestate_is_update(&self) -> bool {
         false
     }
+}
 
+/// The read side: the documents the GET endpoints show, as each store has them (the
+/// embedded store shapes them from its rows, `rows::Rows`; the backend has its own).
+pub trait Documents: Lookups {
     /// `GET /host/<name>`: the host's documents as the API shows them.
-    fn host_documents(&mut self, name: &str) -> Result<Vec<Map<String, Value>>, StoreError> {
-        let Some(host) = self.host(name)? else {
-            return Ok(Vec::new());
-        };
-        let services: Vec<Value> = self
-            .services(host.id)?
-            .iter()
-            .map(|s| Value::Object(s.document()))
-            .collect();
-        let mut doc = host.document();
-        doc.insert("services".into(), Value::Array(services));
-        Ok(vec![doc])
-    }
+    fn host_documents(&mut self, name: &str) -> Result<Vec<Map<String, Value>>, StoreError>;
 
-    /// `GET /hostgroup[/<name>]`: every group (or the one named), with its hosts: declared
-    /// members first, then stored hosts naming the group, each once; with `embedded`, hosts
-    /// and realm as `{name, alias}`.
+    /// `GET /host` without a name: one page of the hosts (oldest first), without their
+    /// services, and how many there are.
+    fn host_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError>;
+
+    /// `GET /hostgroup[/<name>]`: every group (or the one named), with its hosts; with
+    /// `embedded`, hosts and realm as `{name, alias}`.
     fn hostgroup_documents(
         &mut self,
         name: Option<&str>,
         embedded: bool,
-    ) -> Result<Vec<Map<String, Value>>, StoreError> {
-        let alias_of = |host: &Element| {
-            host.fields
-                .get("alias")
-                .and_then(Value::as_str)
-                .map_or_else(|| host.name.clone(), String::from)
-        };
-        let mut out = Vec::new();
-        for group in self.hostgroups(name)? {
-            let mut hosts: Vec<(String, String)> = Vec::new();
-            for member in &group.members {
-                let alias = self
-                    .host(member)?
-                    .map_or_else(|| member.clone(), |h| alias_of(&h));
-                hosts.push((member.clone(), alias));
-            }
-            for host in self.hosts_in_group(&group.name)? {
-                if !hosts.iter().any(|(n, _)| *n == host.name) {
-                    let alias = alias_of(&host);
-                    hosts.push((host.name, alias));
-                }
-            }
-            let mut doc = group.document();
-            doc.insert("notes".into(), json!(""));
-            doc.insert("_level".into(), json!(1));
-            doc.insert("hostgroups".into(), json!([]));
-            let hosts: Vec<Value> = hosts
-                .into_iter()
-                .map(|(name, alias)| {
-                    if embedded {
-                        json!({"name": name, "alias": alias})
-                    } else {
-                        json!(name)
-                    }
-                })
-                .collect();
-            doc.insert("hosts".into(), Value::Array(hosts));
-            let realm = if embedded {
-                json!({"name": "All", "alias": "All"})
-            } else {
-                json!("All")
-            };
-            doc.insert("_realm".into(), realm);
-            out.push(doc);
-        }
-        Ok(out)
-    }
+    ) -> Result<Vec<Map<String, Value>>, StoreError>;
 
     /// `GET /alignak_logs`: one page of history documents, newest first, and how many match.
     fn history_documents(
         &mut self,
         query: &HistoryQuery,
-    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError> {
-        let page = self.history(query)?;
-        Ok((
-            page.items
-                .iter()
-                .map(model::HistoryEntry::document)
-                .collect(),
-            page.total,
-        ))
-    }
+    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError>;
 }
 
 /// Seconds since the Unix epoch: the store's timestamps.
@@ -243,12 +181,10 @@ pub trait Store: Send + Sync {
 
     /// Runs `work`, which only reads, where it waits for no write: the embedded store runs
     /// it on a read connection of its own (WAL lets it read beside the writer, and it sees
-    /// every commit made before it began). The default is `session`.
+    /// every commit made before it began).
     fn read(
         &self,
         caller: &Caller,
-        work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        self.session(caller, work)
-    }
+        work: &mut dyn FnMut(&mut dyn Documents) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 }

@@ -8,7 +8,9 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+
+use super::calls::{Answer, Calls, Doc};
 
 /// One call may not hold a request longer than this; the next request tries again.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -161,145 +163,6 @@ impl Client {
         self.call("GET", path, query, token, None, None)
     }
 
-    /// One document by `_id`; `None` when the backend has no such document.
-    pub fn get_one(
-        &self,
-        token: Option<&str>,
-        resource: &str,
-        id: &str,
-    ) -> Result<Option<Map<String, Value>>, BackendError> {
-        match self.get(token, &format!("{resource}/{id}"), &[]) {
-            Ok(Value::Object(doc)) => Ok(Some(doc)),
-            Ok(other) => Err(BackendError::Unavailable(format!(
-                "GET {resource}/{id}: not a document: {other}"
-            ))),
-            Err(BackendError::Refused { status: 404, .. }) => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// Every item of a collection, page after page. `_links.next` says whether there is a
-    /// next page; the request for it is this one's own query with the next `page` (Eve's
-    /// links leave out `embedded` and `projection`, and keep `where` unencoded), as the
-    /// original's client did.
-    pub fn get_all(
-        &self,
-        token: Option<&str>,
-        resource: &str,
-        query: Query,
-    ) -> Result<Vec<Map<String, Value>>, BackendError> {
-        let mut pairs: Vec<(&str, String)> = query.to_vec();
-        if !pairs.iter().any(|(k, _)| *k == "max_results") {
-            pairs.push(("max_results", self.page_size(token).to_string()));
-        }
-        let mut items = Vec::new();
-        let mut page: u64 = 1;
-        for _ in 0..MAX_PAGES {
-            let mut with_page = pairs.clone();
-            with_page.push(("page", page.to_string()));
-            let mut answer = self.get(token, resource, &with_page)?;
-            if let Some(Value::Array(found)) = answer.get_mut("_items") {
-                items.extend(found.drain(..).filter_map(|item| match item {
-                    Value::Object(doc) => Some(doc),
-                    _ => None,
-                }));
-            }
-            if answer.pointer("/_links/next").is_none() {
-                return Ok(items);
-            }
-            page = answer
-                .pointer("/_meta/page")
-                .and_then(Value::as_u64)
-                .unwrap_or(page)
-                + 1;
-        }
-        Err(BackendError::Unavailable(format!(
-            "GET {resource}: more than {MAX_PAGES} pages"
-        )))
-    }
-
-    /// The first item of a collection query, if any.
-    pub fn first(
-        &self,
-        token: Option<&str>,
-        resource: &str,
-        query: Query,
-    ) -> Result<Option<Map<String, Value>>, BackendError> {
-        let answer = self.get(token, resource, query)?;
-        Ok(answer
-            .get("_items")
-            .and_then(Value::as_array)
-            .and_then(|items| items.first())
-            .and_then(Value::as_object)
-            .cloned())
-    }
-
-    /// `POST /<resource>`: the created document's `_id`.
-    pub fn post(
-        &self,
-        token: Option<&str>,
-        resource: &str,
-        body: &Value,
-    ) -> Result<String, BackendError> {
-        let answer = self.call("POST", resource, &[], token, Some(body), None)?;
-        answer
-            .get("_id")
-            .and_then(Value::as_str)
-            .map(String::from)
-            .ok_or_else(|| BackendError::Unavailable(format!("POST {resource}: no _id answered")))
-    }
-
-    /// `PATCH /<resource>/<id>` with `If-Match: <etag>`; after a 412 (someone else changed the
-    /// document) the `_etag` is read again and the PATCH made once more, up to
-    /// `PATCH_ATTEMPTS` times (concurrent livestates of one host all PATCH it). The new `_etag`.
-    pub fn patch(
-        &self,
-        token: Option<&str>,
-        resource: &str,
-        id: &str,
-        etag: &str,
-        body: &Value,
-    ) -> Result<String, BackendError> {
-        let path = format!("{resource}/{id}");
-        let mut current = etag.to_string();
-        let mut attempt = 1;
-        let answer = loop {
-            match self.call("PATCH", &path, &[], token, Some(body), Some(&current)) {
-                Err(BackendError::Refused { status: 412, .. }) if attempt < PATCH_ATTEMPTS => {
-                    log::info!("PATCH /{path}: the document changed meanwhile (412): its _etag is read again and the PATCH made once more");
-                    attempt += 1;
-                    current = self
-                        .get_one(token, resource, id)?
-                        .and_then(|doc| doc.get("_etag").and_then(Value::as_str).map(String::from))
-                        .ok_or_else(|| {
-                            BackendError::Unavailable(format!("PATCH {path}: the document is gone"))
-                        })?;
-                }
-                other => break other?,
-            }
-        };
-        Ok(answer
-            .get("_etag")
-            .and_then(Value::as_str)
-            .unwrap_or(&current)
-            .to_string())
-    }
-
-    /// `DELETE /<resource>/<id>` with `If-Match: <etag>`; a document already gone is done.
-    pub fn delete(
-        &self,
-        token: Option<&str>,
-        resource: &str,
-        id: &str,
-        etag: &str,
-    ) -> Result<(), BackendError> {
-        let path = format!("{resource}/{id}");
-        match self.call("DELETE", &path, &[], token, None, Some(etag)) {
-            Ok(_) | Err(BackendError::Refused { status: 404, .. }) => Ok(()),
-            Err(err) => Err(err),
-        }
-    }
-
     fn call(
         &self,
         method: &'static str,
@@ -391,6 +254,126 @@ impl Client {
                 body: text.chars().take(500).collect(),
             }),
             _ => Err(BackendError::Unavailable(format!("{call}: HTTP {status}"))),
+        }
+    }
+}
+
+/// The calls a store session makes, over HTTP.
+impl Calls for Client {
+    fn get(&self, token: Option<&str>, path: &str, query: Query) -> Answer<Value> {
+        Client::get(self, token, path, query)
+    }
+
+    /// One document by `_id`; `None` when the backend has no such document.
+    fn get_one(&self, token: Option<&str>, resource: &str, id: &str) -> Answer<Option<Doc>> {
+        match Client::get(self, token, &format!("{resource}/{id}"), &[]) {
+            Ok(Value::Object(doc)) => Ok(Some(doc)),
+            Ok(other) => Err(BackendError::Unavailable(format!(
+                "GET {resource}/{id}: not a document: {other}"
+            ))),
+            Err(BackendError::Refused { status: 404, .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Every item of a collection, page after page. `_links.next` says whether there is a
+    /// next page; the request for it is this one's own query with the next `page` (Eve's
+    /// links leave out `embedded` and `projection`, and keep `where` unencoded), as the
+    /// original's client did.
+    fn get_all(&self, token: Option<&str>, resource: &str, query: Query) -> Answer<Vec<Doc>> {
+        let mut pairs: Vec<(&str, String)> = query.to_vec();
+        if !pairs.iter().any(|(k, _)| *k == "max_results") {
+            pairs.push(("max_results", self.page_size(token).to_string()));
+        }
+        let mut items = Vec::new();
+        let mut page: u64 = 1;
+        for _ in 0..MAX_PAGES {
+            let mut with_page = pairs.clone();
+            with_page.push(("page", page.to_string()));
+            let mut answer = Client::get(self, token, resource, &with_page)?;
+            if let Some(Value::Array(found)) = answer.get_mut("_items") {
+                items.extend(found.drain(..).filter_map(|item| match item {
+                    Value::Object(doc) => Some(doc),
+                    _ => None,
+                }));
+            }
+            if answer.pointer("/_links/next").is_none() {
+                return Ok(items);
+            }
+            page = answer
+                .pointer("/_meta/page")
+                .and_then(Value::as_u64)
+                .unwrap_or(page)
+                + 1;
+        }
+        Err(BackendError::Unavailable(format!(
+            "GET {resource}: more than {MAX_PAGES} pages"
+        )))
+    }
+
+    /// The first item of a collection query, if any.
+    fn first(&self, token: Option<&str>, resource: &str, query: Query) -> Answer<Option<Doc>> {
+        let answer = Client::get(self, token, resource, query)?;
+        Ok(answer
+            .get("_items")
+            .and_then(Value::as_array)
+            .and_then(|items| items.first())
+            .and_then(Value::as_object)
+            .cloned())
+    }
+
+    /// `POST /<resource>`: the created document's `_id`.
+    fn post(&self, token: Option<&str>, resource: &str, body: &Value) -> Answer<String> {
+        let answer = self.call("POST", resource, &[], token, Some(body), None)?;
+        answer
+            .get("_id")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .ok_or_else(|| BackendError::Unavailable(format!("POST {resource}: no _id answered")))
+    }
+
+    /// `PATCH /<resource>/<id>` with `If-Match: <etag>`; after a 412 (someone else changed the
+    /// document) the `_etag` is read again and the PATCH made once more, up to
+    /// `PATCH_ATTEMPTS` times (concurrent livestates of one host all PATCH it). The new `_etag`.
+    fn patch(
+        &self,
+        token: Option<&str>,
+        resource: &str,
+        id: &str,
+        etag: &str,
+        body: &Value,
+    ) -> Answer<String> {
+        let path = format!("{resource}/{id}");
+        let mut current = etag.to_string();
+        let mut attempt = 1;
+        let answer = loop {
+            match self.call("PATCH", &path, &[], token, Some(body), Some(&current)) {
+                Err(BackendError::Refused { status: 412, .. }) if attempt < PATCH_ATTEMPTS => {
+                    log::info!("PATCH /{path}: the document changed meanwhile (412): its _etag is read again and the PATCH made once more");
+                    attempt += 1;
+                    current = self
+                        .get_one(token, resource, id)?
+                        .and_then(|doc| doc.get("_etag").and_then(Value::as_str).map(String::from))
+                        .ok_or_else(|| {
+                            BackendError::Unavailable(format!("PATCH {path}: the document is gone"))
+                        })?;
+                }
+                other => break other?,
+            }
+        };
+        Ok(answer
+            .get("_etag")
+            .and_then(Value::as_str)
+            .unwrap_or(&current)
+            .to_string())
+    }
+
+    /// `DELETE /<resource>/<id>` with `If-Match: <etag>`; a document already gone is done.
+    fn delete(&self, token: Option<&str>, resource: &str, id: &str, etag: &str) -> Answer<()> {
+        let path = format!("{resource}/{id}");
+        match self.call("DELETE", &path, &[], token, None, Some(etag)) {
+            Ok(_) | Err(BackendError::Refused { status: 404, .. }) => Ok(()),
+            Err(err) => Err(err),
         }
     }
 }

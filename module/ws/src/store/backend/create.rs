@@ -3,7 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::client::{q, BackendError, Client};
+use super::calls::Calls;
+use super::client::{q, BackendError};
 use crate::config::RealmCase;
 use crate::store::model::Kind;
 use crate::store::template::{apply_realm_case, names};
@@ -50,7 +51,7 @@ pub fn is_object_id(value: &str) -> bool {
 }
 
 pub struct Resolver<'a> {
-    pub client: &'a Client,
+    pub client: &'a dyn Calls,
     pub token: Option<&'a str>,
 }
 

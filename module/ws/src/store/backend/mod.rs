@@ -6,12 +6,17 @@
 //! false), so the commands built before a failure are still sent, as the original did. A
 //! failure is never remembered: the next request calls the backend again.
 
+mod calls;
 pub mod client;
 pub mod create;
 pub mod credentials;
 pub mod documents;
+#[cfg(test)]
+mod fake;
 mod names;
 mod poll;
+#[cfg(test)]
+mod session_tests;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -27,6 +32,7 @@ const SURVIVOR_ORDER: &str = "_created,_id";
 
 use serde_json::{json, Map, Value};
 
+use self::calls::Calls;
 use self::client::{q, BackendError, Client};
 use self::create::Resolver;
 use self::names::{NameGuard, NameLocks};
@@ -34,10 +40,9 @@ use crate::auth::credentials::{CredentialStore, Verdict};
 use crate::auth::Caller;
 use crate::config::{RealmCase, WsConfig};
 use crate::store::model::{
-    CheckRecord, Element, ElementPatch, HistoryPage, HistoryQuery, Hostgroup, Kind, NewElement,
-    NewHistory,
+    CheckRecord, Element, ElementPatch, HistoryQuery, Kind, NewElement, NewHistory,
 };
-use crate::store::{Session, Store, StoreError};
+use crate::store::{Documents, Lookups, Session, Store, StoreError};
 
 /// What the backend store does beyond the calls: the original's `alignak_backend_*` options.
 #[derive(Debug, Clone)]
@@ -96,12 +101,6 @@ impl AlignakBackend {
     }
 }
 
-fn not_used(method: &str) -> StoreError {
-    StoreError::Unavailable(format!(
-        "the Alignak backend store does not serve '{method}' (its documents are read whole)"
-    ))
-}
-
 /// The original's message, and why.
 pub fn store_error(err: BackendError) -> StoreError {
     match err {
@@ -120,6 +119,29 @@ impl Store for AlignakBackend {
         &self,
         caller: &Caller,
         work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.with_caller(caller, &mut |session| work(session))
+    }
+
+    fn read(
+        &self,
+        caller: &Caller,
+        work: &mut dyn FnMut(&mut dyn Documents) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.with_caller(caller, &mut |session| work(session))
+    }
+
+    fn atomic(&self) -> bool {
+        false
+    }
+}
+
+impl AlignakBackend {
+    /// `work` in one session with the caller's token, within `SESSION_BUDGET`.
+    fn with_caller(
+        &self,
+        caller: &Caller,
+        work: &mut dyn FnMut(&mut BackendSession<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         // One request's whole work with the backend is bounded, however many calls it makes.
         let deadline = Instant::now() + SESSION_BUDGET;
@@ -143,10 +165,6 @@ impl Store for AlignakBackend {
             _ => result,
         }
     }
-
-    fn atomic(&self) -> bool {
-        false
-    }
 }
 
 /// A document the session has read: `Element::id` is its index in `handles`.
@@ -160,7 +178,7 @@ struct Handle {
 }
 
 struct BackendSession<'a> {
-    client: &'a Client,
+    client: &'a dyn Calls,
     token: Option<&'a str>,
     settings: &'a Settings,
     handles: Vec<Handle>,
@@ -196,27 +214,38 @@ impl AlignakBackend {
     fn run_session(
         &self,
         token: Option<&str>,
-        work: &mut dyn FnMut(&mut dyn Session) -> Result<(), StoreError>,
+        work: &mut dyn FnMut(&mut BackendSession<'_>) -> Result<(), StoreError>,
         deadline: Instant,
     ) -> (Result<(), StoreError>, bool) {
-        let mut session = BackendSession {
-            client: &self.client,
-            token,
-            settings: &self.settings,
-            handles: Vec::new(),
-            services: HashMap::new(),
-            created: HashSet::new(),
-            wrote: false,
-            names: &self.names,
-            holding: None,
-            deadline,
-        };
+        let mut session =
+            BackendSession::new(&*self.client, token, &self.settings, &self.names, deadline);
         let result = work(&mut session);
         (result, session.wrote)
     }
 }
 
-impl BackendSession<'_> {
+impl<'a> BackendSession<'a> {
+    fn new(
+        client: &'a dyn Calls,
+        token: Option<&'a str>,
+        settings: &'a Settings,
+        names: &'a Arc<NameLocks>,
+        deadline: Instant,
+    ) -> BackendSession<'a> {
+        BackendSession {
+            client,
+            token,
+            settings,
+            handles: Vec::new(),
+            services: HashMap::new(),
+            created: HashSet::new(),
+            wrote: false,
+            names,
+            holding: None,
+            deadline,
+        }
+    }
+
     fn adopt(&mut self, kind: Kind, host: Option<i64>, doc: &Map<String, Value>) -> Element {
         let handle = self.handles.len() as i64;
         self.handles.push(Handle {
@@ -354,7 +383,7 @@ impl BackendSession<'_> {
     }
 }
 
-impl Session for BackendSession<'_> {
+impl Lookups for BackendSession<'_> {
     fn host(&mut self, name: &str) -> Result<Option<Element>, StoreError> {
         self.hold(format!("host\0{name}"))?;
         let found = self
@@ -406,7 +435,9 @@ impl Session for BackendSession<'_> {
         self.load_services(host_id)?;
         Ok(self.services.get(&host_id).cloned().unwrap_or_default())
     }
+}
 
+impl Session for BackendSession<'_> {
     fn create(
         &mut self,
         kind: Kind,
@@ -507,42 +538,6 @@ impl Session for BackendSession<'_> {
         Ok(())
     }
 
-    // `hosts_in_group`, `hostgroups` and `history` serve the default `*_documents` methods,
-    // which this store overrides with the backend's own documents.
-    fn hosts_in_group(&mut self, _group: &str) -> Result<Vec<Element>, StoreError> {
-        Err(not_used("hosts_in_group"))
-    }
-
-    fn host_page(
-        &mut self,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError> {
-        let limit = limit.max(1);
-        let params = vec![
-            ("page", (offset / limit + 1).to_string()),
-            ("max_results", limit.to_string()),
-            ("sort", "_id".to_string()),
-            ("where", q(json!({"_is_template": false}))),
-        ];
-        let answer = self
-            .client
-            .get(self.token, "host", &params)
-            .map_err(store_error)?;
-        Ok(one_page(&answer, |doc| {
-            let mut value = Value::Object(doc.clone());
-            documents::strip_secrets(&mut value);
-            match value {
-                Value::Object(doc) => doc,
-                _ => Map::new(),
-            }
-        }))
-    }
-
-    fn hostgroups(&mut self, _name: Option<&str>) -> Result<Vec<Hostgroup>, StoreError> {
-        Err(not_used("hostgroups"))
-    }
-
     fn put_hostgroup(&mut self, name: &str, _: &str, _: &[String]) -> Result<(), StoreError> {
         Err(StoreError::Refused(format!(
             "hostgroup '{name}': with an Alignak backend, hostgroups are the backend's (hostgroups_file is not used)"
@@ -564,10 +559,6 @@ impl Session for BackendSession<'_> {
             .post(self.token, "history", &doc)
             .map(|_| ())
             .map_err(store_error)
-    }
-
-    fn history(&mut self, _query: &HistoryQuery) -> Result<HistoryPage, StoreError> {
-        Err(not_used("history"))
     }
 
     fn livestate_is_update(&self) -> bool {
@@ -593,6 +584,35 @@ impl Session for BackendSession<'_> {
             );
         }
         Ok(())
+    }
+}
+
+/// The backend's own documents, as it shows them (secrets stripped).
+impl Documents for BackendSession<'_> {
+    fn host_page(
+        &mut self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Map<String, Value>>, u64), StoreError> {
+        let limit = limit.max(1);
+        let params = vec![
+            ("page", (offset / limit + 1).to_string()),
+            ("max_results", limit.to_string()),
+            ("sort", "_id".to_string()),
+            ("where", q(json!({"_is_template": false}))),
+        ];
+        let answer = self
+            .client
+            .get(self.token, "host", &params)
+            .map_err(store_error)?;
+        Ok(one_page(&answer, |doc| {
+            let mut value = Value::Object(doc.clone());
+            documents::strip_secrets(&mut value);
+            match value {
+                Value::Object(doc) => doc,
+                _ => Map::new(),
+            }
+        }))
     }
 
     fn host_documents(&mut self, name: &str) -> Result<Vec<Map<String, Value>>, StoreError> {
