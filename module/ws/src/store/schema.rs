@@ -124,4 +124,35 @@ mod tests {
             .unwrap();
         assert!(migrate(&mut conn).is_err());
     }
+
+    #[test]
+    fn a_file_from_an_earlier_version_is_brought_up_to_date_with_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws.sqlite");
+        {
+            // As the first release left it: migration 1 only, with a host in it.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO host (name, created, updated) VALUES ('srv', 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, VERSION);
+        let name: String = conn
+            .query_row("SELECT name FROM host", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(name, "srv");
+        let tokens: i64 = conn
+            .query_row("SELECT count(*) FROM tokens", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tokens, 0);
+    }
 }
