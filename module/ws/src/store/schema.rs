@@ -142,17 +142,13 @@ mod tests {
         }
         let mut conn = Connection::open(&path).unwrap();
         migrate(&mut conn).unwrap();
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, VERSION);
-        let name: String = conn
-            .query_row("SELECT name FROM host", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(name, "srv");
-        let tokens: i64 = conn
-            .query_row("SELECT count(*) FROM tokens", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(tokens, 0);
+        let value = |sql: &str| -> String {
+            conn.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+                .map(|v| format!("{v:?}"))
+                .unwrap()
+        };
+        assert_eq!(value("PRAGMA user_version"), format!("Integer({VERSION})"));
+        assert_eq!(value("SELECT name FROM host"), r#"Text("srv")"#);
+        assert_eq!(value("SELECT count(*) FROM tokens"), "Integer(0)");
     }
 }
