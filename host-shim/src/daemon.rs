@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the daemon's life (check, run, reload, stop) over the same loaded modules, whose steps share their state.
 //! The daemon: its configuration read, `--check`, and a run: the spool, the delivery
 //! thread, the modules, and the signals that reload or stop them.
 

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the spool's one durable state (segments, cursor, counters) and the operations that must keep it consistent, with its crash tests.
 //! The durable spool: every command a module pushes is appended here and fsync'd before the
 //! push returns, then delivered from here in order; a persisted cursor says how far delivery
 //! got. A crash or `kill -9` at any moment loses nothing that was acknowledged: at the next
@@ -287,12 +288,7 @@ impl Spool {
             });
         }
         let current = segments.back().map(|s| s.path.clone()).unwrap_or_default();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(FILE_MODE)
-            .open(&current)
-            .map_err(io_error(&current))?;
+        let file = open_segment(&current)?;
         let len = file.metadata().map_err(io_error(&current))?.len();
         sync_dir(dir).map_err(io_error(dir))?;
         if pending > 0 {
@@ -431,12 +427,7 @@ impl Spool {
     /// Starts a new segment, whose first record will be `first_seq`, for the next appends.
     fn roll(&self, writer: &mut Writer, first_seq: u64) -> Result<(), SpoolError> {
         let path = segment_path(&self.dir, first_seq);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(FILE_MODE)
-            .open(&path)
-            .map_err(io_error(&path))?;
+        let file = open_segment(&path)?;
         if let Err(err) = sync_dir(&self.dir) {
             // Unknown to the segment list, it must not be found at the next start either.
             let _ = fs::remove_file(&path);
@@ -661,6 +652,16 @@ impl SpoolReader {
     }
 }
 
+/// A segment opened for appends, created private when it is new.
+fn open_segment(path: &Path) -> Result<File, SpoolError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(FILE_MODE)
+        .open(path)
+        .map_err(io_error(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -672,6 +673,25 @@ mod tests {
                 creation_timestamp: 1.0,
             })
             .collect()
+    }
+
+    /// A spool directory holding `n` records `A0..` in its first segment, closed.
+    fn spooled(n: usize) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        Spool::open(dir.path(), 1 << 30)
+            .unwrap()
+            .append(&commands("A", n))
+            .unwrap();
+        let segment = segment_path(dir.path(), 0);
+        (dir, segment)
+    }
+
+    /// How many files of `dir` have a name that `wanted` takes.
+    fn files_where(dir: &Path, wanted: impl Fn(&str) -> bool) -> usize {
+        fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| wanted(&e.as_ref().unwrap().file_name().to_string_lossy()))
+            .count()
     }
 
     fn read_all(spool: &Spool) -> Vec<String> {
@@ -705,12 +725,7 @@ mod tests {
 
     #[test]
     fn a_torn_tail_is_cut_and_the_records_before_it_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let spool = Spool::open(dir.path(), 1 << 30).unwrap();
-            spool.append(&commands("A", 3)).unwrap();
-        }
-        let segment = segment_path(dir.path(), 0);
+        let (dir, segment) = spooled(3);
         let mut file = OpenOptions::new().append(true).open(&segment).unwrap();
         // Half a record, as a crash in the middle of a write leaves it.
         let mut partial = Vec::new();
@@ -759,18 +774,7 @@ mod tests {
             .collect();
         spool.append(&batch).unwrap();
         spool.append(&commands("D", 1)).unwrap();
-        let segments = || {
-            fs::read_dir(dir.path())
-                .unwrap()
-                .filter(|e| {
-                    e.as_ref()
-                        .unwrap()
-                        .file_name()
-                        .to_string_lossy()
-                        .starts_with("seg-")
-                })
-                .count()
-        };
+        let segments = || files_where(dir.path(), |name| name.starts_with("seg-"));
         assert_eq!(segments(), 2);
         let mut reader = spool.reader().unwrap();
         let all = reader.read_batch(&spool, usize::MAX).unwrap();
@@ -789,12 +793,7 @@ mod tests {
 
     #[test]
     fn a_damaged_middle_costs_that_record_and_the_rest_is_delivered() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let spool = Spool::open(dir.path(), 1 << 30).unwrap();
-            spool.append(&commands("A", 5)).unwrap();
-        }
-        let segment = segment_path(dir.path(), 0);
+        let (dir, segment) = spooled(5);
         let mut bytes = fs::read(&segment).unwrap();
         let one = bytes.len() / 5;
         // Four bytes overwritten inside the third record.
@@ -816,16 +815,7 @@ mod tests {
         // The rewritten segment is clean: nothing more is lost or repeated at the next start.
         let spool = Spool::open(dir.path(), 1 << 30).unwrap();
         assert!(read_all(&spool).is_empty());
-        let kept = fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .contains(".damaged-")
-            })
-            .count();
+        let kept = files_where(dir.path(), |name| name.contains(".damaged-"));
         assert_eq!(kept, 1);
     }
 

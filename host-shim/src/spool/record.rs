@@ -82,11 +82,8 @@ pub enum Decoded {
 
 /// Decodes the record at the start of `bytes`.
 pub fn decode(bytes: &[u8]) -> Decoded {
-    if bytes.is_empty() {
-        return Decoded::End;
-    }
-    if bytes.len() < HEADER {
-        return Decoded::Invalid(format!("a record header cut after {} bytes", bytes.len()));
+    if let Err(found) = whole_header(bytes, HEADER) {
+        return found;
     }
     if bytes[..4] != MAGIC {
         return Decoded::Invalid("no record marker".into());
@@ -94,21 +91,52 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     let seq = u64::from_le_bytes(bytes[4..12].try_into().unwrap_or_default());
     let len = u32::from_le_bytes(bytes[12..16].try_into().unwrap_or_default());
     let crc = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default());
-    let len_usize = len as usize;
-    if !(8..=MAX_PAYLOAD + 8).contains(&len_usize) {
-        return Decoded::Invalid(format!("an impossible record length {len}"));
-    }
-    let Some(payload) = bytes.get(HEADER..HEADER + len_usize) else {
-        return Decoded::Invalid(format!(
-            "a record cut after {} of {len} bytes",
-            bytes.len() - HEADER
-        ));
+    let payload = match payload_after(bytes, HEADER, len as usize) {
+        Ok(payload) => payload,
+        Err(found) => return found,
     };
     if checksum(seq, len, &[payload]) != crc {
         return Decoded::Invalid("a record whose checksum does not match".into());
     }
+    record(seq, payload, HEADER)
+}
+
+/// `Err` with what the bytes hold when they are no whole header of `header` bytes.
+fn whole_header(bytes: &[u8], header: usize) -> Result<(), Decoded> {
+    if bytes.is_empty() {
+        return Err(Decoded::End);
+    }
+    if bytes.len() < header {
+        return Err(Decoded::Invalid(format!(
+            "a record header cut after {} bytes",
+            bytes.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The `len` payload bytes after a `header`-byte header, if the length is possible and the
+/// bytes are all there.
+fn payload_after(bytes: &[u8], header: usize, len: usize) -> Result<&[u8], Decoded> {
+    if !(8..=MAX_PAYLOAD + 8).contains(&len) {
+        return Err(Decoded::Invalid(format!(
+            "an impossible record length {len}"
+        )));
+    }
+    bytes.get(header..header + len).ok_or_else(|| {
+        Decoded::Invalid(format!(
+            "a record cut after {} of {len} bytes",
+            bytes.len() - header
+        ))
+    })
+}
+
+/// The record a checked payload holds, which took `header` bytes before it.
+fn record(seq: u64, payload: &[u8], header: usize) -> Decoded {
     match payload_fields(payload) {
-        Some((created, line)) => Decoded::Record(Record { seq, created, line }, HEADER + len_usize),
+        Some((created, line)) => {
+            Decoded::Record(Record { seq, created, line }, header + payload.len())
+        }
         None => Decoded::Invalid("a record that is not UTF-8".into()),
     }
 }
@@ -121,30 +149,19 @@ fn payload_fields(payload: &[u8]) -> Option<(f64, String)> {
 
 /// Decodes a record of the previous version at the start of `bytes`, giving it `seq`.
 pub fn decode_v1(bytes: &[u8], seq: u64) -> Decoded {
-    if bytes.is_empty() {
-        return Decoded::End;
-    }
-    if bytes.len() < V1_HEADER {
-        return Decoded::Invalid(format!("a record header cut after {} bytes", bytes.len()));
+    if let Err(found) = whole_header(bytes, V1_HEADER) {
+        return found;
     }
     let len = u32::from_le_bytes(bytes[0..4].try_into().unwrap_or_default()) as usize;
     let crc = u32::from_le_bytes(bytes[4..8].try_into().unwrap_or_default());
-    if !(8..=MAX_PAYLOAD + 8).contains(&len) {
-        return Decoded::Invalid(format!("an impossible record length {len}"));
-    }
-    let Some(payload) = bytes.get(V1_HEADER..V1_HEADER + len) else {
-        return Decoded::Invalid(format!(
-            "a record cut after {} of {len} bytes",
-            bytes.len() - V1_HEADER
-        ));
+    let payload = match payload_after(bytes, V1_HEADER, len) {
+        Ok(payload) => payload,
+        Err(found) => return found,
     };
     if crc32fast::hash(payload) != crc {
         return Decoded::Invalid("a record whose checksum does not match".into());
     }
-    match payload_fields(payload) {
-        Some((created, line)) => Decoded::Record(Record { seq, created, line }, V1_HEADER + len),
-        None => Decoded::Invalid("a record that is not UTF-8".into()),
-    }
+    record(seq, payload, V1_HEADER)
 }
 
 /// What reading the next record from a stream found.

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the whole stable ABI between host and modules is one surface (types, traits, the guard), and its tests.
 //! The stable interface between the Alignak receiver shim (the host) and the modules it loads
 //! as dynamic libraries.
 //!

@@ -34,14 +34,14 @@ fn declares_json(request: &Request<Body>) -> bool {
     let Ok(value) = value.to_str() else {
         return false;
     };
-    let media_type = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    media_type == "application/json"
-        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+    // Only the essence is parsed: parameters are ignored, as they always were here, even
+    // malformed ones (`mime` refuses the whole value over a bad or spaced parameter).
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Ok(media_type) = essence.parse::<mime::Mime>() else {
+        return false;
+    };
+    media_type.type_() == mime::APPLICATION
+        && (media_type.subtype() == mime::JSON || media_type.suffix() == Some(mime::JSON))
 }
 
 /// Reads the body as JSON. An empty JSON body is `Null`; a body not declared as JSON is 415
@@ -253,6 +253,37 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn with_content_type(value: &str) -> Request<Body> {
+        let body = http_body_util::Empty::<Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed();
+        Request::builder()
+            .header(header::CONTENT_TYPE, value)
+            .body(body)
+            .unwrap()
+    }
+
+    #[test]
+    fn json_is_any_case_with_any_parameters_or_a_json_suffix() {
+        for value in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/json ; charset",
+            "application/vnd.api+json",
+        ] {
+            assert!(declares_json(&with_content_type(value)), "{value}");
+        }
+        for value in [
+            "text/plain",
+            "application/jsonx",
+            "application/",
+            "json",
+            "",
+        ] {
+            assert!(!declares_json(&with_content_type(value)), "{value}");
+        }
+    }
 
     fn refusal(body: &str, max_items: usize) -> String {
         parse(body.as_bytes(), max_items).unwrap_err().to_string()

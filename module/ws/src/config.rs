@@ -1,9 +1,11 @@
+// Over 400 lines, earned: one typed field per parameter of mod-ws.cfg with its default and bounds, the reader that checks them all, and the table of tests over them.
 //! The module's parameters (`define module { ... }` in `mod-ws.cfg`), parsed once into a typed
 //! struct with the original module's defaults.
 //!
 //! Every bad value is reported as `file:line: key: reason`, all of them at once, so a
 //! configuration can be fixed in one pass.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -202,80 +204,9 @@ const NOT_USED_YET: &[(&str, &str)] = &[
     ),
 ];
 
-/// Every key this version acts on.
-const KNOWN_KEYS: &[&str] = &[
-    "log_level",
-    "host",
-    "port",
-    "max_body_size",
-    "max_connections",
-    "legacy_status_codes",
-    "max_batch_items",
-    "request_timeout",
-    "use_ssl",
-    "ca_cert",
-    "server_cert",
-    "server_key",
-    "authorization",
-    "users_file",
-    "session_timeout",
-    "token_timeout",
-    "auth_max_failures",
-    "session_key",
-    "set_timestamp",
-    "validate_commands",
-    "alignak_backend",
-    "username",
-    "password",
-    "token",
-    "alignak_backend_polling_period",
-    "embedded_store",
-    "hostgroups_file",
-    "allow_host_creation",
-    "ignore_unknown_host",
-    "allow_service_creation",
-    "ignore_unknown_service",
-    "realm_case",
-    "give_feedback",
-    "feedback_host",
-    "feedback_service",
-    "give_result",
-    "alignak_backend_livestate_update",
-    "alignak_backend_old_lcr",
-    "alignak_backend_timeshift",
-    "alignak_backend_get_lcr",
-    "alignak_host",
-    "alignak_port",
-    "alignak_polling_period",
-    "alignak_daemons_polling_period",
-    "metrics",
-    "metrics_public",
-    "statsd_enabled",
-    "statsd_host",
-    "statsd_port",
-    "statsd_prefix",
-    "max_search_terms",
-    "history_max_age",
-    "history_max_entries",
-    "core",
-    "log_access",
-    // Read by the daemon: its own log goes to that file.
-    "log_error",
-    "health_public",
-    "health_max_age",
-    "health_max_spool_size",
-    "nrdp",
-    "nrdp_tokens",
-    "nrdp_commands",
-    "objects_dir",
-    "object_cache_file",
-    "verify_command",
-    "reload_command",
-    "reload_period",
-    "default_host_template",
-    "default_service_template",
-    "objects_allowed_directives",
-];
+/// Keys the module does not read but the daemon that loads it does (its own log goes to
+/// `log_error`): known all the same.
+const DAEMON_KEYS: &[&str] = &["log_error"];
 
 /// The keys that only mean something with `objects_dir`.
 const OBJECTS_KEYS: [&str; 7] = [
@@ -332,15 +263,36 @@ fn objects_config(r: &mut Reader) -> Option<ObjectsConfig> {
     })
 }
 
-/// Reads typed values out of the parameter list, collecting every problem.
+/// Reads typed values out of the parameter list, collecting every problem and every key it
+/// was asked for: those are the keys this version knows, so that list cannot drift from what
+/// is read.
 struct Reader<'a> {
     params: &'a [ConfigParam],
     problems: Vec<ConfigProblem>,
+    asked: RefCell<Vec<&'static str>>,
 }
 
 impl<'a> Reader<'a> {
-    fn raw(&self, key: &str) -> Option<&'a ConfigParam> {
+    fn new(params: &'a [ConfigParam]) -> Reader<'a> {
+        Reader {
+            params,
+            problems: Vec::new(),
+            asked: RefCell::new(DAEMON_KEYS.to_vec()),
+        }
+    }
+
+    /// The one accessor every other goes through: what records the key as known.
+    fn raw(&self, key: &'static str) -> Option<&'a ConfigParam> {
+        let mut asked = self.asked.borrow_mut();
+        if !asked.contains(&key) {
+            asked.push(key);
+        }
         self.params.iter().rev().find(|p| p.key.as_str() == key)
+    }
+
+    /// Every key asked for so far.
+    fn known_keys(&self) -> Vec<&'static str> {
+        self.asked.borrow().clone()
     }
 
     fn problem(&mut self, param: &ConfigParam, reason: String) {
@@ -354,22 +306,22 @@ impl<'a> Reader<'a> {
 
     /// The trimmed value, `None` when the key is absent or empty (an empty value in an Alignak
     /// file means "use the default").
-    fn text(&self, key: &str) -> Option<(&'a ConfigParam, &'a str)> {
+    fn text(&self, key: &'static str) -> Option<(&'a ConfigParam, &'a str)> {
         let param = self.raw(key)?;
         let value = param.value.as_str().trim();
         (!value.is_empty()).then_some((param, value))
     }
 
-    fn string(&self, key: &str, default: &str) -> String {
+    fn string(&self, key: &'static str, default: &str) -> String {
         self.text(key)
             .map_or_else(|| default.to_string(), |(_, v)| v.to_string())
     }
 
-    fn optional_string(&self, key: &str) -> Option<String> {
+    fn optional_string(&self, key: &'static str) -> Option<String> {
         self.text(key).map(|(_, v)| v.to_string())
     }
 
-    fn bool(&mut self, key: &str, default: bool) -> bool {
+    fn bool(&mut self, key: &'static str, default: bool) -> bool {
         let Some((param, value)) = self.text(key) else {
             return default;
         };
@@ -387,7 +339,7 @@ impl<'a> Reader<'a> {
 
     fn number<T: std::str::FromStr + Copy + PartialOrd + std::fmt::Display>(
         &mut self,
-        key: &str,
+        key: &'static str,
         default: T,
         min: T,
         max: T,
@@ -407,7 +359,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn choice<T: Copy>(&mut self, key: &str, default: T, choices: &[(&str, T)]) -> T {
+    fn choice<T: Copy>(&mut self, key: &'static str, default: T, choices: &[(&str, T)]) -> T {
         let Some((param, value)) = self.text(key) else {
             return default;
         };
@@ -425,17 +377,17 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn path(&self, key: &str, default: &str) -> PathBuf {
+    fn path(&self, key: &'static str, default: &str) -> PathBuf {
         PathBuf::from(self.string(key, default))
     }
 
-    fn optional_path(&self, key: &str) -> Option<PathBuf> {
+    fn optional_path(&self, key: &'static str) -> Option<PathBuf> {
         self.optional_string(key).map(PathBuf::from)
     }
 
     /// A comma-separated list; items are trimmed (the original did not trim, which made
     /// `name, alias` silently miss `alias`).
-    fn list(&self, key: &str) -> Vec<String> {
+    fn list(&self, key: &'static str) -> Vec<String> {
         self.text(key)
             .map(|(_, v)| {
                 v.split(',')
@@ -460,6 +412,155 @@ fn parse_log_level(value: &str) -> Option<log::LevelFilter> {
     }
 }
 
+/// Reads every key of this version into the configuration; problems go to `r`. Every key is
+/// asked for whatever the others say (the unknown-key check relies on it).
+fn read(r: &mut Reader, alias: &str) -> WsConfig {
+    let log_level = match r.text("log_level") {
+        None => log::LevelFilter::Info,
+        Some((param, value)) => parse_log_level(value).unwrap_or_else(|| {
+            r.problem(
+                param,
+                format!("'{value}' is not a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"),
+            );
+            log::LevelFilter::Info
+        }),
+    };
+
+    let host = match r.text("host") {
+        None => IpAddr::from([0, 0, 0, 0]),
+        Some((param, value)) => value.parse().unwrap_or_else(|_| {
+            r.problem(
+                param,
+                format!(
+                    "'{value}' is not an IP address to listen on (e.g. 0.0.0.0, 127.0.0.1, ::)"
+                ),
+            );
+            IpAddr::from([0, 0, 0, 0])
+        }),
+    };
+
+    let realm_case = r.choice(
+        "realm_case",
+        RealmCase::Unchanged,
+        &[
+            ("upper", RealmCase::Upper),
+            ("lower", RealmCase::Lower),
+            ("capitalize", RealmCase::Capitalize),
+        ],
+    );
+
+    let core = r.choice(
+        "core",
+        CoreDialect::Alignak,
+        &[
+            ("nagios", CoreDialect::Nagios),
+            ("alignak", CoreDialect::Alignak),
+        ],
+    );
+
+    let alignak_host = match r.raw("alignak_host") {
+        // Explicitly empty: arbiter polling is off, as in the original.
+        Some(p) if p.value.trim().is_empty() => None,
+        _ => Some(r.string("alignak_host", "127.0.0.1")),
+    };
+
+    let mut config = WsConfig {
+        alias: alias.to_string(),
+        log_level,
+        host,
+        port: r.number("port", 8888u16, 0, u16::MAX),
+        max_body_size: r.number("max_body_size", MIB, 1, 1024 * MIB),
+        max_connections: r.number("max_connections", 1024usize, 1, 1_000_000),
+        legacy_status_codes: r.bool("legacy_status_codes", false),
+        max_batch_items: r.number("max_batch_items", 10_000usize, 1, 1_000_000),
+        request_timeout_secs: r.number("request_timeout", 30u64, 1, 3600),
+        use_ssl: r.bool("use_ssl", false),
+        ca_cert: r.optional_path("ca_cert"),
+        server_cert: r.path("server_cert", "/usr/local/etc/alignak/certs/server.crt"),
+        server_key: r.path("server_key", "/usr/local/etc/alignak/certs/server.key"),
+        authorization: r.bool("authorization", true),
+        users_file: r.path("users_file", "var/lib/alignak/users.htpasswd"),
+        session_timeout_secs: r.number("session_timeout", 3600u64, 1, 365 * DAY),
+        token_timeout_secs: r.number("token_timeout", 30 * DAY, 1, 10 * 365 * DAY),
+        auth_max_failures: r.number("auth_max_failures", 5u32, 1, 1_000_000),
+        session_key: r.optional_string("session_key"),
+        set_timestamp: r.bool("set_timestamp", true),
+        validate_commands: r.bool("validate_commands", true),
+        alignak_backend: r.optional_string("alignak_backend"),
+        backend_username: r.string("username", ""),
+        backend_password: r.string("password", ""),
+        backend_token: r.string("token", ""),
+        allow_generate_token: r.bool("allowgeneratetoken", false),
+        alignak_backend_polling_period: r.number("alignak_backend_polling_period", 10u64, 0, DAY),
+        client_processes: r.number("client_processes", 1u32, 1, 64),
+        embedded_store: r.path("embedded_store", "var/lib/alignak/ws.sqlite"),
+        hostgroups_file: r.optional_path("hostgroups_file"),
+        allow_host_creation: r.bool("allow_host_creation", false),
+        ignore_unknown_host: r.bool("ignore_unknown_host", false),
+        allow_service_creation: r.bool("allow_service_creation", false),
+        ignore_unknown_service: r.bool("ignore_unknown_service", true),
+        realm_case,
+        give_feedback: r.number("give_feedback", 1u8, 0, 2),
+        feedback_host: r.list("feedback_host"),
+        feedback_service: r.list("feedback_service"),
+        give_result: r.bool("give_result", false),
+        backend_livestate_update: r.bool("alignak_backend_livestate_update", false),
+        backend_old_lcr: r.bool("alignak_backend_old_lcr", true),
+        backend_timeshift: r.number("alignak_backend_timeshift", 0i64, -(DAY as i64), DAY as i64),
+        backend_get_lcr: r.bool("alignak_backend_get_lcr", false),
+        core,
+        alignak_host,
+        alignak_port: r.number("alignak_port", 7770u16, 1, u16::MAX),
+        alignak_polling_period: r.number("alignak_polling_period", 5u64, 1, DAY),
+        alignak_daemons_polling_period: r.number("alignak_daemons_polling_period", 10u64, 1, DAY),
+        metrics: r.bool("metrics", true),
+        metrics_public: r.bool("metrics_public", false),
+        max_search_terms: r.number("max_search_terms", 1000usize, 1, 100_000),
+        history_max_age_secs: r.number("history_max_age", 31 * DAY, 1, 100 * 365 * DAY),
+        history_max_entries: r.number("history_max_entries", 2_000_000u64, 1, 1_000_000_000),
+        statsd_enabled: r.bool("statsd_enabled", false),
+        statsd_host: r.string("statsd_host", "localhost"),
+        statsd_port: r.number("statsd_port", 8125u16, 1, u16::MAX),
+        statsd_prefix: r.string("statsd_prefix", "alignak"),
+        graphite_enabled: r.bool("graphite_enabled", false),
+        log_access: r.optional_path("log_access"),
+        health_public: r.bool("health_public", true),
+        health_max_age_secs: r.number("health_max_age", 60u64, 1, DAY),
+        health_max_spool_size: r.number("health_max_spool_size", 64 * MIB as u64, 1, u64::MAX),
+        nrdp: r.bool("nrdp", false),
+        nrdp_tokens: r.list("nrdp_tokens"),
+        nrdp_commands: r.bool("nrdp_commands", false),
+        objects: None,
+    };
+    config.objects = objects_config(r);
+    if config.objects.is_some() && config.alignak_backend.is_some() {
+        if let Some(param) = r.raw("objects_dir") {
+            r.problem(
+                param,
+                "objects_dir is for the embedded store: with alignak_backend, the backend is the core's configuration".into(),
+            );
+        }
+    }
+    if let (Some(key), Some(param)) = (&config.session_key, r.raw("session_key")) {
+        if key.len() < 32 {
+            r.problem(
+                param,
+                "too short: at least 32 characters (e.g. the output of `openssl rand -base64 32`)"
+                    .into(),
+            );
+        }
+    }
+    if config.nrdp && config.nrdp_tokens.is_empty() {
+        if let Some(param) = r.raw("nrdp") {
+            r.problem(
+                param,
+                "NRDP is on but nrdp_tokens names no token: no client could use it".into(),
+            );
+        }
+    }
+    config
+}
+
 const MIB: usize = 1024 * 1024;
 const DAY: u64 = 24 * 3600;
 
@@ -470,174 +571,15 @@ impl WsConfig {
         alias: &str,
         params: &[ConfigParam],
     ) -> Result<(WsConfig, Vec<Notice>), Vec<ConfigProblem>> {
-        let mut r = Reader {
-            params,
-            problems: Vec::new(),
-        };
+        let mut r = Reader::new(params);
 
-        let log_level = match r.text("log_level") {
-            None => log::LevelFilter::Info,
-            Some((param, value)) => parse_log_level(value).unwrap_or_else(|| {
-                r.problem(
-                    param,
-                    format!("'{value}' is not a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)"),
-                );
-                log::LevelFilter::Info
-            }),
-        };
-
-        let host = match r.text("host") {
-            None => IpAddr::from([0, 0, 0, 0]),
-            Some((param, value)) => value.parse().unwrap_or_else(|_| {
-                r.problem(
-                    param,
-                    format!(
-                        "'{value}' is not an IP address to listen on (e.g. 0.0.0.0, 127.0.0.1, ::)"
-                    ),
-                );
-                IpAddr::from([0, 0, 0, 0])
-            }),
-        };
-
-        let realm_case = r.choice(
-            "realm_case",
-            RealmCase::Unchanged,
-            &[
-                ("upper", RealmCase::Upper),
-                ("lower", RealmCase::Lower),
-                ("capitalize", RealmCase::Capitalize),
-            ],
-        );
-
-        let core = r.choice(
-            "core",
-            CoreDialect::Alignak,
-            &[
-                ("nagios", CoreDialect::Nagios),
-                ("alignak", CoreDialect::Alignak),
-            ],
-        );
-
-        let alignak_host = match r.raw("alignak_host") {
-            // Explicitly empty: arbiter polling is off, as in the original.
-            Some(p) if p.value.trim().is_empty() => None,
-            _ => Some(r.string("alignak_host", "127.0.0.1")),
-        };
-
-        let mut config = WsConfig {
-            alias: alias.to_string(),
-            log_level,
-            host,
-            port: r.number("port", 8888u16, 0, u16::MAX),
-            max_body_size: r.number("max_body_size", MIB, 1, 1024 * MIB),
-            max_connections: r.number("max_connections", 1024usize, 1, 1_000_000),
-            legacy_status_codes: r.bool("legacy_status_codes", false),
-            max_batch_items: r.number("max_batch_items", 10_000usize, 1, 1_000_000),
-            request_timeout_secs: r.number("request_timeout", 30u64, 1, 3600),
-            use_ssl: r.bool("use_ssl", false),
-            ca_cert: r.optional_path("ca_cert"),
-            server_cert: r.path("server_cert", "/usr/local/etc/alignak/certs/server.crt"),
-            server_key: r.path("server_key", "/usr/local/etc/alignak/certs/server.key"),
-            authorization: r.bool("authorization", true),
-            users_file: r.path("users_file", "var/lib/alignak/users.htpasswd"),
-            session_timeout_secs: r.number("session_timeout", 3600u64, 1, 365 * DAY),
-            token_timeout_secs: r.number("token_timeout", 30 * DAY, 1, 10 * 365 * DAY),
-            auth_max_failures: r.number("auth_max_failures", 5u32, 1, 1_000_000),
-            session_key: r.optional_string("session_key"),
-            set_timestamp: r.bool("set_timestamp", true),
-            validate_commands: r.bool("validate_commands", true),
-            alignak_backend: r.optional_string("alignak_backend"),
-            backend_username: r.string("username", ""),
-            backend_password: r.string("password", ""),
-            backend_token: r.string("token", ""),
-            allow_generate_token: r.bool("allowgeneratetoken", false),
-            alignak_backend_polling_period: r.number(
-                "alignak_backend_polling_period",
-                10u64,
-                0,
-                DAY,
-            ),
-            client_processes: r.number("client_processes", 1u32, 1, 64),
-            embedded_store: r.path("embedded_store", "var/lib/alignak/ws.sqlite"),
-            hostgroups_file: r.optional_path("hostgroups_file"),
-            allow_host_creation: r.bool("allow_host_creation", false),
-            ignore_unknown_host: r.bool("ignore_unknown_host", false),
-            allow_service_creation: r.bool("allow_service_creation", false),
-            ignore_unknown_service: r.bool("ignore_unknown_service", true),
-            realm_case,
-            give_feedback: r.number("give_feedback", 1u8, 0, 2),
-            feedback_host: r.list("feedback_host"),
-            feedback_service: r.list("feedback_service"),
-            give_result: r.bool("give_result", false),
-            backend_livestate_update: r.bool("alignak_backend_livestate_update", false),
-            backend_old_lcr: r.bool("alignak_backend_old_lcr", true),
-            backend_timeshift: r.number(
-                "alignak_backend_timeshift",
-                0i64,
-                -(DAY as i64),
-                DAY as i64,
-            ),
-            backend_get_lcr: r.bool("alignak_backend_get_lcr", false),
-            core,
-            alignak_host,
-            alignak_port: r.number("alignak_port", 7770u16, 1, u16::MAX),
-            alignak_polling_period: r.number("alignak_polling_period", 5u64, 1, DAY),
-            alignak_daemons_polling_period: r.number(
-                "alignak_daemons_polling_period",
-                10u64,
-                1,
-                DAY,
-            ),
-            metrics: r.bool("metrics", true),
-            metrics_public: r.bool("metrics_public", false),
-            max_search_terms: r.number("max_search_terms", 1000usize, 1, 100_000),
-            history_max_age_secs: r.number("history_max_age", 31 * DAY, 1, 100 * 365 * DAY),
-            history_max_entries: r.number("history_max_entries", 2_000_000u64, 1, 1_000_000_000),
-            statsd_enabled: r.bool("statsd_enabled", false),
-            statsd_host: r.string("statsd_host", "localhost"),
-            statsd_port: r.number("statsd_port", 8125u16, 1, u16::MAX),
-            statsd_prefix: r.string("statsd_prefix", "alignak"),
-            graphite_enabled: r.bool("graphite_enabled", false),
-            log_access: r.optional_path("log_access"),
-            health_public: r.bool("health_public", true),
-            health_max_age_secs: r.number("health_max_age", 60u64, 1, DAY),
-            health_max_spool_size: r.number("health_max_spool_size", 64 * MIB as u64, 1, u64::MAX),
-            nrdp: r.bool("nrdp", false),
-            nrdp_tokens: r.list("nrdp_tokens"),
-            nrdp_commands: r.bool("nrdp_commands", false),
-            objects: None,
-        };
-        config.objects = objects_config(&mut r);
-        if config.objects.is_some() && config.alignak_backend.is_some() {
-            if let Some(param) = r.raw("objects_dir") {
-                r.problem(
-                    param,
-                    "objects_dir is for the embedded store: with alignak_backend, the backend is the core's configuration".into(),
-                );
-            }
-        }
-        if let (Some(key), Some(param)) = (&config.session_key, r.raw("session_key")) {
-            if key.len() < 32 {
-                r.problem(
-                    param,
-                    "too short: at least 32 characters (e.g. the output of `openssl rand -base64 32`)".into(),
-                );
-            }
-        }
-        if config.nrdp && config.nrdp_tokens.is_empty() {
-            if let Some(param) = r.raw("nrdp") {
-                r.problem(
-                    param,
-                    "NRDP is on but nrdp_tokens names no token: no client could use it".into(),
-                );
-            }
-        }
+        let config = read(&mut r, alias);
 
         // An unknown key is an error, at the start as in `--check`: a typo such as `use_sll`
         // must not quietly serve plain HTTP.
-        let every_key: Vec<&str> = KNOWN_KEYS
-            .iter()
-            .copied()
+        let every_key: Vec<&str> = r
+            .known_keys()
+            .into_iter()
             .chain(NOT_USED_YET.iter().map(|(k, _)| *k))
             .collect();
         for param in params {
@@ -655,7 +597,7 @@ impl WsConfig {
         let mut notices = Vec::new();
         for param in params {
             let key = param.key.as_str();
-            if IDENTIFICATION_KEYS.contains(&key) || KNOWN_KEYS.contains(&key) {
+            if IDENTIFICATION_KEYS.contains(&key) {
                 continue;
             }
             if let Some((_, why)) = NOT_USED_YET.iter().find(|(k, _)| *k == key) {
@@ -837,6 +779,43 @@ mod tests {
                 "mod-ws.cfg:3: authorisation: unknown parameter (did you mean 'authorization'?)",
             ]
         );
+    }
+
+    fn known_keys(pairs: &[(&str, &str)]) -> Vec<&'static str> {
+        let params = params(pairs);
+        let mut r = Reader::new(&params);
+        read(&mut r, "ws");
+        r.known_keys()
+    }
+
+    #[test]
+    fn the_known_keys_are_the_same_whatever_is_set() {
+        let bare = known_keys(&[]);
+        for pairs in [
+            &[
+                ("objects_dir", "/o"),
+                ("object_cache_file", "/c"),
+                ("verify_command", "v"),
+                ("reload_command", "r"),
+            ][..],
+            &[
+                ("alignak_backend", "http://b:5000"),
+                ("alignak_host", ""),
+                ("use_ssl", "1"),
+                ("session_key", "k"),
+                ("nrdp", "1"),
+            ][..],
+        ] {
+            let mut keys = known_keys(pairs);
+            let mut expected = bare.clone();
+            keys.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(keys, expected, "{pairs:?}");
+        }
+        // The conditional companions and the daemon's own key are among them.
+        for key in ["object_cache_file", "server_key", "ca_cert", "log_error"] {
+            assert!(bare.contains(&key), "{key}");
+        }
     }
 
     #[test]

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: every error of the API with its text, status and JSON body in one place (the one error boundary), and their tests.
 //! The API's errors, and the one place they become HTTP answers.
 //!
 //! Every error answer is JSON: `{"_status": "ERR", "_issues": [...]}`, plus `_error` with the
@@ -9,7 +10,7 @@ use hyper::{header, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use crate::auth::AuthError;
-use crate::response::json_response;
+use crate::response::{json_response, Envelope};
 use crate::store::StoreError;
 
 /// Which envelope key the original used for this answer.
@@ -266,42 +267,35 @@ impl ApiError {
 
     /// The JSON answer: `_status: ERR`, `_issues` and, where the original had it, `_error`.
     pub fn body(&self) -> Map<String, Value> {
-        let mut body = Map::new();
-        body.insert("_status".into(), json!("ERR"));
+        if let ApiError::UnknownElement { body } | ApiError::Issues { body } = self {
+            return body.clone();
+        }
         let text = self.to_string();
-        if let ApiError::UnknownElement { body: whole } | ApiError::Issues { body: whole } = &self {
-            body = whole.clone();
-        } else if let ApiError::MissingTarget = &self {
-            body.insert("_result".into(), json!(""));
-            body.insert("_issues".into(), json!([text]));
-        } else if let ApiError::Store { sent, .. } = &self {
-            body.insert("_error".into(), json!(text));
-            if sent.is_empty() {
-                body.insert("_issues".into(), json!([text]));
-            } else {
-                body.insert("_result".into(), json!(sent));
-                body.insert(
-                    "_issues".into(),
-                    json!([text, format!(
+        let envelope = Envelope::err();
+        let envelope = match self {
+            ApiError::MissingTarget => envelope.result("").issue(text),
+            ApiError::Store { sent, .. } if sent.is_empty() => envelope.error(text.as_str()).issue(text),
+            ApiError::Store { sent, .. } => envelope
+                .error(text.as_str())
+                .result(json!(sent))
+                .issues(vec![
+                    text,
+                    format!(
                         "The {} command(s) in _result were sent before the failure: sending this request again sends them again.",
                         sent.len()
-                    )]),
-                );
+                    ),
+                ]),
+            ApiError::BatchStoreFailure(failure) => envelope
+                .error(text)
+                .result(failure.result.clone())
+                .issues(failure.issues.clone()),
+            ApiError::PartlyRejected { result, issues } => {
+                envelope.result(result.clone()).issues(issues.clone())
             }
-        } else if let ApiError::BatchStoreFailure(failure) = &self {
-            body.insert("_error".into(), json!(text));
-            body.insert("_result".into(), failure.result.clone());
-            body.insert("_issues".into(), json!(failure.issues));
-        } else if let ApiError::PartlyRejected { result, issues } = &self {
-            body.insert("_result".into(), result.clone());
-            body.insert("_issues".into(), json!(issues));
-        } else {
-            if self.key() == ErrorKey::Error {
-                body.insert("_error".into(), json!(text));
-            }
-            body.insert("_issues".into(), json!([text]));
-        }
-        body
+            _ if self.key() == ErrorKey::Error => envelope.error(text.as_str()).issue(text),
+            _ => envelope.issue(text),
+        };
+        envelope.into_map()
     }
 
     /// Whether the answer's texts may hold a system error (a file path among them); the

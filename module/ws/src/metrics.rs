@@ -3,23 +3,23 @@
 //! What happens on the request path (requests, their durations, refused credentials) is
 //! counted where it happens, in the families below; what the daemon and the command queue
 //! already count (commands accepted, spooled, delivered, pending, sink errors) and the
-//! process' own figures are read at scrape time by [`Snapshot`], so the hot path pays for
+//! process' own figures are read at scrape time by `snapshot`, so the hot path pays for
 //! nothing it does not need.
 
-use std::fmt;
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use alignak_module_abi::HostBox;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
-use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::queue::QueueCounters;
+
+mod snapshot;
+use snapshot::{unix_now, Snapshot};
 
 /// The content type of the OpenMetrics text format, which Prometheus 2 and 3 both scrape.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -231,195 +231,5 @@ pub fn method_label(method: &hyper::Method) -> &'static str {
         hyper::Method::DELETE => "DELETE",
         hyper::Method::OPTIONS => "OPTIONS",
         _ => "other",
-    }
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
-}
-
-/// The figures read at scrape time: the daemon's delivery state (through the interface), the
-/// command queue's counters, and the process.
-struct Snapshot {
-    host: Arc<HostBox>,
-    queue: Arc<QueueCounters>,
-    started: f64,
-}
-
-impl fmt::Debug for Snapshot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Snapshot").finish_non_exhaustive()
-    }
-}
-
-/// One series computed at scrape time (a `ConstCounter` or a `ConstGauge`).
-fn constant<M: EncodeMetric>(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    unit: Option<&Unit>,
-    metric: M,
-) -> fmt::Result {
-    metric.encode(encoder.encode_descriptor(name, help, unit, metric.metric_type())?)
-}
-
-fn counter(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    unit: Option<&Unit>,
-    value: u64,
-) -> fmt::Result {
-    constant(encoder, name, help, unit, ConstCounter::new(value))
-}
-
-fn gauge(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    unit: Option<&Unit>,
-    value: f64,
-) -> fmt::Result {
-    constant(encoder, name, help, unit, ConstGauge::new(value))
-}
-
-impl Collector for Snapshot {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
-        use std::sync::atomic::Ordering::Relaxed;
-        let e = &mut encoder;
-        let seconds = Some(&Unit::Seconds);
-        let bytes = Some(&Unit::Bytes);
-        counter(
-            e,
-            "commands_accepted",
-            "Commands the daemon took into its spool from this module",
-            None,
-            self.queue.accepted.load(Relaxed),
-        )?;
-        counter(
-            e,
-            "commands_refused",
-            "Commands the daemon refused (spool full or unavailable): answered 503",
-            None,
-            self.queue.refused.load(Relaxed),
-        )?;
-        counter(
-            e,
-            "command_pushes",
-            "Hand-overs of command batches to the daemon (one spool append each)",
-            None,
-            self.queue.pushes.load(Relaxed),
-        )?;
-        let status = self.host.status();
-        counter(
-            e,
-            "spool_commands_accepted",
-            "Commands appended to the daemon's spool since it started (all modules)",
-            None,
-            status.commands_accepted,
-        )?;
-        counter(
-            e,
-            "spool_commands_delivered",
-            "Commands the daemon delivered to the core since it started",
-            None,
-            status.commands_delivered,
-        )?;
-        gauge(
-            e,
-            "spool_pending_commands",
-            "Commands in the spool, waiting for delivery",
-            None,
-            status.commands_pending as f64,
-        )?;
-        gauge(
-            e,
-            "spool_pending",
-            "Size of the commands waiting for delivery",
-            bytes,
-            status.pending_bytes as f64,
-        )?;
-        counter(
-            e,
-            "sink_errors",
-            "Failed delivery attempts to the core since the daemon started",
-            None,
-            status.sink_errors,
-        )?;
-        let now = unix_now();
-        let oldest_age = status
-            .oldest_pending
-            .into_option()
-            .map(|created| (now - created).max(0.0))
-            .unwrap_or(0.0);
-        gauge(
-            e,
-            "oldest_pending_age",
-            "Age of the oldest command waiting for delivery (0 when none waits)",
-            seconds,
-            oldest_age,
-        )?;
-        if let Some(last) = status.last_delivery.into_option() {
-            gauge(
-                e,
-                "last_delivery_timestamp",
-                "When the last delivery to the core succeeded (Unix time)",
-                seconds,
-                last,
-            )?;
-        }
-        self.process(e)
-    }
-}
-
-impl Snapshot {
-    /// The process collector's usual names (`process_*`, without the module's prefix in
-    /// Prometheus' own clients; here under it, as every series of this registry).
-    fn process(&self, e: &mut DescriptorEncoder) -> fmt::Result {
-        let seconds = Some(&Unit::Seconds);
-        let bytes = Some(&Unit::Bytes);
-        gauge(
-            e,
-            "process_start_time",
-            "When the module started (Unix time)",
-            seconds,
-            self.started,
-        )?;
-        // /proc may be unreadable (another OS, a sandbox): the process series are then left
-        // out rather than reported as zeros.
-        let Ok(me) = procfs::process::Process::myself() else {
-            return Ok(());
-        };
-        if let Ok(stat) = me.stat() {
-            let ticks = procfs::ticks_per_second() as f64;
-            constant(
-                e,
-                "process_cpu",
-                "CPU time the daemon used (user and system)",
-                seconds,
-                ConstCounter::new((stat.utime + stat.stime) as f64 / ticks),
-            )?;
-            let page = procfs::page_size();
-            gauge(
-                e,
-                "process_resident_memory",
-                "Resident memory of the daemon",
-                bytes,
-                (stat.rss * page) as f64,
-            )?;
-        }
-        if let Ok(fds) = me.fd_count() {
-            gauge(
-                e,
-                "process_open_fds",
-                "Open file descriptors of the daemon",
-                None,
-                fds as f64,
-            )?;
-        }
-        Ok(())
     }
 }

@@ -1,9 +1,108 @@
-//! JSON answers.
+//! JSON answers, and the one envelope every API answer has (`_status` and its companions).
 
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{header, Response, StatusCode};
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// `_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Status {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "ERR")]
+    Err,
+}
+
+/// An answer's envelope. The fields are in the order the original's answers had their keys
+/// (which a client comparing bodies as text sees); answer-specific keys follow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Envelope {
+    #[serde(rename = "_status")]
+    status: Status,
+    #[serde(rename = "_command", skip_serializing_if = "Option::is_none")]
+    command: Option<String>,
+    #[serde(rename = "_error", skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<Value>,
+    #[serde(rename = "_result", skip_serializing_if = "Option::is_none")]
+    result: Option<Value>,
+    #[serde(rename = "_issues", skip_serializing_if = "Option::is_none")]
+    issues: Option<Vec<String>>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+impl Envelope {
+    pub fn new(status: Status) -> Envelope {
+        Envelope {
+            status,
+            command: None,
+            error: None,
+            meta: None,
+            result: None,
+            issues: None,
+            rest: Map::new(),
+        }
+    }
+
+    pub fn ok() -> Envelope {
+        Envelope::new(Status::Ok)
+    }
+
+    pub fn err() -> Envelope {
+        Envelope::new(Status::Err)
+    }
+
+    pub fn command(mut self, line: impl Into<String>) -> Envelope {
+        self.command = Some(line.into());
+        self
+    }
+
+    pub fn error(mut self, text: impl Into<String>) -> Envelope {
+        self.error = Some(text.into());
+        self
+    }
+
+    pub fn meta(mut self, meta: Value) -> Envelope {
+        self.meta = Some(meta);
+        self
+    }
+
+    pub fn result(mut self, result: impl Into<Value>) -> Envelope {
+        self.result = Some(result.into());
+        self
+    }
+
+    pub fn issues(mut self, issues: Vec<String>) -> Envelope {
+        self.issues = Some(issues);
+        self
+    }
+
+    pub fn issue(self, issue: impl Into<String>) -> Envelope {
+        self.issues(vec![issue.into()])
+    }
+
+    /// A key of this answer's own, after the envelope's.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Envelope {
+        self.rest.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn into_map(self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            // A struct of strings and JSON values always serialises to an object.
+            _ => Map::new(),
+        }
+    }
+
+    pub fn into_value(self) -> Value {
+        Value::Object(self.into_map())
+    }
+}
 
 pub type HttpResponse = Response<Full<Bytes>>;
 
@@ -31,4 +130,36 @@ pub fn text(content_type: &'static str, body: String) -> HttpResponse {
 
 pub fn ok(body: &Value) -> HttpResponse {
     json_response(StatusCode::OK, body)
+}
+
+/// A 200 answer with this envelope.
+pub fn answer(envelope: Envelope) -> HttpResponse {
+    ok(&envelope.into_value())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_envelope_keeps_the_originals_key_order_and_leaves_out_what_is_unset() {
+        let text = |e: Envelope| serde_json::to_string(&e.into_value()).unwrap();
+        assert_eq!(
+            text(Envelope::ok().command("DISABLE_NOTIFICATIONS")),
+            r#"{"_status":"OK","_command":"DISABLE_NOTIFICATIONS"}"#
+        );
+        assert_eq!(
+            text(Envelope::err().issue("x").result(json!([])).error("x")),
+            r#"{"_status":"ERR","_error":"x","_result":[],"_issues":["x"]}"#
+        );
+        assert_eq!(
+            text(
+                Envelope::ok()
+                    .meta(json!({"page": 1}))
+                    .with("items", json!([]))
+            ),
+            r#"{"_status":"OK","_meta":{"page":1},"items":[]}"#
+        );
+    }
 }

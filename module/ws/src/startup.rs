@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the one place the module is wired at start-up (store, authentication, queue, server, threads) and taken apart at stop, in the order each needs.
 //! The module's start-up wiring: the store, the authentication, the command queue, the
 //! objects writer and the HTTP server started from the configuration, reloaded on SIGHUP
 //! and stopped. `lib.rs` keeps the ABI entry points, which call these.

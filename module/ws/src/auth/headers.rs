@@ -2,6 +2,7 @@
 //! password, the Alignak backend's convention) and the `alignak_ws` session cookie.
 
 use base64::Engine;
+use cookie::Cookie;
 use hyper::header::{AUTHORIZATION, COOKIE};
 use hyper::HeaderMap;
 
@@ -73,13 +74,19 @@ pub fn session_ids(headers: &HeaderMap) -> Vec<&str> {
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, value)| *name == COOKIE_NAME && !value.is_empty())
-        .map(|(_, value)| value.trim_matches('"'))
+        .flat_map(Cookie::split_parse)
+        // A pair that does not parse is skipped, as a browser would.
+        .filter_map(Result::ok)
+        .filter(|cookie| cookie.name() == COOKIE_NAME)
+        // The raw value borrows from the header; a quoted one is taken without its quotes.
+        .filter_map(|cookie| cookie.value_raw())
+        .map(|value| value.trim_matches('"'))
+        .filter(|value| !value.is_empty())
         .collect()
 }
 
+// Set-Cookie is written here rather than by `cookie`, whose attribute order differs from the
+// one clients and tests have seen since the first release.
 fn attributes(secure: bool) -> &'static str {
     if secure {
         "; Path=/; HttpOnly; SameSite=Lax; Secure"
@@ -150,6 +157,9 @@ mod tests {
             (&COOKIE, "alignak_ws=; other=2;alignak_ws=second"),
         ]);
         assert_eq!(session_ids(&map), ["first", "second"]);
+        // A quoted value is the value; a pair without `=` is skipped, not the header.
+        let map = headers(&[(&COOKIE, r#"junk; alignak_ws="quoted""#)]);
+        assert_eq!(session_ids(&map), ["quoted"]);
     }
 
     #[test]

@@ -1,3 +1,4 @@
+// Over 400 lines: about 350 of code (the htpasswd formats and their checks), the rest its unit tests.
 //! The users file (`users_file`): an Apache htpasswd file, the format Nagios admins already
 //! keep their `htpasswd.users` in: bcrypt (`htpasswd -B`), and the weaker `$apr1$` and `{SHA}`
 //! (see `hashes`).

@@ -1,3 +1,4 @@
+// Over 400 lines: about 300 of code (a request to one command line), the rest its unit tests.
 //! `/command`: building one external command line from a request, and checking it against
 //! Alignak's external command table.
 //!

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 pub use known::Known;
 
@@ -24,6 +24,7 @@ pub use crate::config::ObjectsConfig;
 use crate::error::ApiError;
 use crate::hosts::catalog::CoreCatalog;
 use crate::hosts::request::HostRequest;
+use crate::response::Envelope;
 
 /// The last reload and the last refused change, for `/alignak_map` and the log.
 #[derive(Debug, Clone, Default)]
@@ -173,16 +174,13 @@ impl CoreObjects {
             };
             let refused = render::refused_keys(&self.config, template);
             if !refused.is_empty() {
-                let mut body = Map::new();
-                body.insert("_status".into(), json!("ERR"));
-                body.insert(
-                    "_issues".into(),
-                    json!([format!(
-                        "The {what} '{label}' cannot be created with {}: the module writes only allowed directives into the core's configuration (objects_allowed_directives).",
-                        refused.join(", ")
-                    )]),
-                );
-                return Err(ApiError::Issues { body });
+                let body = Envelope::err().issue(format!(
+                    "The {what} '{label}' cannot be created with {}: the module writes only allowed directives into the core's configuration (objects_allowed_directives).",
+                    refused.join(", ")
+                ));
+                return Err(ApiError::Issues {
+                    body: body.into_map(),
+                });
             }
             for (key, value) in template {
                 if matches!(key.as_str(), "_templates" | "hostgroups") {

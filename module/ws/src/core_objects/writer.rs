@@ -1,3 +1,4 @@
+// Over 400 lines, earned: one writer cycle (write, verify, reload, revert on refusal) is one transaction over files and the core, and its steps only make sense together.
 //! The writer thread: at most once per `reload_period`, writes the pending hosts' files,
 //! verifies, takes a refused change back out, reloads; then, once the core's object cache
 //! names an element that was held, sends its last livestate from the store.

@@ -2,14 +2,14 @@
 
 use alignak_module_abi::{ExternalCommand, PushError, PushErrorKind};
 use hyper::Request;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::body::{read_json_batch, Body};
 use crate::command::{validate, CommandRequest};
 use crate::error::ApiError;
 use crate::queue::CommandQueue;
-use crate::response::{ok, HttpResponse};
+use crate::response::{answer, Envelope, HttpResponse};
 
 pub async fn post(app: &App, request: Request<Body>) -> Result<HttpResponse, ApiError> {
     let body = read_json_batch(
@@ -23,7 +23,7 @@ pub async fn post(app: &App, request: Request<Body>) -> Result<HttpResponse, Api
         single => {
             let line = command_line(app, &single)?;
             submit(app, vec![line.clone()]).await?;
-            Ok(ok(&json!({"_status": "OK", "_command": line})))
+            Ok(answer(Envelope::ok().command(line)))
         }
     }
 }
@@ -50,12 +50,17 @@ async fn batch(app: &App, items: Vec<Value>) -> Result<HttpResponse, ApiError> {
     for (index, item) in items.iter().enumerate() {
         match command_line(app, item) {
             Ok(line) => {
-                results.push(json!({"_status": "OK", "_command": line}));
+                results.push(Envelope::ok().command(line.as_str()).into_value());
                 lines.push(line);
             }
             Err(err) => {
                 let text = err.to_string();
-                results.push(json!({"_status": "ERR", "_error": text, "_issues": [text]}));
+                results.push(
+                    Envelope::err()
+                        .error(text.as_str())
+                        .issue(text.as_str())
+                        .into_value(),
+                );
                 issues.push((index, text));
             }
         }
@@ -73,7 +78,7 @@ pub fn batch_answer(
     noun: (&str, &str),
 ) -> Result<HttpResponse, ApiError> {
     if issues.is_empty() {
-        Ok(ok(&json!({"_status": "OK", "_result": results})))
+        Ok(answer(Envelope::ok().result(results)))
     } else {
         let mut results = results;
         shorten_repeats(&mut results, &issues);
@@ -94,7 +99,9 @@ fn shorten_repeats(results: &mut [Value], issues: &[(usize, String)]) {
         match previous {
             Some((p, p_text)) if p + 1 == *index && p_text == text => {
                 if let Some(item) = results.get_mut(*index) {
-                    *item = json!({"_status": "ERR", "_issues": [format!("Same as item {run_start}.")]});
+                    *item = Envelope::err()
+                        .issue(format!("Same as item {run_start}."))
+                        .into_value();
                 }
             }
             _ => run_start = *index,
@@ -159,6 +166,7 @@ pub fn refused(err: PushError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn runs_of_the_same_issue_are_one_line() {

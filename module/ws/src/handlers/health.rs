@@ -8,7 +8,7 @@ use hyper::StatusCode;
 use serde_json::{json, Value};
 
 use crate::config::WsConfig;
-use crate::response::{json_response, HttpResponse};
+use crate::response::{json_response, Envelope, HttpResponse, Status};
 
 /// Why the gateway is not healthy; none when it is.
 fn problems(status: &DaemonStatus, config: &WsConfig, now: f64) -> Vec<String> {
@@ -47,20 +47,30 @@ pub fn get(status: &DaemonStatus, config: &WsConfig) -> HttpResponse {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "CRITICAL")
     };
-    let body = json!({
-        "_status": if problems.is_empty() { "OK" } else { "ERR" },
+    let status_word = if problems.is_empty() {
+        Status::Ok
+    } else {
+        Status::Err
+    };
+    let body = Envelope::new(status_word)
         // Every ERR answer of the API carries `_issues`: here the same reasons.
-        "_issues": problems,
-        "health": text,
-        "reasons": problems,
-        "commands_pending": status.commands_pending,
-        "pending_bytes": status.pending_bytes,
-        "oldest_pending_age": age(now, status.oldest_pending.into_option()),
-        "last_delivery_age": age(now, status.last_delivery.into_option()),
-        "commands_accepted": status.commands_accepted,
-        "commands_delivered": status.commands_delivered,
-        "sink_errors": status.sink_errors,
-    });
+        .issues(problems.clone())
+        .with("health", text)
+        .with("reasons", problems)
+        .with("commands_pending", status.commands_pending)
+        .with("pending_bytes", status.pending_bytes)
+        .with(
+            "oldest_pending_age",
+            age(now, status.oldest_pending.into_option()),
+        )
+        .with(
+            "last_delivery_age",
+            age(now, status.last_delivery.into_option()),
+        )
+        .with("commands_accepted", status.commands_accepted)
+        .with("commands_delivered", status.commands_delivered)
+        .with("sink_errors", status.sink_errors)
+        .into_value();
     json_response(code, &body)
 }
 

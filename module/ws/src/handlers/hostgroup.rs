@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::Value;
 
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::{pairs, param};
-use crate::response::{ok, HttpResponse};
+use crate::response::{answer, Envelope, HttpResponse};
 
 pub async fn get(
     app: &App,
@@ -43,10 +43,12 @@ pub async fn get(
             }
             None => "No hostgroup is defined".to_string(),
         };
-        let body = json!({"_status": "ERR", "_result": [], "_issues": [issue]});
         return Err(ApiError::UnknownElement {
-            body: body.as_object().cloned().unwrap_or_default(),
+            body: Envelope::err()
+                .result(Vec::<Value>::new())
+                .issue(issue)
+                .into_map(),
         });
     }
-    Ok(ok(&json!({"_status": "OK", "_result": groups})))
+    Ok(answer(Envelope::ok().result(groups)))
 }

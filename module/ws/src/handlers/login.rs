@@ -4,14 +4,14 @@ use std::net::IpAddr;
 
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Method, Request};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::auth::headers::{self, Credentials};
 use crate::auth::AuthError;
 use crate::body::{read_json, read_optional_json, Body};
 use crate::error::{ApiError, ErrorKey};
-use crate::response::{ok, HttpResponse};
+use crate::response::{answer, Envelope, HttpResponse};
 
 /// The largest `/login` body read: a user name, a password and JSON around them.
 pub const LOGIN_BODY_LIMIT: usize = 8 * 1024;
@@ -82,7 +82,7 @@ pub async fn login(
     };
     match auth.login(credentials, peer).await {
         Ok(logged_in) => {
-            let mut response = ok(&json!({"_status": "OK", "_result": [logged_in.token]}));
+            let mut response = answer(Envelope::ok().result(vec![logged_in.token]));
             set_cookie(&mut response, &logged_in.set_cookie);
             Ok(response)
         }
@@ -93,7 +93,7 @@ pub async fn login(
 
 /// `/logout` (GET or POST): ends the session and its token.
 pub async fn logout(app: &App, request: &Request<Body>) -> Result<HttpResponse, ApiError> {
-    let mut response = ok(&json!({"_status": "OK", "_result": "Logged out"}));
+    let mut response = answer(Envelope::ok().result("Logged out"));
     if let Some(auth) = &app.auth {
         auth.logout(request.headers()).await?;
         set_cookie(&mut response, &auth.clear_cookie());
@@ -111,6 +111,7 @@ fn set_cookie(response: &mut HttpResponse, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn message(body: Value) -> String {
         from_body(&body).unwrap_err().to_string()

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::query::{pairs, param};
-use crate::response::{ok, HttpResponse};
+use crate::response::{answer, Envelope, HttpResponse};
 use crate::store::model::HistoryQuery;
 
 /// The backend's page size limit.
@@ -91,9 +91,9 @@ pub async fn get(app: &App, caller: Caller, query: Option<&str>) -> Result<HttpR
             session.history_documents(&history_query)
         })
         .await?;
-    Ok(ok(&json!({
-        "_status": "OK",
-        "_meta": {"page": page, "max_results": count, "total": total},
-        "items": items,
-    })))
+    Ok(answer(
+        Envelope::ok()
+            .meta(json!({"page": page, "max_results": count, "total": total}))
+            .with("items", items),
+    ))
 }

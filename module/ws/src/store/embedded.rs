@@ -56,7 +56,9 @@ use super::model::{
 };
 use super::retention::{self, Retention};
 use super::rows::Rows;
-use super::{now, schema, AnswerScope, Documents, Lookups, QueuedWork, Session, Store, StoreError};
+#[cfg(test)]
+use super::schema;
+use super::{now, AnswerScope, Documents, Lookups, QueuedWork, Session, Store, StoreError};
 use crate::auth::Caller;
 
 /// Sessions committed together at most.
@@ -211,28 +213,8 @@ impl Inner {
     /// it with the file it has open.
     fn connect(&self, create: bool) -> Result<(Connection, Identity), StoreError> {
         let fail = |e: &dyn std::fmt::Display| unavailable(&self.path, e);
-        if create {
-            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
-            }
-        }
-        file::prepare(&self.path, create).map_err(|e| fail(&e))?;
-        let before = file::identity(&self.path).map_err(|e| fail(&e))?;
-        let Some(before) = before else {
-            return Err(fail(
-                &"the store file was removed while running: put it back, or restart for a new one",
-            ));
-        };
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
-            | rusqlite::OpenFlags::SQLITE_OPEN_URI
-            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(&self.path, flags).map_err(|e| fail(&e))?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(|e| fail(&e))?;
-        // Before WAL: a file from before retention is rewritten once for incremental vacuum.
-        retention::enable_incremental_vacuum(&conn).map_err(|e| fail(&e))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| fail(&e))?;
+        let (conn, identity) =
+            file::open_read_write(&self.path, create).map_err(|e| fail(&e.cause()))?;
         // Commits reach the WAL without an fsync of their own (checkpoints still sync): a
         // process crash loses nothing, a power loss at most the last moments of state. The
         // commands, which are what must not be lost, are made durable by the daemon's spool.
@@ -244,12 +226,7 @@ impl Inner {
             conn.pragma_update(None, "wal_autocheckpoint", FALLBACK_AUTOCHECKPOINT)
                 .map_err(|e| fail(&e))?;
         }
-        schema::migrate(&mut conn).map_err(|e| fail(&e))?;
-        // The file opened is the one that was at the path just before (else: try again).
-        match file::identity(&self.path).map_err(|e| fail(&e))? {
-            Some(after) if after == before => Ok((conn, before)),
-            _ => Err(fail(&"the store file changed while it was opened")),
-        }
+        Ok((conn, identity))
     }
 
     /// Before a batch: is the open file still the one at the path? If not, the connection
@@ -367,14 +344,7 @@ impl Inner {
         {
             return Ok(conn);
         }
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-            | rusqlite::OpenFlags::SQLITE_OPEN_URI
-            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags)
-            .map_err(|e| unavailable(&self.path, e))?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(|e| unavailable(&self.path, e))?;
-        Ok(conn)
+        file::open_read_only(&self.path).map_err(|e| unavailable(&self.path, e.cause()))
     }
 
     fn drop_readers(&self) {

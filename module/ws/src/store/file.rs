@@ -1,4 +1,5 @@
-//! The embedded store's file on disk: created private, and watched.
+//! The embedded store's file on disk: created private, opened (the one opener of every
+//! connection to it, the store's and the tokens'), and watched.
 //!
 //! The file holds tokens and the history: it is created 0600 whatever the umask (SQLite
 //! gives its `-wal` and `-shm` the database's mode), and an existing file readable by
@@ -12,6 +13,140 @@
 use std::io::ErrorKind;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::{retention, schema};
+
+/// How long a connection waits for another one's lock before it gives up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the store file could not be opened, or (for the tokens) queried.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreFileError {
+    #[error("cannot create the directory of the embedded store {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot prepare the embedded store {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the store file was removed while running: put it back, or restart for a new one")]
+    Removed,
+    #[error("the store file changed while it was opened")]
+    Changed,
+    #[error("cannot open the embedded store {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the embedded store {path} has schema version {found}, newer than this module's {known}"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    #[error("embedded store: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+impl StoreFileError {
+    /// What went wrong without the path: what an answer may say (the path stays in the log).
+    pub fn cause(&self) -> String {
+        match self {
+            StoreFileError::CreateDir { source, .. } | StoreFileError::File { source, .. } => {
+                source.to_string()
+            }
+            StoreFileError::Open { source, .. } => source.to_string(),
+            StoreFileError::TooNew { found, known, .. } => format!(
+                "the store file has schema version {found}, newer than this module's {known}"
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A read-write connection to the file, creating it (0600, with its directory) only when
+/// `create`, its schema brought up to date; returned with the file it has open, which was
+/// the one at the path when the opening started.
+pub fn open_read_write(
+    path: &Path,
+    create: bool,
+) -> Result<(Connection, Identity), StoreFileError> {
+    let io = |source| StoreFileError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    if create {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreFileError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    prepare(path, create).map_err(io)?;
+    let before = identity(path).map_err(io)?.ok_or(StoreFileError::Removed)?;
+    let mut conn = connect(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let sql = |source| StoreFileError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Before WAL: a file from before retention is rewritten once for incremental vacuum.
+    retention::enable_incremental_vacuum(&conn).map_err(sql)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql)?;
+    migrate(&mut conn, path)?;
+    match identity(path).map_err(io)? {
+        Some(after) if after == before => Ok((conn, before)),
+        _ => Err(StoreFileError::Changed),
+    }
+}
+
+/// A read-only connection to the file, which must exist.
+pub fn open_read_only(path: &Path) -> Result<Connection, StoreFileError> {
+    connect(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+}
+
+fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, StoreFileError> {
+    let sql = |source| StoreFileError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+    Ok(conn)
+}
+
+/// Brings the schema up to date; a file from a newer version is refused by name.
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreFileError> {
+    let found: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let known = schema::VERSION as u32;
+    if found > known {
+        return Err(StoreFileError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    Ok(schema::migrate(conn)?)
+}
 
 /// Which file a path names: device and inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +234,29 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert_eq!(identity(&path).unwrap(), None);
         assert!(!prepare(&path, false).unwrap());
+        assert!(!path.exists(), "not created again");
+    }
+
+    #[test]
+    fn the_opener_makes_a_private_versioned_file_and_opens_it_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("var/lib/ws.sqlite");
+        let (conn, first) = open_read_write(&path, true).unwrap();
+        let version: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, schema::VERSION as u32);
+        drop(conn);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let (_, again) = open_read_write(&path, false).unwrap();
+        assert_eq!(again, first);
+        assert!(open_read_only(&path).is_ok());
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            open_read_write(&path, false),
+            Err(StoreFileError::Removed)
+        ));
         assert!(!path.exists(), "not created again");
     }
 }

@@ -173,15 +173,27 @@ pub fn http_date(unix: i64) -> String {
         .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 GMT".to_string())
 }
 
+/// What every backend-shaped document starts with: `_id` and `_created`.
+fn stamps(id: i64, created: i64) -> Map<String, Value> {
+    let mut doc = Map::new();
+    doc.insert("_id".into(), json!(object_id(id)));
+    doc.insert("_created".into(), json!(http_date(created)));
+    doc
+}
+
+/// The start of a named object's document, which can change: `_updated`, `name`, `alias`.
+fn named(id: i64, created: i64, updated: i64, name: &str, alias: &str) -> Map<String, Value> {
+    let mut doc = stamps(id, created);
+    doc.insert("_updated".into(), json!(http_date(updated)));
+    doc.insert("name".into(), json!(name));
+    doc.insert("alias".into(), json!(alias));
+    doc
+}
+
 impl Element {
     /// The backend-shaped document. Never holds a secret: the store keeps none for hosts.
     pub fn document(&self) -> Map<String, Value> {
-        let mut doc = Map::new();
-        doc.insert("_id".into(), json!(object_id(self.id)));
-        doc.insert("_created".into(), json!(http_date(self.created)));
-        doc.insert("_updated".into(), json!(http_date(self.updated)));
-        doc.insert("name".into(), json!(self.name));
-        doc.insert("alias".into(), json!(self.name));
+        let mut doc = named(self.id, self.created, self.updated, &self.name, &self.name);
         doc.insert("_realm".into(), json!("All"));
         if self.kind == Kind::Host {
             doc.insert("hostgroups".into(), json!([]));
@@ -225,22 +237,14 @@ impl Element {
 
 impl Hostgroup {
     pub fn document(&self) -> Map<String, Value> {
-        let mut doc = Map::new();
-        doc.insert("_id".into(), json!(object_id(self.id)));
-        doc.insert("_created".into(), json!(http_date(self.created)));
-        doc.insert("_updated".into(), json!(http_date(self.updated)));
-        doc.insert("name".into(), json!(self.name));
-        doc.insert("alias".into(), json!(self.alias));
-        doc
+        named(self.id, self.created, self.updated, &self.name, &self.alias)
     }
 }
 
 impl HistoryEntry {
     /// An `/alignak_logs` item: absent fields stay absent, as the backend's.
     pub fn document(&self) -> Map<String, Value> {
-        let mut doc = Map::new();
-        doc.insert("_id".into(), json!(object_id(self.id)));
-        doc.insert("_created".into(), json!(http_date(self.created)));
+        let mut doc = stamps(self.id, self.created);
         for (key, value) in [
             ("host_name", &self.host_name),
             ("service_name", &self.service_name),

@@ -124,4 +124,31 @@ mod tests {
             .unwrap();
         assert!(migrate(&mut conn).is_err());
     }
+
+    #[test]
+    fn a_file_from_an_earlier_version_is_brought_up_to_date_with_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws.sqlite");
+        {
+            // As the first release left it: migration 1 only, with a host in it.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO host (name, created, updated) VALUES ('srv', 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        let value = |sql: &str| -> String {
+            conn.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+                .map(|v| format!("{v:?}"))
+                .unwrap()
+        };
+        assert_eq!(value("PRAGMA user_version"), format!("Integer({VERSION})"));
+        assert_eq!(value("SELECT name FROM host"), r#"Text("srv")"#);
+        assert_eq!(value("SELECT count(*) FROM tokens"), "Integer(0)");
+    }
 }

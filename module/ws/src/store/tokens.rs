@@ -6,37 +6,17 @@
 //! authentication answers from memory. The token store keeps its own connection to the file
 //! behind a `Mutex` (the hosts side has another: WAL lets both work).
 
+use super::file;
+#[cfg(test)]
 use super::schema;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-#[derive(Debug, thiserror::Error)]
-pub enum TokenStoreError {
-    #[error("cannot create the directory of the embedded store {path}: {source}")]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot open the embedded store {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
-    #[error(
-        "the embedded store {path} has schema version {found}, newer than this module's {known}"
-    )]
-    TooNew {
-        path: PathBuf,
-        found: u32,
-        known: u32,
-    },
-    #[error("embedded store: {0}")]
-    Sql(#[from] rusqlite::Error),
-}
+/// The store file's one error type: the tokens' connection is opened as the store's is.
+pub type TokenStoreError = file::StoreFileError;
 
 pub use crate::auth::credentials::TokenHash;
 use crate::auth::credentials::{CredentialError, TokenKeeper};
@@ -49,24 +29,7 @@ impl TokenStore {
     /// Opens (or creates) the store at `path`, creating its directory, and brings its schema
     /// up to date.
     pub fn open(path: &Path) -> Result<TokenStore, TokenStoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| TokenStoreError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let open_error = |source| TokenStoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut connection = Connection::open(path).map_err(open_error)?;
-        connection
-            .busy_timeout(Duration::from_secs(5))
-            .map_err(open_error)?;
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_error)?;
-        migrate(&mut connection, path)?;
+        let (connection, _) = file::open_read_write(path, true)?;
         Ok(TokenStore {
             connection: Mutex::new(connection),
         })
@@ -76,7 +39,7 @@ impl TokenStore {
     #[cfg(test)]
     pub fn in_memory() -> TokenStore {
         let mut connection = Connection::open_in_memory().expect("in-memory SQLite");
-        migrate(&mut connection, Path::new(":memory:")).expect("schema");
+        file::migrate(&mut connection, Path::new(":memory:")).expect("schema");
         TokenStore {
             connection: Mutex::new(connection),
         }
@@ -169,19 +132,6 @@ impl TokenKeeper for TokenStore {
 
 fn kept(error: TokenStoreError) -> CredentialError {
     CredentialError::Store(error.to_string())
-}
-
-fn migrate(connection: &mut Connection, path: &Path) -> Result<(), TokenStoreError> {
-    let found: u32 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    let known = schema::VERSION as u32;
-    if found > known {
-        return Err(TokenStoreError::TooNew {
-            path: path.to_path_buf(),
-            found,
-            known,
-        });
-    }
-    Ok(schema::migrate(connection)?)
 }
 
 #[cfg(test)]

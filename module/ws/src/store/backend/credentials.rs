@@ -3,10 +3,11 @@
 //! `CACHE_FOR`, keyed by a hash of the secret, so that a client sending Basic credentials on
 //! every request does not cost a backend login each time.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
 use serde_json::json;
 
 use super::client::{q, BackendError, Client};
@@ -14,8 +15,9 @@ use crate::auth::credentials::{CredentialError, CredentialStore, Verdict};
 use crate::auth::secret;
 
 const CACHE_FOR: Duration = Duration::from_secs(60);
-/// Entries beyond this are dropped (oldest first) so that guesses cannot grow the cache.
-const CACHE_SIZE: usize = 10_000;
+/// Entries beyond this are dropped (least recently used first) so that guesses cannot grow
+/// the cache.
+const CACHE_SIZE: u64 = 10_000;
 
 /// Who a token that the backend takes belongs to, for the logs: the backend is not asked
 /// (see `verify_token`). A token from a password login here keeps its user's name.
@@ -26,9 +28,9 @@ pub struct BackendCredentials {
     /// Random per process: the cache keys are no plain hashes of passwords.
     salt: String,
     /// hash(user, password) -> token.
-    logins: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    logins: Cache<[u8; 32], String>,
     /// hash(token) -> user name.
-    tokens: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    tokens: Cache<[u8; 32], String>,
 }
 
 fn backend_error(err: BackendError) -> CredentialError {
@@ -37,27 +39,13 @@ fn backend_error(err: BackendError) -> CredentialError {
     ))
 }
 
-fn cached(cache: &Mutex<HashMap<[u8; 32], (String, Instant)>>, key: &[u8; 32]) -> Option<String> {
-    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-    match cache.get(key) {
-        Some((value, at)) if at.elapsed() < CACHE_FOR => Some(value.clone()),
-        Some(_) => {
-            cache.remove(key);
-            None
-        }
-        None => None,
-    }
-}
-
-fn remember(cache: &Mutex<HashMap<[u8; 32], (String, Instant)>>, key: [u8; 32], value: String) {
-    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if cache.len() >= CACHE_SIZE {
-        cache.retain(|_, (_, at)| at.elapsed() < CACHE_FOR);
-        if cache.len() >= CACHE_SIZE {
-            cache.clear();
-        }
-    }
-    cache.insert(key, (value, Instant::now()));
+fn cache() -> Cache<[u8; 32], String> {
+    // LRU rather than moka's default TinyLFU, which may refuse a new login a place.
+    Cache::builder()
+        .max_capacity(CACHE_SIZE)
+        .time_to_live(CACHE_FOR)
+        .eviction_policy(EvictionPolicy::lru())
+        .build()
 }
 
 impl BackendCredentials {
@@ -68,8 +56,8 @@ impl BackendCredentials {
                 // Without randomness the keys are still hashes; they only lose the salt.
                 String::from("alignak-ws")
             }),
-            logins: Mutex::new(HashMap::new()),
-            tokens: Mutex::new(HashMap::new()),
+            logins: cache(),
+            tokens: cache(),
         }
     }
 }
@@ -77,13 +65,13 @@ impl BackendCredentials {
 impl CredentialStore for BackendCredentials {
     fn verify_password(&self, user: &str, password: &str) -> Result<Verdict, CredentialError> {
         let key = self.key(&format!("{user}\u{0}{password}"));
-        if let Some(token) = cached(&self.logins, &key) {
+        if let Some(token) = self.logins.get(&key) {
             return Ok(Verdict::Accepted { token: Some(token) });
         }
         match self.client.login(user, password).map_err(backend_error)? {
             Some(token) => {
-                remember(&self.logins, key, token.clone());
-                remember(&self.tokens, self.key(&token), user.to_string());
+                self.logins.insert(key, token.clone());
+                self.tokens.insert(self.key(&token), user.to_string());
                 Ok(Verdict::Accepted { token: Some(token) })
             }
             None => Ok(Verdict::Refused),
@@ -95,7 +83,7 @@ impl CredentialStore for BackendCredentials {
             return Ok(None);
         }
         let key = self.key(token);
-        if let Some(user) = cached(&self.tokens, &key) {
+        if let Some(user) = self.tokens.get(&key) {
             return Ok(Some(user));
         }
         // One cheap authenticated call: only a success means the backend took the token; a
@@ -115,7 +103,7 @@ impl CredentialStore for BackendCredentials {
             Err(BackendError::Unauthorized(_)) => return Ok(None),
             Err(err) => return Err(backend_error(err)),
         };
-        remember(&self.tokens, key, user.clone());
+        self.tokens.insert(key, user.clone());
         Ok(Some(user))
     }
 
@@ -141,14 +129,41 @@ impl BackendCredentials {
 
     /// Drops what the caches say of `token`: the next use asks the backend again.
     pub fn forget(&self, token: &str) {
-        let key = self.key(token);
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key);
-        self.logins
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, (t, _)| t != token);
+        self.tokens.invalidate(&self.key(token));
+        // Each invalidation holds from the moment it returns, unlike `invalidate_entries_if`.
+        for (key, cached_token) in &self.logins {
+            if cached_token == token {
+                self.logins.invalidate(&*key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backend nobody listens on: every question that reaches it fails.
+    fn credentials() -> BackendCredentials {
+        BackendCredentials::new(Arc::new(Client::new("http://127.0.0.1:1")))
+    }
+
+    #[test]
+    fn a_cached_login_answers_without_the_backend_until_its_token_is_revoked() {
+        let creds = credentials();
+        let login = creds.key("alice\u{0}pw");
+        creds.logins.insert(login, "tok".into());
+        creds.tokens.insert(creds.key("tok"), "alice".into());
+        assert_eq!(
+            creds.verify_password("alice", "pw").unwrap(),
+            Verdict::Accepted {
+                token: Some("tok".into())
+            }
+        );
+        assert_eq!(creds.verify_token("tok").unwrap(), Some("alice".into()));
+        creds.revoke_token("tok").unwrap();
+        // Forgotten at once: the next answer must come from the (unreachable) backend.
+        assert!(creds.verify_token("tok").is_err());
+        assert!(creds.verify_password("alice", "pw").is_err());
     }
 }
