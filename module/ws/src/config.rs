@@ -98,9 +98,7 @@ pub struct WsConfig {
     pub backend_username: String,
     pub backend_password: String,
     pub backend_token: String,
-    pub allow_generate_token: bool,
     pub alignak_backend_polling_period: u64,
-    pub client_processes: u32,
     pub embedded_store: PathBuf,
     /// An Alignak `.cfg` file whose `define hostgroup` blocks are served by `/hostgroup`.
     pub hostgroups_file: Option<PathBuf>,
@@ -146,7 +144,6 @@ pub struct WsConfig {
     pub statsd_host: String,
     pub statsd_port: u16,
     pub statsd_prefix: String,
-    pub graphite_enabled: bool,
 
     // Operations.
     /// `log_access`: one JSON line per request is appended to this file.
@@ -464,6 +461,12 @@ fn read(r: &mut Reader, alias: &str) -> WsConfig {
         _ => Some(r.string("alignak_host", "127.0.0.1")),
     };
 
+    // Checked as the original checked them (a bad value is a configuration problem), and not
+    // kept: nothing acts on them (`NOT_USED_YET`).
+    let _ = r.bool("allowgeneratetoken", false);
+    let _ = r.number("client_processes", 1u32, 1, 64);
+    let _ = r.bool("graphite_enabled", false);
+
     let mut config = WsConfig {
         alias: alias.to_string(),
         log_level,
@@ -490,9 +493,7 @@ fn read(r: &mut Reader, alias: &str) -> WsConfig {
         backend_username: r.string("username", ""),
         backend_password: r.string("password", ""),
         backend_token: r.string("token", ""),
-        allow_generate_token: r.bool("allowgeneratetoken", false),
         alignak_backend_polling_period: r.number("alignak_backend_polling_period", 10u64, 0, DAY),
-        client_processes: r.number("client_processes", 1u32, 1, 64),
         embedded_store: r.path("embedded_store", "var/lib/alignak/ws.sqlite"),
         hostgroups_file: r.optional_path("hostgroups_file"),
         allow_host_creation: r.bool("allow_host_creation", false),
@@ -522,7 +523,6 @@ fn read(r: &mut Reader, alias: &str) -> WsConfig {
         statsd_host: r.string("statsd_host", "localhost"),
         statsd_port: r.number("statsd_port", 8125u16, 1, u16::MAX),
         statsd_prefix: r.string("statsd_prefix", "alignak"),
-        graphite_enabled: r.bool("graphite_enabled", false),
         log_access: r.optional_path("log_access"),
         health_public: r.bool("health_public", true),
         health_max_age_secs: r.number("health_max_age", 60u64, 1, DAY),
