@@ -17,7 +17,8 @@
 //!   token gate), `search`, `hostgroups`, `alignak_map`, `reload`.
 //! - `body`, `error` (the one place errors become the JSON envelope), `response`, `query`.
 //! - `store/` (the `Store` trait; `Lookups`, `Session` (the write side) and `Documents` (the
-//!   read side); SQLite `embedded` and its `rows`, the Alignak `backend` and its `Calls`, the
+//!   read side); SQLite `embedded/` (batches; `session` its SQL) and its `rows`, the element
+//!   `cache`, `file` (the one SQLite opener), the Alignak `backend` and its `Calls`, the
 //!   model, template resolution, tokens' table), `auth/` (users, tokens, sessions, the rate
 //!   limit, `Caller`).
 //! - Leaves: `config`, `statsd`, `metrics`, `queue`, `access_log`, `characters`,
