@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the /host algorithm (upstream-spec §5) for a host and its services, one step after the other as the spec lists them; its tests are in update_tests.rs.
 //! The `PATCH|POST /host` algorithm (upstream-spec §5.1/§5.2, with the later versions'
 //! services list, `ignore_unknown_*`, `give_result`, `give_feedback`, creation rules),
 //! written once against `store::Session`. It returns the answer and the command lines; the

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the one HTTP client of the Alignak backend (Eve's pages, ETags, error texts, URL redaction) and its tests against a socket.
 //! The Alignak backend's REST interface (Eve), as the original's `alignak-backend-client`
 //! called it: HTTP Basic `token:` on every call, `where`/`projection`/`embedded`/`sort` as
 //! JSON-encoded query parameters, every page followed through `_links.next`, `If-Match` on

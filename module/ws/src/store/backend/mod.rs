@@ -1,3 +1,4 @@
+// Over 400 lines, earned: every call of the store traits on the Alignak backend, with the original's texts and its order of calls, which read best together.
 //! `AlignakBackend`: the store when `alignak_backend` is set. Hosts, services, customs,
 //! creation, hostgroups, history, log check results and logins live in an Alignak backend
 //! (Eve REST), called with the caller's own token as the original (v1.5+) did.

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: one table row per upstream-spec §5 rule on the backend path, each with its whole answer and the calls it made.
 //! The /host algorithm on the backend path (`BackendSession`), one case per rule of
 //! upstream-spec §5, against `fake::FakeBackend`. Each case names its rule; the expected
 //! answers are the spec's words. Over 400 lines: one table row per rule, with its checks.
