@@ -339,7 +339,28 @@ pub fn find<'a>(
         .find(|b| b.kind == kind && keys.iter().all(|(k, v)| b.get(k) == Some(*v)))
 }
 
-const OBJECTS: &str = "\
+/// What the host and service templates share: passive checks only (the API's results are the
+/// only checks Nagios sees), no freshness, no flapping, so a state is what the API last sent.
+macro_rules! passive_check_settings {
+    () => {
+        "    check_command check_dummy
+    max_check_attempts 1
+    check_interval 5
+    retry_interval 1
+    check_period 24x7
+    active_checks_enabled 0
+    passive_checks_enabled 1
+    check_freshness 0
+    flap_detection_enabled 0
+    notification_period 24x7
+    notification_interval 0
+    contacts nagiosadmin
+"
+    };
+}
+
+const OBJECTS: &str = concat!(
+    "\
 define timeperiod {
     timeperiod_name 24x7
     alias 24x7
@@ -370,18 +391,9 @@ define contact {
 define host {
     name passive-host
     register 0
-    check_command check_dummy
-    max_check_attempts 1
-    check_interval 5
-    retry_interval 1
-    check_period 24x7
-    active_checks_enabled 0
-    passive_checks_enabled 1
-    check_freshness 0
-    flap_detection_enabled 0
-    notification_period 24x7
-    notification_interval 0
-    contacts nagiosadmin
+",
+    passive_check_settings!(),
+    "\
 }
 define host {
     use passive-host
@@ -399,18 +411,9 @@ define host {
 define service {
     name passive-service
     register 0
-    check_command check_dummy
-    max_check_attempts 1
-    check_interval 5
-    retry_interval 1
-    check_period 24x7
-    active_checks_enabled 0
-    passive_checks_enabled 1
-    check_freshness 0
-    flap_detection_enabled 0
-    notification_period 24x7
-    notification_interval 0
-    contacts nagiosadmin
+",
+    passive_check_settings!(),
+    "\
 }
 define service {
     use passive-service
@@ -422,4 +425,5 @@ define service {
     host_name test_host
     service_description svc2
 }
-";
+"
+);
