@@ -471,6 +471,17 @@ impl Receiver {
             .collect()
     }
 
+    /// The command file's lines, without the `[<ts>] ` prefix the daemon adds.
+    pub fn commands_without_timestamps(&self) -> Vec<String> {
+        self.commands()
+            .into_iter()
+            .map(|line| match line.split_once("] ") {
+                Some((_, rest)) if line.starts_with('[') => rest.to_string(),
+                _ => line,
+            })
+            .collect()
+    }
+
     /// Waits until the command file holds at least `count` lines, and returns them all.
     pub fn wait_commands(&self, count: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -656,6 +667,14 @@ impl Reply {
 }
 
 /// The value of an `Authorization` header for HTTP Basic.
+/// A tool or peer a test needs is not there: under `CI` (where `.ci/run` installs them all)
+/// the test fails with `ci_failure`; elsewhere it prints `SKIPPED: <notice>` and the caller
+/// returns early.
+pub fn skip_or_fail_under_ci(ci_failure: &str, notice: &str) {
+    assert!(std::env::var_os("CI").is_none(), "{ci_failure}");
+    eprintln!("SKIPPED: {notice}");
+}
+
 pub fn basic(user: &str, password: &str) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     format!("Basic {encoded}")

@@ -73,11 +73,10 @@ impl Nagios {
 
     fn start_with(cfg_dir: bool) -> Option<Nagios> {
         if !installed() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "nagios4 is not installed: .ci/run must apt-get install nagios4-core"
+            crate::skip_or_fail_under_ci(
+                "nagios4 is not installed: .ci/run must apt-get install nagios4-core",
+                "nagios4 is not installed (apt-get install --no-install-recommends nagios4-core)",
             );
-            eprintln!("SKIPPED: nagios4 is not installed (apt-get install --no-install-recommends nagios4-core)");
             return None;
         }
         let dir = tempfile::Builder::new()

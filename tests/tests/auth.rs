@@ -285,11 +285,10 @@ fn real_htpasswd(flag: &str, user: &str, password: &str) -> Option<String> {
     {
         Ok(output) => output,
         Err(err) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "htpasswd cannot run ({err}): .ci/run must apt-get install apache2-utils"
+            alignak_e2e::skip_or_fail_under_ci(
+                &format!("htpasswd cannot run ({err}): .ci/run must apt-get install apache2-utils"),
+                "htpasswd is not installed (apt-get install apache2-utils)",
             );
-            eprintln!("SKIPPED: htpasswd is not installed (apt-get install apache2-utils)");
             return None;
         }
     };

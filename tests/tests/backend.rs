@@ -31,18 +31,6 @@ fn get(receiver: &Receiver, path: &str) -> (u16, Value) {
     (reply.status, reply.json())
 }
 
-/// Commands in the command file, without the `[<ts>] ` the daemon adds.
-fn commands(receiver: &Receiver) -> Vec<String> {
-    receiver
-        .commands()
-        .into_iter()
-        .map(|line| match line.split_once("] ") {
-            Some((_, rest)) if line.starts_with('[') => rest.to_string(),
-            _ => line,
-        })
-        .collect()
-}
-
 /// The commands sent since the last call: a sentinel command is posted and waited for, so
 /// that "nothing more" is sure.
 fn commands_after_sentinel(receiver: &Receiver) -> Vec<String> {
@@ -55,7 +43,7 @@ fn commands_after_sentinel(receiver: &Receiver) -> Vec<String> {
     assert_eq!(status, 200);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let lines = commands(receiver);
+        let lines = receiver.commands_without_timestamps();
         if lines.last().map(String::as_str) == Some("DISABLE_NOTIFICATIONS") {
             let before = &lines[..lines.len() - 1];
             // Only what came since the previous sentinel.

@@ -26,18 +26,6 @@ fn patch(receiver: &Receiver, path: &str, body: &Value) -> (u16, Value) {
     (reply.status, reply.json())
 }
 
-/// Commands in the command file, without the `[<ts>] ` the daemon adds.
-fn commands(receiver: &Receiver) -> Vec<String> {
-    receiver
-        .commands()
-        .into_iter()
-        .map(|line| match line.split_once("] ") {
-            Some((_, rest)) if line.starts_with('[') => rest.to_string(),
-            _ => line,
-        })
-        .collect()
-}
-
 fn gateway(backend: &Backend) -> Receiver {
     backend
         .setup()
@@ -126,7 +114,7 @@ fn race(backend: &Backend, gateways: &[&Receiver], host: &str) {
     loop {
         let delivered: Vec<HashSet<String>> = gateways
             .iter()
-            .map(|g| commands(g).into_iter().collect())
+            .map(|g| g.commands_without_timestamps().into_iter().collect())
             .collect();
         let missing: Vec<_> = expected
             .iter()
@@ -393,7 +381,8 @@ fn two_gateways_behind_haproxy_lose_nothing_when_one_is_killed() {
             .collect();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let delivered: HashSet<String> = commands(gateway).into_iter().collect();
+            let delivered: HashSet<String> =
+                gateway.commands_without_timestamps().into_iter().collect();
             let missing: Vec<&&str> = expected
                 .iter()
                 .filter(|o| !delivered.contains(&format!("PROCESS_HOST_CHECK_RESULT;lb-01;0;{o}")))
