@@ -500,6 +500,16 @@ impl Receiver {
         }
     }
 
+    /// Waits until the command file holds a line for each of `endings`, and asserts that its
+    /// first lines end with them, in order.
+    pub fn wait_commands_ending_with(&self, endings: &[&str]) -> Vec<String> {
+        let commands = self.wait_commands(endings.len());
+        for (line, ending) in commands.iter().zip(endings) {
+            assert!(line.ends_with(ending), "{commands:?}");
+        }
+        commands
+    }
+
     /// A raw HTTP/1.1 request from another loopback address (e.g. 127.0.0.2), as another
     /// client would send it: the module counts failed authentications per address.
     pub fn request_from(
