@@ -531,6 +531,12 @@ impl Receiver {
         Client::get(self, path)
     }
 
+    /// A GET with HTTP Basic credentials (a user and password, or a token and "").
+    pub fn get_with_basic(&self, path: &str, user: &str, password: &str) -> Reply {
+        let authorization = basic(user, password);
+        self.request("GET", path, &[("Authorization", &authorization)], b"")
+    }
+
     /// `Client::post_json`, without the trait in scope.
     pub fn post_json(&self, path: &str, body: &str) -> Reply {
         Client::post_json(self, path, body)

@@ -124,12 +124,7 @@ fn logins_and_tokens_are_checked_by_the_backend() {
         assert_eq!(reply.json()["_status"], "ERR");
     }
     // Basic user:password works for every endpoint.
-    let reply = receiver.request(
-        "GET",
-        "/host/_dummy",
-        &[("Authorization", &basic("bob", "bob-secret"))],
-        b"",
-    );
+    let reply = receiver.get_with_basic("/host/_dummy", "bob", "bob-secret");
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(!receiver.log().contains("bob-secret"));
 }
@@ -778,12 +773,7 @@ fn a_url_that_is_not_a_backend_never_makes_a_token_valid() {
         assert_eq!(reply.json()["_status"], "ERR");
     }
     // The token's check got a 404: not an answer about the token, so a 503.
-    let reply = receiver.request(
-        "GET",
-        "/are_you_alive",
-        &[("Authorization", &basic("another-token", ""))],
-        b"",
-    );
+    let reply = receiver.get_with_basic("/are_you_alive", "another-token", "");
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert!(receiver.commands().is_empty());
 }
@@ -1095,20 +1085,10 @@ fn a_backend_restarted_with_new_data_is_used_at_once() {
     let (status, body) = get(&receiver, "/host/before");
     assert_eq!(status, 404, "the new backend has fresh data: {body}");
     // The old backend's token means nothing to the new one.
-    let reply = receiver.request(
-        "GET",
-        "/host/_dummy",
-        &[("Authorization", &basic(&old_token, ""))],
-        b"",
-    );
+    let reply = receiver.get_with_basic("/host/_dummy", &old_token, "");
     assert_eq!(reply.status, 401, "{}", reply.body);
     // The new one's works.
-    let reply = receiver.request(
-        "GET",
-        "/host/_dummy",
-        &[("Authorization", &basic(backend.admin_token(), ""))],
-        b"",
-    );
+    let reply = receiver.get_with_basic("/host/_dummy", backend.admin_token(), "");
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -1174,12 +1154,7 @@ fn the_availability_check_uses_the_modules_own_credentials_and_logs_each_change(
         &["not available currently", "refused the login of 'admin'"],
         0,
     );
-    let reply = refused.request(
-        "GET",
-        "/host/_dummy",
-        &[("Authorization", &basic("admin", "admin"))],
-        b"",
-    );
+    let reply = refused.get_with_basic("/host/_dummy", "admin", "admin");
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(!refused.log().contains("not-the-password"));
 }

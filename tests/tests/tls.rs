@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alignak_e2e::{basic, https_request, tls_client, Receiver, Setup};
+use alignak_e2e::{https_request, tls_client, Receiver, Setup};
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose,
@@ -83,12 +83,7 @@ fn https_serves_the_api_and_its_cookies_are_secure() {
     assert!(receiver.is_tls(), "{}", receiver.log());
     assert!(receiver.log().contains("listening on: https://127.0.0.1:"));
     let receiver = receiver.with_tls_client(tls_client(ca.certificate.der(), None));
-    let reply = receiver.request(
-        "GET",
-        "/are_you_alive",
-        &[("Authorization", &basic("alice", "wonderland"))],
-        b"",
-    );
+    let reply = receiver.get_with_basic("/are_you_alive", "alice", "wonderland");
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body, "\"Yes I am :)\"");
     let reply = receiver.post_json("/login", r#"{"username":"alice","password":"wonderland"}"#);
