@@ -345,6 +345,12 @@ impl Receiver {
         self.child = Some(child);
     }
 
+    /// Asserts that the daemon's log holds `text` (the whole log in the failure message).
+    pub fn assert_log_contains(&self, text: &str) {
+        let log = self.log();
+        assert!(log.contains(text), "{log}");
+    }
+
     /// The log of every run so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log_path).unwrap_or_default()

@@ -4,7 +4,7 @@
 use std::fs;
 use std::time::Duration;
 
-use alignak_e2e::{build, CommandSink, Setup};
+use alignak_e2e::{build, CommandSink, Receiver, Setup};
 
 fn run_receiver(args: &[&str], dir: &std::path::Path) -> (i32, String) {
     let output = std::process::Command::new(build().receiver())
@@ -18,6 +18,13 @@ fn run_receiver(args: &[&str], dir: &std::path::Path) -> (i32, String) {
         String::from_utf8_lossy(&output.stderr)
     );
     (output.status.code().unwrap_or(-1), text)
+}
+
+/// Spawns the receiver `setup` describes and asserts that it refuses to start (exit code 1).
+fn spawn_refused(setup: Setup) -> Receiver {
+    let mut receiver = setup.spawn();
+    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    receiver
 }
 
 #[test]
@@ -130,11 +137,11 @@ fn a_bad_module_parameter_stops_the_start_with_its_location() {
 #[test]
 fn a_missing_tls_certificate_stops_the_start_naming_it() {
     // TLS asked for and impossible: the start fails; it never falls back to plain HTTP.
-    let mut receiver = Setup::new()
-        .module_param("use_ssl", "1")
-        .module_param("server_cert", "certs/missing.crt")
-        .spawn();
-    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    let receiver = spawn_refused(
+        Setup::new()
+            .module_param("use_ssl", "1")
+            .module_param("server_cert", "certs/missing.crt"),
+    );
     let log = receiver.log();
     let path = receiver
         .dir
@@ -203,8 +210,7 @@ fn a_file_that_is_not_a_library_is_reported() {
         "not an ELF file",
     )
     .unwrap();
-    let mut receiver = Setup::new().modules_dir(dir.path()).spawn();
-    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    let receiver = spawn_refused(Setup::new().modules_dir(dir.path()));
     let log = receiver.log();
     assert!(
         log.contains("module 'web-services': cannot load library"),
@@ -227,23 +233,16 @@ fn a_shared_library_that_is_not_a_module_is_reported() {
     .expect("libm.so.6 on this system");
     let dir = tempfile::tempdir().unwrap();
     fs::copy(libm, dir.path().join("libalignak_module_ws.so")).unwrap();
-    let mut receiver = Setup::new().modules_dir(dir.path()).spawn();
-    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
-    let log = receiver.log();
-    assert!(
-        log.contains("is not an Alignak module library (it exports no module interface)"),
-        "{log}"
-    );
+    let receiver = spawn_refused(Setup::new().modules_dir(dir.path()));
+    receiver
+        .assert_log_contains("is not an Alignak module library (it exports no module interface)");
 }
 
 #[test]
 fn a_library_built_against_another_interface_is_refused() {
-    let mut receiver = Setup::new().python_name("foreign_module").spawn();
-    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
-    let log = receiver.log();
-    assert!(
-        log.contains("libforeign_module.so was built against an incompatible module interface"),
-        "{log}"
+    let receiver = spawn_refused(Setup::new().python_name("foreign_module"));
+    receiver.assert_log_contains(
+        "libforeign_module.so was built against an incompatible module interface",
     );
 }
 
@@ -297,13 +296,8 @@ fn sigterm_and_sigint_stop_the_daemon_with_exit_0_after_delivering() {
 fn the_port_in_use_is_reported() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let mut receiver = Setup::new().module_param("port", &port).spawn();
-    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
-    let log = receiver.log();
-    assert!(
-        log.contains(&format!("cannot listen on 127.0.0.1:{port}")),
-        "{log}"
-    );
+    let receiver = spawn_refused(Setup::new().module_param("port", &port));
+    receiver.assert_log_contains(&format!("cannot listen on 127.0.0.1:{port}"));
 }
 
 #[test]

@@ -373,11 +373,7 @@ fn a_template_nagios_lacks_is_refused_and_nagios_keeps_running() {
     );
     let verifier = own["objects"]["last_refused_change"]["verifier"].to_string();
     assert!(verifier.contains("no-such-template"), "{verifier}");
-    let log = receiver.log();
-    assert!(
-        log.contains("the core refused the objects of host 'ghost'"),
-        "{log}"
-    );
+    receiver.assert_log_contains("the core refused the objects of host 'ghost'");
 }
 
 /// A thousand devices registering, in ten requests of a hundred: creations are coalesced per
