@@ -27,6 +27,24 @@ fn spawn_refused(setup: Setup) -> Receiver {
     receiver
 }
 
+/// A temp folder whose alignak.cfg holds `text`; the folder and that file's path.
+fn folder_with_main_cfg(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("alignak.cfg");
+    fs::write(&main, text).unwrap();
+    (dir, main)
+}
+
+/// Writes `receiver_cfg` as the receiver.cfg beside `main`, runs `--check` on `main` (from
+/// their folder), asserts that it fails, and returns what it printed.
+fn failed_check_with_receiver_cfg(main: &std::path::Path, receiver_cfg: &str) -> String {
+    let dir = main.parent().unwrap();
+    fs::write(dir.join("receiver.cfg"), receiver_cfg).unwrap();
+    let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir);
+    assert_ne!(code, 0, "{out}");
+    out
+}
+
 #[test]
 fn check_accepts_the_shipped_configuration() {
     let etc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../etc/alignak.cfg");
@@ -43,10 +61,7 @@ fn check_accepts_the_shipped_configuration() {
 
 #[test]
 fn check_reports_every_error_with_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let main = dir.path().join("alignak.cfg");
-    fs::write(
-        &main,
+    let (dir, main) = folder_with_main_cfg(
         "cfg_file=receiver.cfg\n\
          define module {\n\
          \x20   module_alias web-services\n\
@@ -55,8 +70,7 @@ fn check_reports_every_error_with_file_and_line() {
          \x20   authorization perhaps\n\
          \x20   give_feedback 7\n\
          }\n",
-    )
-    .unwrap();
+    );
     fs::write(
         dir.path().join("receiver.cfg"),
         "define receiver {\n    receiver_name r\n    modules web-services\n}\n",
@@ -86,13 +100,7 @@ fn check_reports_every_error_with_file_and_line() {
     assert!(out.contains("3 configuration error(s)"), "{out}");
 
     // A syntax error is located too, and the same file without --check fails to start.
-    fs::write(
-        dir.path().join("receiver.cfg"),
-        "define receiver {\n    receiver_name r\n",
-    )
-    .unwrap();
-    let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir.path());
-    assert_ne!(code, 0);
+    let out = failed_check_with_receiver_cfg(&main, "define receiver {\n    receiver_name r\n");
     assert!(
         out.contains("receiver.cfg:1: 'define receiver' is not closed with '}'"),
         "{out}"
@@ -105,13 +113,10 @@ fn check_reports_every_error_with_file_and_line() {
     );
 
     // A module alias that no block defines.
-    fs::write(
-        dir.path().join("receiver.cfg"),
+    let out = failed_check_with_receiver_cfg(
+        &main,
         "define receiver {\n    receiver_name r\n    modules web-service\n}\n",
-    )
-    .unwrap();
-    let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir.path());
-    assert_ne!(code, 0);
+    );
     assert!(
         out.contains(
             "receiver.cfg:3: modules: no 'define module' block has module_alias 'web-service'"
@@ -161,10 +166,7 @@ fn a_missing_tls_certificate_stops_the_start_naming_it() {
 
 #[test]
 fn check_finds_a_missing_tls_file_with_its_location() {
-    let dir = tempfile::tempdir().unwrap();
-    let main = dir.path().join("alignak.cfg");
-    fs::write(
-        &main,
+    let (dir, main) = folder_with_main_cfg(
         "define receiver {\n    receiver_name r\n    modules web-services\n}\n\
          define module {\n\
          \x20   module_alias web-services\n\
@@ -172,8 +174,7 @@ fn check_finds_a_missing_tls_file_with_its_location() {
          \x20   use_ssl 1\n\
          \x20   server_cert certs/none.crt\n\
          }\n",
-    )
-    .unwrap();
+    );
     let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir.path());
     assert_eq!(code, 1, "{out}");
     let cert = dir.path().canonicalize().unwrap().join("certs/none.crt");
