@@ -5,7 +5,7 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
-use alignak_e2e::{build, CommandSink, Setup};
+use alignak_e2e::{build, CommandSink, Receiver, Reply, Setup};
 use serde_json::{json, Value};
 
 /// Runs `alignak-receiver` to its end: exit code, standard output, standard error.
@@ -278,6 +278,19 @@ fn health_is_open_without_credentials() {
     assert_eq!(receiver.get("/are_you_alive").status, 401);
 }
 
+/// Polls `/health` until it answers `status` (20 s at most) and returns its last answer,
+/// which the caller checks.
+fn wait_health(receiver: &Receiver, status: u16) -> Reply {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = receiver.get("/health");
+        if reply.status == status || Instant::now() > deadline {
+            return reply;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn health_turns_503_when_the_sink_stops_reading_and_back_when_it_reads() {
     let receiver = Setup::new()
@@ -291,14 +304,7 @@ fn health_turns_503_when_the_sink_stops_reading_and_back_when_it_reads() {
         receiver.post_json("/command", &body.to_string()).status,
         200
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let stalled = loop {
-        let reply = receiver.get("/health");
-        if reply.status == 503 || Instant::now() > deadline {
-            break reply;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let stalled = wait_health(&receiver, 503);
     assert_eq!(stalled.status, 503, "{}", stalled.body);
     let answer = stalled.json();
     assert_eq!(answer["health"], "CRITICAL");
@@ -325,14 +331,7 @@ fn health_turns_503_when_the_sink_stops_reading_and_back_when_it_reads() {
     });
     let line = reader.join().unwrap().expect("a command line");
     assert!(line.ends_with("DISABLE_HOST_CHECK;stuck"), "{line}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let back = loop {
-        let reply = receiver.get("/health");
-        if reply.status == 200 || Instant::now() > deadline {
-            break reply;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let back = wait_health(&receiver, 200);
     assert_eq!(back.status, 200, "{}", back.body);
 }
 
