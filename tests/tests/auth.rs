@@ -24,15 +24,7 @@ fn assert_429(reply: &Reply, what: &str) {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("{what}: no Retry-After: {:?}", reply.headers));
     assert!((1..=10).contains(&retry_after), "{what}: {retry_after}");
-    let json = reply.json();
-    assert_eq!(json["_status"], "ERR");
-    assert!(
-        json["_issues"][0]
-            .as_str()
-            .unwrap()
-            .contains("Too many failed authentications"),
-        "{json}"
-    );
+    reply.assert_err_issue_contains("Too many failed authentications");
 }
 
 #[test]

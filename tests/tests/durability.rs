@@ -254,15 +254,7 @@ fn a_full_spool_answers_503_with_retry_after_and_keeps_what_it_took() {
     };
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert_eq!(refused.header("retry-after"), Some("5"));
-    let json = refused.json();
-    assert_eq!(json["_status"], "ERR");
-    assert!(
-        json["_issues"][0]
-            .as_str()
-            .unwrap()
-            .contains("Too many commands are waiting"),
-        "{json}"
-    );
+    refused.assert_err_issue_contains("Too many commands are waiting");
     let fifo = receiver.command_file.clone().unwrap();
     let lines = read_fifo_lines(&fifo, accepted);
     assert_eq!(lines.len(), accepted);
