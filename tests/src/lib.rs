@@ -681,6 +681,16 @@ impl Reply {
         })
     }
 
+    /// Asserts an `ERR` answer whose first issue starts with `text` (the answer in the message).
+    pub fn assert_err_issue_starts_with(&self, text: &str) {
+        let json = self.json();
+        assert_eq!(json["_status"], "ERR");
+        assert!(
+            json["_issues"][0].as_str().unwrap().starts_with(text),
+            "{json}"
+        );
+    }
+
     /// Asserts an `ERR` answer whose first issue holds `text` (the answer in the message).
     pub fn assert_err_issue_contains(&self, text: &str) {
         let json = self.json();
