@@ -26,6 +26,13 @@ fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> (u16, Va
     (reply.status, reply.json())
 }
 
+/// PATCHes `path` with `body`, asserts a 200, and returns the answer.
+fn patch_ok(receiver: &Receiver, path: &str, body: &Value) -> Value {
+    let (status, answer) = send(receiver, "PATCH", path, body);
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
 fn get(receiver: &Receiver, path: &str) -> (u16, Value) {
     let reply = receiver.get(path);
     (reply.status, reply.json())
@@ -187,9 +194,8 @@ fn creation_resolves_templates_realms_and_links_and_sends_no_commands() {
             .module_param("give_result", "1")
             .module_param("give_feedback", "0")
     });
-    let (status, body) = send(
+    let body = patch_ok(
         &receiver,
-        "PATCH",
         "/host/web02",
         &json!({
             "template": {"_templates": ["web-template"], "_realm": "north", "alias": "Web 02",
@@ -199,7 +205,6 @@ fn creation_resolves_templates_realms_and_links_and_sends_no_commands() {
             "services": [{"name": "http", "livestate": {"state": "CRITICAL", "output": "no answer"}}],
         }),
     );
-    assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["_result"],
         json!([
@@ -281,9 +286,8 @@ fn variables_toggles_and_livestates_reach_the_backend() {
             .module_param("feedback_host", "customs,ls_state")
             .module_param("feedback_service", "active_checks_enabled")
     });
-    let (status, body) = send(
+    let body = patch_ok(
         &receiver,
-        "PATCH",
         "/host/db01",
         &json!({
             "variables": {"role": "primary", "Packages": ["mysql", "ssh"]},
@@ -296,7 +300,6 @@ fn variables_toggles_and_livestates_reach_the_backend() {
             ],
         }),
     );
-    assert_eq!(status, 200, "{body}");
     let sent = commands_after_sentinel(&receiver);
     assert_eq!(
         sent,
@@ -347,13 +350,11 @@ fn variables_toggles_and_livestates_reach_the_backend() {
         s.module_param("alignak_backend_livestate_update", "1")
             .module_param("give_result", "1")
     });
-    let (status, body) = send(
+    let body = patch_ok(
         &receiver,
-        "PATCH",
         "/host/db01",
         &json!({"livestate": {"state": "DOWN", "output": "gone", "long_output": "l", "perf_data": "p=1"}}),
     );
-    assert_eq!(status, 200, "{body}");
     // As the original: with livestate_update, a livestate is an update of the host.
     assert_eq!(
         body["_result"].as_array().and_then(|r| r.last()),
@@ -378,15 +379,13 @@ fn timestamped_livestates_become_log_check_results() {
     // A timestamped livestate (host and service) and variables in one request: posting the
     // log check result changes the host in the backend (its _etag), so the PATCH of the
     // variables meets a 412 and is made again with the new _etag.
-    let (status, body) = send(
+    patch_ok(
         &receiver,
-        "PATCH",
         "/host/lcr01",
         &json!({"livestate": {"state": "DOWN", "output": "past", "timestamp": 1700000000},
                 "variables": {"after": "lcr"},
                 "services": [{"name": "svc", "livestate": {"state": "CRITICAL", "output": "svc past", "timestamp": 1700000001}}]}),
     );
-    assert_eq!(status, 200, "{body}");
     let lcrs = backend.logcheckresults_of(&host);
     let host_lcr = lcrs
         .iter()
@@ -605,13 +604,11 @@ fn a_backend_that_stops_or_hangs_is_a_503_and_the_next_request_tries_again() {
     assert_eq!(status, 200);
     backend.thaw();
     // Nothing sticky: the next request goes to the backend again.
-    let (status, body) = send(
+    patch_ok(
         &receiver,
-        "PATCH",
         "/host/edge",
         &json!({"livestate": {"state": "UP", "output": "thawed"}}),
     );
-    assert_eq!(status, 200, "{body}");
 
     // Stopped: 503 at once; the daemon stays up and the commands still flow.
     backend.stop();
@@ -862,9 +859,8 @@ fn templates_with_services_and_service_templates_make_the_backends_services() {
             .module_param("give_feedback", "0")
             .module_param("set_timestamp", "0")
     });
-    let (status, body) = send(
+    let body = patch_ok(
         &receiver,
-        "PATCH",
         "/host/tpl01",
         &json!({
             "template": {"_templates": ["web-tpl"], "alias": "From templates"},
@@ -876,7 +872,6 @@ fn templates_with_services_and_service_templates_make_the_backends_services() {
             ],
         }),
     );
-    assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
         json!({"_status": "OK", "_result": [
@@ -927,15 +922,13 @@ fn templates_with_services_and_service_templates_make_the_backends_services() {
     assert_eq!(names, ["disk", "disk-tpl", "http"]);
 
     // Known now: every livestate is a command.
-    let (status, body) = send(
+    let body = patch_ok(
         &receiver,
-        "PATCH",
         "/host/tpl01",
         &json!({"livestate": {"state": "UP", "output": "u"},
                 "services": [{"name": "http", "livestate": {"state": "OK", "output": "o"}},
                              {"name": "disk", "livestate": {"state": "OK", "output": "o"}}]}),
     );
-    assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["_result"],
         json!([
@@ -985,13 +978,7 @@ fn old_lcr_off_posts_none_and_get_lcr_copies_the_earlier_results_fields() {
         s.module_param("alignak_backend_old_lcr", "0")
             .module_param("give_result", "1")
     });
-    let (status, body) = send(
-        &receiver,
-        "PATCH",
-        "/host/lcr02",
-        &livestate("off", 1700000000),
-    );
-    assert_eq!(status, 200, "{body}");
+    patch_ok(&receiver, "/host/lcr02", &livestate("off", 1700000000));
     assert_eq!(
         receiver.wait_commands(1),
         ["[1700000000] PROCESS_HOST_CHECK_RESULT;lcr02;0;off"]
@@ -1001,13 +988,7 @@ fn old_lcr_off_posts_none_and_get_lcr_copies_the_earlier_results_fields() {
 
     // The default: the new result takes the host's ls_* fields.
     let receiver = start(&backend, |s| s);
-    let (status, body) = send(
-        &receiver,
-        "PATCH",
-        "/host/lcr02",
-        &livestate("plain", 1700000100),
-    );
-    assert_eq!(status, 200, "{body}");
+    patch_ok(&receiver, "/host/lcr02", &livestate("plain", 1700000100));
     let lcrs = backend.logcheckresults_for("lcr02");
     let plain = lcrs
         .iter()
@@ -1036,13 +1017,7 @@ fn old_lcr_off_posts_none_and_get_lcr_copies_the_earlier_results_fields() {
     // alignak_backend_get_lcr 1: the fields of the latest result not newer than the
     // livestate (here the first one: 1699990000 <= 1700000050 < 1700000100).
     let receiver = start(&backend, |s| s.module_param("alignak_backend_get_lcr", "1"));
-    let (status, body) = send(
-        &receiver,
-        "PATCH",
-        "/host/lcr02",
-        &livestate("copied", 1700000050),
-    );
-    assert_eq!(status, 200, "{body}");
+    patch_ok(&receiver, "/host/lcr02", &livestate("copied", 1700000050));
     let lcrs = backend.logcheckresults_for("lcr02");
     assert_eq!(lcrs.len(), 3, "{lcrs:?}");
     let copied = lcrs
