@@ -48,6 +48,13 @@ fn patch(receiver: &Receiver, host: &str, body: serde_json::Value) -> alignak_e2
     )
 }
 
+/// [`patch`], asserting a 200; the answer for the caller's own checks.
+fn patch_ok(receiver: &Receiver, host: &str, body: serde_json::Value) -> alignak_e2e::Reply {
+    let reply = patch(receiver, host, body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply
+}
+
 /// Every `*.cfg` below `dir`, as Nagios' `cfg_dir` reads them (recursively).
 fn cfg_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
@@ -88,12 +95,11 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
 
     // A host Nagios defines itself, unseen by the module: its first result goes at once and
     // nothing is written for it.
-    let reply = patch(
+    let reply = patch_ok(
         &receiver,
         "test_host",
         json!({"livestate": {"state": "DOWN", "output": "known host down"}}),
     );
-    assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(
         reply
             .body
@@ -115,7 +121,7 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
 
     // A host unknown to both, with a template, a variable, a livestate and a service.
     let started = Instant::now();
-    let reply = patch(
+    let reply = patch_ok(
         &receiver,
         "web01",
         json!({
@@ -129,7 +135,6 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
             }],
         }),
     );
-    assert_eq!(reply.status, 200, "{}", reply.body);
     let answer = reply.json();
     let result = answer["_result"].to_string();
     // Nothing is listed as sent that was not: both results are held until Nagios has them.
@@ -186,8 +191,7 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
     assert!(objects["last_refused_change"].is_null(), "{objects}");
 
     // A later change of a variable Nagios has: a command, no reload needed.
-    let reply = patch(&receiver, "web01", json!({"variables": {"room": "R2"}}));
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = patch_ok(&receiver, "web01", json!({"variables": {"room": "R2"}}));
     assert!(
         reply.body.contains("CHANGE_CUSTOM_HOST_VAR;web01;ROOM;R2"),
         "{}",
@@ -328,19 +332,17 @@ fn a_template_nagios_lacks_is_refused_and_nagios_keeps_running() {
     let receiver = receiver_for(&nagios);
     let cfg_dir = nagios.cfg_dir.clone().expect("cfg_dir");
     // Both in one reload period: the bad one is kept out, the good one goes in.
-    let reply = patch(
+    patch_ok(
         &receiver,
         "ghost",
         json!({"template": {"_templates": ["no-such-template"]},
                "livestate": {"state": "DOWN", "output": "ghost"}}),
     );
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let reply = patch(
+    patch_ok(
         &receiver,
         "web04",
         json!({"livestate": {"state": "DOWN", "output": "web04 down"}}),
     );
-    assert_eq!(reply.status, 200, "{}", reply.body);
     let aside = cfg_dir.join("refused").join("ghost.cfg.refused");
     wait_for(
         &receiver,
