@@ -151,16 +151,6 @@ impl Nagios {
         fs::write(root.join("etc/objects.cfg"), OBJECTS).expect("write objects.cfg");
 
         let cfg = root.join("etc/nagios.cfg");
-        let verify = Command::new(BINARY)
-            .arg("-v")
-            .arg(&cfg)
-            .output()
-            .expect("nagios4 -v");
-        assert!(
-            verify.status.success(),
-            "nagios4 -v failed:\n{}",
-            String::from_utf8_lossy(&verify.stdout)
-        );
         let mut nagios = Nagios {
             command_fifo: root.join("rw/nagios.cmd"),
             status_file: root.join("var/status.dat"),
@@ -172,21 +162,24 @@ impl Nagios {
             dir,
             pid: 0,
         };
+        nagios.assert_verifies();
         nagios.launch();
         Some(nagios)
     }
 
-    /// `nagios4 -v` on this instance's configuration: whether it passes, and its output.
-    pub fn verify(&self) -> (bool, String) {
+    /// Asserts that `nagios4 -v` passes on this instance's configuration (its output in the
+    /// failure message).
+    pub fn assert_verifies(&self) {
         let out = Command::new(BINARY)
             .arg("-v")
             .arg(&self.config_file)
             .output()
             .expect("nagios4 -v");
-        (
+        assert!(
             out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
+            "nagios4 -v failed:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 
     /// Whether the daemon started by this harness still runs.

@@ -222,8 +222,7 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
     });
     let room = find(&status, "hoststatus", &[("host_name", "web01")]).and_then(|h| h.get("_ROOM"));
     assert!(room.is_some_and(|r| r.ends_with(";R2")), "{room:?}");
-    let (ok, output) = nagios.verify();
-    assert!(ok, "{output}");
+    nagios.assert_verifies();
 }
 
 #[test]
@@ -319,8 +318,7 @@ fn hostile_names_and_templates_change_nothing_nagios_reads() {
         || find(&nagios.status(), "hoststatus", &[("host_name", "web03")]).is_some(),
     );
     assert_eq!(cfg_files(&cfg_dir), vec![file]);
-    let (ok, output) = nagios.verify();
-    assert!(ok, "{output}");
+    nagios.assert_verifies();
     assert!(nagios.running());
 }
 
@@ -361,8 +359,7 @@ fn a_template_nagios_lacks_is_refused_and_nagios_keeps_running() {
     });
     assert!(nagios.running(), "Nagios must keep running");
     assert!(find(&nagios.status(), "hoststatus", &[("host_name", "ghost")]).is_none());
-    let (ok, output) = nagios.verify();
-    assert!(ok, "{output}");
+    nagios.assert_verifies();
     let map = receiver.get("/alignak_map").json();
     let own = map["receiver"]
         .as_object()
@@ -444,6 +441,5 @@ fn a_thousand_new_hosts_cost_a_few_reloads_and_all_get_their_first_result() {
         reloads >= 1 && reloads < requests,
         "{reloads} reloads:\n{log}"
     );
-    let (ok, output) = nagios.verify();
-    assert!(ok, "{output}");
+    nagios.assert_verifies();
 }
