@@ -543,6 +543,11 @@ impl Receiver {
         self.request("GET", path, &[("Authorization", &authorization)], b"")
     }
 
+    /// `Client::send_json`, without the trait in scope.
+    pub fn send_json(&self, method: &str, path: &str, body: &str) -> Reply {
+        Client::send_json(self, method, path, body)
+    }
+
     /// `Client::post_json`, without the trait in scope.
     pub fn post_json(&self, path: &str, body: &str) -> Reply {
         Client::post_json(self, path, body)

@@ -11,12 +11,7 @@ use alignak_e2e::{basic, Receiver, Setup};
 use serde_json::{json, Value};
 
 fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> (u16, Value) {
-    let reply = receiver.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    );
+    let reply = receiver.send_json(method, path, &body.to_string());
     assert_eq!(
         reply.header("content-type"),
         Some("application/json"),

@@ -17,12 +17,7 @@ const RACES: usize = 10;
 const SERVICES: usize = 3;
 
 fn patch(receiver: &Receiver, path: &str, body: &Value) -> (u16, Value) {
-    let reply = receiver.request(
-        "PATCH",
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    );
+    let reply = receiver.send_json("PATCH", path, &body.to_string());
     (reply.status, reply.json())
 }
 
@@ -185,11 +180,10 @@ fn a_session_from_one_gateway_is_accepted_by_the_other() {
         .module()
         .module_param("session_key", "another secret, also 32 characters long")
         .start();
-    let login = a.request(
+    let login = a.send_json(
         "POST",
         "/login",
-        &[("Content-Type", "application/json")],
-        br#"{"username": "admin", "password": "admin"}"#,
+        r#"{"username": "admin", "password": "admin"}"#,
     );
     assert_eq!(login.status, 200, "{}", login.body);
     let session = login.cookie("alignak_ws").expect("a session cookie");

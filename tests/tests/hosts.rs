@@ -77,12 +77,7 @@ on_both_stores!(
 const SENTINEL: &str = "DISABLE_NOTIFICATIONS";
 
 fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> Reply {
-    receiver.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    )
+    receiver.send_json(method, path, &body.to_string())
 }
 
 fn patch(receiver: &Receiver, path: &str, body: Value) -> Reply {
@@ -388,12 +383,7 @@ fn timestamps_are_integers_and_malformed_requests_change_nothing(store: Store) {
         assert_eq!(json["_status"], "ERR", "{body}");
         assert_eq!(json["_issues"].as_array().map(Vec::len), Some(1), "{body}");
     }
-    let reply = receiver.request(
-        "PATCH",
-        "/host/test_host",
-        &[("Content-Type", "application/json")],
-        b"{not json",
-    );
+    let reply = receiver.send_json("PATCH", "/host/test_host", "{not json");
     assert_eq!(reply.status, 400);
     commands.next(&[]);
 }

@@ -12,12 +12,7 @@ use alignak_e2e::{Receiver, Reply, Setup};
 use serde_json::{json, Value};
 
 fn send(receiver: &Receiver, method: &str, path: &str, body: &str) -> Reply {
-    receiver.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    )
+    receiver.send_json(method, path, body)
 }
 
 /// The daemon's resident memory, in KiB.

@@ -211,12 +211,7 @@ fn livestates_patched_to_the_api_and_events_reach_nagios() {
     };
     let receiver = creating_receiver_for(&nagios, ("give_feedback", "0"));
     let patch = |body: serde_json::Value| {
-        let reply = receiver.request(
-            "PATCH",
-            "/host/test_host",
-            &[("Content-Type", "application/json")],
-            body.to_string().as_bytes(),
-        );
+        let reply = receiver.send_json("PATCH", "/host/test_host", &body.to_string());
         assert_eq!(reply.status, 200, "{body}: {}", reply.body);
     };
     // The embedded store learns the host and its service (a host created by a request gets

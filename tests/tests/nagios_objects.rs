@@ -40,12 +40,7 @@ fn receiver_for(nagios: &Nagios) -> Receiver {
 }
 
 fn patch(receiver: &Receiver, host: &str, body: serde_json::Value) -> alignak_e2e::Reply {
-    receiver.request(
-        "PATCH",
-        &format!("/host/{host}"),
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    )
+    receiver.send_json("PATCH", &format!("/host/{host}"), &body.to_string())
 }
 
 /// [`patch`], asserting a 200; the answer for the caller's own checks.
@@ -394,11 +389,10 @@ fn a_thousand_new_hosts_cost_a_few_reloads_and_all_get_their_first_result() {
                        "livestate": {"state": "DOWN", "output": format!("dev{n:04} first")}})
             })
             .collect();
-        let reply = receiver.request(
+        let reply = receiver.send_json(
             "PATCH",
             "/host",
-            &[("Content-Type", "application/json")],
-            serde_json::Value::Array(hosts).to_string().as_bytes(),
+            &serde_json::Value::Array(hosts).to_string(),
         );
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
