@@ -70,16 +70,9 @@ impl Haproxy {
         let port = free_port();
         let path = dir.path().join("haproxy.cfg");
         std::fs::write(&path, config(port, servers)).expect("haproxy.cfg");
-        let check = Command::new("haproxy")
-            .arg("-c")
-            .arg("-f")
-            .arg(&path)
-            .output()
-            .expect("haproxy -c");
-        assert!(
-            check.status.success(),
-            "haproxy -c refused the example:\n{}",
-            String::from_utf8_lossy(&check.stderr)
+        crate::run_successfully(
+            Command::new("haproxy").arg("-c").arg("-f").arg(&path),
+            "haproxy -c refused the example",
         );
         // -db: in the foreground, so that the test owns the process.
         let child = Command::new("haproxy")

@@ -714,6 +714,22 @@ impl Reply {
 }
 
 /// The value of an `Authorization` header for HTTP Basic.
+/// Runs `command` to its end and asserts that it succeeds; a failure says `what`, the exit
+/// status, and what the command printed on its standard output and error.
+pub fn run_successfully(command: &mut std::process::Command, what: &str) -> std::process::Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("{what}: {error}"));
+    assert!(
+        output.status.success(),
+        "{what} ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// A tool or peer a test needs is not there: under `CI` (where `.ci/run` installs them all)
 /// the test fails with `ci_failure`; elsewhere it prints `SKIPPED: <notice>` and the caller
 /// returns early.

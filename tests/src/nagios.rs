@@ -170,15 +170,9 @@ impl Nagios {
     /// Asserts that `nagios4 -v` passes on this instance's configuration (its output in the
     /// failure message).
     pub fn assert_verifies(&self) {
-        let out = Command::new(BINARY)
-            .arg("-v")
-            .arg(&self.config_file)
-            .output()
-            .expect("nagios4 -v");
-        assert!(
-            out.status.success(),
-            "nagios4 -v failed:\n{}",
-            String::from_utf8_lossy(&out.stdout)
+        crate::run_successfully(
+            Command::new(BINARY).arg("-v").arg(&self.config_file),
+            "nagios4 -v failed",
         );
     }
 
@@ -199,12 +193,10 @@ impl Nagios {
 
     /// Starts the daemon and waits for its FIFO and status.dat.
     fn launch(&mut self) {
-        let started = Command::new(BINARY)
-            .arg("-d")
-            .arg(&self.config_file)
-            .output()
-            .expect("nagios4 -d");
-        assert!(started.status.success(), "nagios4 -d failed: {started:?}");
+        crate::run_successfully(
+            Command::new(BINARY).arg("-d").arg(&self.config_file),
+            "nagios4 -d failed",
+        );
         let nagios = self;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

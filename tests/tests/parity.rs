@@ -28,14 +28,9 @@ struct Original {
 
 impl Original {
     fn start(peers: &Path, backend: &Backend) -> Original {
-        let install = Command::new(peers.join("run-python-ws.sh"))
-            .arg("install")
-            .output()
-            .expect("run-python-ws.sh install");
-        assert!(
-            install.status.success(),
-            "{}",
-            String::from_utf8_lossy(&install.stderr)
+        alignak_e2e::run_successfully(
+            Command::new(peers.join("run-python-ws.sh")).arg("install"),
+            "run-python-ws.sh install",
         );
         let venv = std::env::var_os("HOME")
             .map(PathBuf::from)
