@@ -722,12 +722,30 @@ pub fn run_successfully(command: &mut std::process::Command, what: &str) -> std:
         .unwrap_or_else(|error| panic!("{what}: {error}"));
     assert!(
         output.status.success(),
-        "{what} ({}):\n{}{}",
+        "{what} ({}):\n{}",
         output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        stdout_and_stderr(&output)
     );
     output
+}
+
+/// Runs `alignak-receiver` with `args` in `dir` to its end (a `--check`, or a start that
+/// fails).
+pub fn run_receiver_to_end(args: &[&str], dir: &Path) -> std::process::Output {
+    std::process::Command::new(build().receiver())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run alignak-receiver")
+}
+
+/// What a finished command printed: its standard output, then its standard error.
+pub fn stdout_and_stderr(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// A tool or peer a test needs is not there: under `CI` (where `.ci/run` installs them all)

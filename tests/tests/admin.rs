@@ -5,16 +5,12 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
-use alignak_e2e::{build, CommandSink, Receiver, Reply, Setup};
+use alignak_e2e::{run_receiver_to_end, CommandSink, Receiver, Reply, Setup};
 use serde_json::{json, Value};
 
 /// Runs `alignak-receiver` to its end: exit code, standard output, standard error.
 fn run_receiver(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
-    let output = std::process::Command::new(build().receiver())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run alignak-receiver");
+    let output = run_receiver_to_end(args, dir);
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),

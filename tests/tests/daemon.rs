@@ -4,20 +4,14 @@
 use std::fs;
 use std::time::Duration;
 
-use alignak_e2e::{build, CommandSink, Receiver, Setup};
+use alignak_e2e::{run_receiver_to_end, stdout_and_stderr, CommandSink, Receiver, Setup};
 
 fn run_receiver(args: &[&str], dir: &std::path::Path) -> (i32, String) {
-    let output = std::process::Command::new(build().receiver())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run alignak-receiver");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code().unwrap_or(-1), text)
+    let output = run_receiver_to_end(args, dir);
+    (
+        output.status.code().unwrap_or(-1),
+        stdout_and_stderr(&output),
+    )
 }
 
 /// Spawns the receiver `setup` describes and asserts that it refuses to start (exit code 1).
