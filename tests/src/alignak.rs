@@ -34,11 +34,10 @@ impl Alignak {
     /// `None` with a notice; under CI that is a failure.
     pub fn start() -> Option<Alignak> {
         let Some(script) = peers_script() else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "../shared/peers/run-alignak-daemons.sh is missing"
+            crate::skip_or_fail_under_ci(
+                "../shared/peers/run-alignak-daemons.sh is missing",
+                "../shared/peers/run-alignak-daemons.sh is not there",
             );
-            eprintln!("SKIPPED: ../shared/peers/run-alignak-daemons.sh is not there");
             return None;
         };
         let root = tempfile::Builder::new()

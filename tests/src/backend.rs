@@ -120,11 +120,10 @@ impl Backend {
             match backend.launch() {
                 Launch::Started => return Some(backend),
                 Launch::NoPython(why) => {
-                    assert!(
-                        std::env::var_os("CI").is_none(),
-                        "the Alignak backend cannot run here (CI is set): {why}"
+                    crate::skip_or_fail_under_ci(
+                        &format!("the Alignak backend cannot run here (CI is set): {why}"),
+                        &format!("the Alignak backend cannot run here: {why}"),
                     );
-                    eprintln!("SKIPPED: the Alignak backend cannot run here: {why}");
                     return None;
                 }
                 Launch::Failed(why) => failures.push(why),

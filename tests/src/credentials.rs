@@ -64,6 +64,11 @@ pub fn get(client: &impl Client, source: IpAddr, path: &str, headers: &[(&str, &
     send(client, source, "GET", path, headers, b"")
 }
 
+/// `GET /api` from `source` with `authorization` as its Authorization header.
+pub fn get_api_with(client: &impl Client, source: IpAddr, authorization: &str) -> Reply {
+    get(client, source, "/api", &[("Authorization", authorization)])
+}
+
 pub fn login_body(client: &impl Client, source: IpAddr, body: &str) -> Reply {
     send(
         client,

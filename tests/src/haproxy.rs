@@ -60,27 +60,19 @@ impl Haproxy {
     /// (a failure under `CI`, where `.ci/run` installs it).
     pub fn start(servers: &[(&str, &str)]) -> Option<Haproxy> {
         if Command::new("haproxy").arg("-v").output().is_err() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "haproxy is not installed: .ci/run must apt-get install haproxy"
+            crate::skip_or_fail_under_ci(
+                "haproxy is not installed: .ci/run must apt-get install haproxy",
+                "haproxy is not installed (apt-get install haproxy)",
             );
-            eprintln!("SKIPPED: haproxy is not installed (apt-get install haproxy)");
             return None;
         }
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let path = dir.path().join("haproxy.cfg");
         std::fs::write(&path, config(port, servers)).expect("haproxy.cfg");
-        let check = Command::new("haproxy")
-            .arg("-c")
-            .arg("-f")
-            .arg(&path)
-            .output()
-            .expect("haproxy -c");
-        assert!(
-            check.status.success(),
-            "haproxy -c refused the example:\n{}",
-            String::from_utf8_lossy(&check.stderr)
+        crate::run_successfully(
+            Command::new("haproxy").arg("-c").arg("-f").arg(&path),
+            "haproxy -c refused the example",
         );
         // -db: in the foreground, so that the test owns the process.
         let child = Command::new("haproxy")

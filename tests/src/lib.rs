@@ -345,6 +345,12 @@ impl Receiver {
         self.child = Some(child);
     }
 
+    /// Asserts that the daemon's log holds `text` (the whole log in the failure message).
+    pub fn assert_log_contains(&self, text: &str) {
+        let log = self.log();
+        assert!(log.contains(text), "{log}");
+    }
+
     /// The log of every run so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log_path).unwrap_or_default()
@@ -471,6 +477,17 @@ impl Receiver {
             .collect()
     }
 
+    /// The command file's lines, without the `[<ts>] ` prefix the daemon adds.
+    pub fn commands_without_timestamps(&self) -> Vec<String> {
+        self.commands()
+            .into_iter()
+            .map(|line| match line.split_once("] ") {
+                Some((_, rest)) if line.starts_with('[') => rest.to_string(),
+                _ => line,
+            })
+            .collect()
+    }
+
     /// Waits until the command file holds at least `count` lines, and returns them all.
     pub fn wait_commands(&self, count: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -487,6 +504,16 @@ impl Receiver {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Waits until the command file holds a line for each of `endings`, and asserts that its
+    /// first lines end with them, in order.
+    pub fn wait_commands_ending_with(&self, endings: &[&str]) -> Vec<String> {
+        let commands = self.wait_commands(endings.len());
+        for (line, ending) in commands.iter().zip(endings) {
+            assert!(line.ends_with(ending), "{commands:?}");
+        }
+        commands
     }
 
     /// A raw HTTP/1.1 request from another loopback address (e.g. 127.0.0.2), as another
@@ -508,6 +535,17 @@ impl Receiver {
     /// `Client::get`, without the trait in scope.
     pub fn get(&self, path: &str) -> Reply {
         Client::get(self, path)
+    }
+
+    /// A GET with HTTP Basic credentials (a user and password, or a token and "").
+    pub fn get_with_basic(&self, path: &str, user: &str, password: &str) -> Reply {
+        let authorization = basic(user, password);
+        self.request("GET", path, &[("Authorization", &authorization)], b"")
+    }
+
+    /// `Client::send_json`, without the trait in scope.
+    pub fn send_json(&self, method: &str, path: &str, body: &str) -> Reply {
+        Client::send_json(self, method, path, body)
     }
 
     /// `Client::post_json`, without the trait in scope.
@@ -648,6 +686,26 @@ impl Reply {
         })
     }
 
+    /// Asserts an `ERR` answer whose first issue starts with `text` (the answer in the message).
+    pub fn assert_err_issue_starts_with(&self, text: &str) {
+        let json = self.json();
+        assert_eq!(json["_status"], "ERR");
+        assert!(
+            json["_issues"][0].as_str().unwrap().starts_with(text),
+            "{json}"
+        );
+    }
+
+    /// Asserts an `ERR` answer whose first issue holds `text` (the answer in the message).
+    pub fn assert_err_issue_contains(&self, text: &str) {
+        let json = self.json();
+        assert_eq!(json["_status"], "ERR");
+        assert!(
+            json["_issues"][0].as_str().unwrap().contains(text),
+            "{json}"
+        );
+    }
+
     /// The body as JSON; panics (failing the test) when it is not JSON.
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body)
@@ -656,6 +714,48 @@ impl Reply {
 }
 
 /// The value of an `Authorization` header for HTTP Basic.
+/// Runs `command` to its end and asserts that it succeeds; a failure says `what`, the exit
+/// status, and what the command printed on its standard output and error.
+pub fn run_successfully(command: &mut std::process::Command, what: &str) -> std::process::Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("{what}: {error}"));
+    assert!(
+        output.status.success(),
+        "{what} ({}):\n{}",
+        output.status,
+        stdout_and_stderr(&output)
+    );
+    output
+}
+
+/// Runs `alignak-receiver` with `args` in `dir` to its end (a `--check`, or a start that
+/// fails).
+pub fn run_receiver_to_end(args: &[&str], dir: &Path) -> std::process::Output {
+    std::process::Command::new(build().receiver())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run alignak-receiver")
+}
+
+/// What a finished command printed: its standard output, then its standard error.
+pub fn stdout_and_stderr(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A tool or peer a test needs is not there: under `CI` (where `.ci/run` installs them all)
+/// the test fails with `ci_failure`; elsewhere it prints `SKIPPED: <notice>` and the caller
+/// returns early.
+pub fn skip_or_fail_under_ci(ci_failure: &str, notice: &str) {
+    assert!(std::env::var_os("CI").is_none(), "{ci_failure}");
+    eprintln!("SKIPPED: {notice}");
+}
+
 pub fn basic(user: &str, password: &str) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     format!("Basic {encoded}")

@@ -5,16 +5,12 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
-use alignak_e2e::{build, CommandSink, Setup};
+use alignak_e2e::{run_receiver_to_end, CommandSink, Receiver, Reply, Setup};
 use serde_json::{json, Value};
 
 /// Runs `alignak-receiver` to its end: exit code, standard output, standard error.
 fn run_receiver(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
-    let output = std::process::Command::new(build().receiver())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run alignak-receiver");
+    let output = run_receiver_to_end(args, dir);
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -181,15 +177,7 @@ fn sighup_reloads_keeps_running_and_loses_nothing() {
 
     // Still serving, nothing lost: both commands reach the core.
     assert_eq!(post("after").status, 200);
-    let commands = receiver.wait_commands(2);
-    assert!(
-        commands[0].ends_with("DISABLE_HOST_CHECK;before"),
-        "{commands:?}"
-    );
-    assert!(
-        commands[1].ends_with("DISABLE_HOST_CHECK;after"),
-        "{commands:?}"
-    );
+    receiver.wait_commands_ending_with(&["DISABLE_HOST_CHECK;before", "DISABLE_HOST_CHECK;after"]);
     let old = fs::read_to_string(&rotated).unwrap();
     let new = fs::read_to_string(&access).unwrap();
     assert_eq!(old.lines().count(), 1, "{old}");
@@ -286,6 +274,19 @@ fn health_is_open_without_credentials() {
     assert_eq!(receiver.get("/are_you_alive").status, 401);
 }
 
+/// Polls `/health` until it answers `status` (20 s at most) and returns its last answer,
+/// which the caller checks.
+fn wait_health(receiver: &Receiver, status: u16) -> Reply {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = receiver.get("/health");
+        if reply.status == status || Instant::now() > deadline {
+            return reply;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn health_turns_503_when_the_sink_stops_reading_and_back_when_it_reads() {
     let receiver = Setup::new()
@@ -299,14 +300,7 @@ fn health_turns_503_when_the_sink_stops_reading_and_back_when_it_reads() {
         receiver.post_json("/command", &body.to_string()).status,
         200
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let stalled = loop {
-        let reply = receiver.get("/health");
-        if reply.status == 503 || Instant::now() > deadline {
-            break reply;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let stalled = wait_health(&receiver, 503);
     assert_eq!(stalled.status, 503, "{}", stalled.body);
     let answer = stalled.json();
     assert_eq!(answer["health"], "CRITICAL");
@@ -333,14 +327,7 @@ fn health_turns_503_when_the_sink_stops_reading_and_back_when_it_reads() {
     });
     let line = reader.join().unwrap().expect("a command line");
     assert!(line.ends_with("DISABLE_HOST_CHECK;stuck"), "{line}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let back = loop {
-        let reply = receiver.get("/health");
-        if reply.status == 200 || Instant::now() > deadline {
-            break reply;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let back = wait_health(&receiver, 200);
     assert_eq!(back.status, 200, "{}", back.body);
 }
 

@@ -19,6 +19,12 @@ fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<
     }
 }
 
+/// test_host as the scheduler-master dumps it; `None` while the arbiter does not answer.
+fn scheduler_test_host(alignak: &Alignak) -> Option<Value> {
+    let dump = alignak.arbiter_get("/dump?o_name=test_host")?;
+    dump.get("scheduler-master")?.get(0).cloned()
+}
+
 #[test]
 fn commands_reach_a_real_alignak_and_the_map_shows_its_daemons() {
     let Some(mut alignak) = Alignak::start() else {
@@ -41,11 +47,7 @@ fn commands_reach_a_real_alignak_and_the_map_shows_its_daemons() {
     let host = wait_for(
         "test_host DOWN in the scheduler",
         Duration::from_secs(30),
-        || {
-            let dump = alignak.arbiter_get("/dump?o_name=test_host")?;
-            let host = dump.get("scheduler-master")?.get(0)?.clone();
-            (host["state"] == "DOWN").then_some(host)
-        },
+        || scheduler_test_host(&alignak).filter(|host| host["state"] == "DOWN"),
     );
     assert_eq!(host["output"], "DOWN through alignak-ws");
     assert_eq!(host["state_type"], "HARD");
@@ -59,10 +61,9 @@ fn commands_reach_a_real_alignak_and_the_map_shows_its_daemons() {
         "test_host UP from /host in the scheduler",
         Duration::from_secs(30),
         || {
-            let dump = alignak.arbiter_get("/dump?o_name=test_host")?;
-            let host = dump.get("scheduler-master")?.get(0)?.clone();
-            (host["state"] == "UP" && host["output"] == "first livestate through /host")
-                .then_some(host)
+            scheduler_test_host(&alignak).filter(|host| {
+                host["state"] == "UP" && host["output"] == "first livestate through /host"
+            })
         },
     );
     assert_eq!(host["state_type"], "HARD");

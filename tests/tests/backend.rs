@@ -11,12 +11,7 @@ use alignak_e2e::{basic, Receiver, Setup};
 use serde_json::{json, Value};
 
 fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> (u16, Value) {
-    let reply = receiver.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    );
+    let reply = receiver.send_json(method, path, &body.to_string());
     assert_eq!(
         reply.header("content-type"),
         Some("application/json"),
@@ -26,21 +21,23 @@ fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> (u16, Va
     (reply.status, reply.json())
 }
 
+/// Asserts that `doc` holds each of `fields` with its value (its other fields are free).
+fn assert_has_fields(doc: &Value, fields: Value) {
+    for (key, value) in fields.as_object().expect("fields as a JSON object") {
+        assert_eq!(&doc[key], value, "{key} of {doc}");
+    }
+}
+
+/// PATCHes `path` with `body`, asserts a 200, and returns the answer.
+fn patch_ok(receiver: &Receiver, path: &str, body: &Value) -> Value {
+    let (status, answer) = send(receiver, "PATCH", path, body);
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
 fn get(receiver: &Receiver, path: &str) -> (u16, Value) {
     let reply = receiver.get(path);
     (reply.status, reply.json())
-}
-
-/// Commands in the command file, without the `[<ts>] ` the daemon adds.
-fn commands(receiver: &Receiver) -> Vec<String> {
-    receiver
-        .commands()
-        .into_iter()
-        .map(|line| match line.split_once("] ") {
-            Some((_, rest)) if line.starts_with('[') => rest.to_string(),
-            _ => line,
-        })
-        .collect()
 }
 
 /// The commands sent since the last call: a sentinel command is posted and waited for, so
@@ -55,7 +52,7 @@ fn commands_after_sentinel(receiver: &Receiver) -> Vec<String> {
     assert_eq!(status, 200);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let lines = commands(receiver);
+        let lines = receiver.commands_without_timestamps();
         if lines.last().map(String::as_str) == Some("DISABLE_NOTIFICATIONS") {
             let before = &lines[..lines.len() - 1];
             // Only what came since the previous sentinel.
@@ -68,6 +65,17 @@ fn commands_after_sentinel(receiver: &Receiver) -> Vec<String> {
         assert!(Instant::now() < deadline, "no sentinel in {lines:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Host and service creation on; answers with results, without feedback, and commands
+/// without `[now]`, so that answers and command lines compare whole.
+fn creating_with_plain_answers(setup: Setup) -> Setup {
+    setup
+        .module_param("allow_host_creation", "1")
+        .module_param("allow_service_creation", "1")
+        .module_param("give_result", "1")
+        .module_param("give_feedback", "0")
+        .module_param("set_timestamp", "0")
 }
 
 fn start(backend: &Backend, setup: impl FnOnce(Setup) -> Setup) -> Receiver {
@@ -136,12 +144,7 @@ fn logins_and_tokens_are_checked_by_the_backend() {
         assert_eq!(reply.json()["_status"], "ERR");
     }
     // Basic user:password works for every endpoint.
-    let reply = receiver.request(
-        "GET",
-        "/host/_dummy",
-        &[("Authorization", &basic("bob", "bob-secret"))],
-        b"",
-    );
+    let reply = receiver.get_with_basic("/host/_dummy", "bob", "bob-secret");
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(!receiver.log().contains("bob-secret"));
 }
@@ -197,16 +200,10 @@ fn creation_resolves_templates_realms_and_links_and_sends_no_commands() {
     let echo = backend.id_of("command", "_echo");
     let period = backend.id_of("timeperiod", "24x7");
     let receiver = start(&backend, |s| {
-        s.module_param("allow_host_creation", "1")
-            .module_param("allow_service_creation", "1")
-            .module_param("realm_case", "upper")
-            .module_param("set_timestamp", "0")
-            .module_param("give_result", "1")
-            .module_param("give_feedback", "0")
+        creating_with_plain_answers(s).module_param("realm_case", "upper")
     });
-    let (status, body) = send(
+    let body = patch_ok(
         &receiver,
-        "PATCH",
         "/host/web02",
         &json!({
             "template": {"_templates": ["web-template"], "_realm": "north", "alias": "Web 02",
@@ -216,7 +213,6 @@ fn creation_resolves_templates_realms_and_links_and_sends_no_commands() {
             "services": [{"name": "http", "livestate": {"state": "CRITICAL", "output": "no answer"}}],
         }),
     );
-    assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["_result"],
         json!([
@@ -258,13 +254,11 @@ fn creation_resolves_templates_realms_and_links_and_sends_no_commands() {
     assert_eq!(services[0]["ls_state"], "CRITICAL");
 
     // Known now: the next livestate is a command.
-    let (status, _) = send(
+    patch_ok(
         &receiver,
-        "PATCH",
         "/host/web02",
         &json!({"livestate": {"state": "UP", "output": "back"}}),
     );
-    assert_eq!(status, 200);
     assert_eq!(
         commands_after_sentinel(&receiver),
         ["PROCESS_HOST_CHECK_RESULT;web02;0;back"]
@@ -298,9 +292,8 @@ fn variables_toggles_and_livestates_reach_the_backend() {
             .module_param("feedback_host", "customs,ls_state")
             .module_param("feedback_service", "active_checks_enabled")
     });
-    let (status, body) = send(
+    let body = patch_ok(
         &receiver,
-        "PATCH",
         "/host/db01",
         &json!({
             "variables": {"role": "primary", "Packages": ["mysql", "ssh"]},
@@ -313,7 +306,6 @@ fn variables_toggles_and_livestates_reach_the_backend() {
             ],
         }),
     );
-    assert_eq!(status, 200, "{body}");
     let sent = commands_after_sentinel(&receiver);
     assert_eq!(
         sent,
@@ -364,13 +356,11 @@ fn variables_toggles_and_livestates_reach_the_backend() {
         s.module_param("alignak_backend_livestate_update", "1")
             .module_param("give_result", "1")
     });
-    let (status, body) = send(
+    let body = patch_ok(
         &receiver,
-        "PATCH",
         "/host/db01",
         &json!({"livestate": {"state": "DOWN", "output": "gone", "long_output": "l", "perf_data": "p=1"}}),
     );
-    assert_eq!(status, 200, "{body}");
     // As the original: with livestate_update, a livestate is an update of the host.
     assert_eq!(
         body["_result"].as_array().and_then(|r| r.last()),
@@ -395,15 +385,13 @@ fn timestamped_livestates_become_log_check_results() {
     // A timestamped livestate (host and service) and variables in one request: posting the
     // log check result changes the host in the backend (its _etag), so the PATCH of the
     // variables meets a 412 and is made again with the new _etag.
-    let (status, body) = send(
+    patch_ok(
         &receiver,
-        "PATCH",
         "/host/lcr01",
         &json!({"livestate": {"state": "DOWN", "output": "past", "timestamp": 1700000000},
                 "variables": {"after": "lcr"},
                 "services": [{"name": "svc", "livestate": {"state": "CRITICAL", "output": "svc past", "timestamp": 1700000001}}]}),
     );
-    assert_eq!(status, 200, "{body}");
     let lcrs = backend.logcheckresults_of(&host);
     let host_lcr = lcrs
         .iter()
@@ -434,13 +422,11 @@ fn timestamped_livestates_become_log_check_results() {
     );
 
     // Without a timestamp: no log check result.
-    let (status, _) = send(
+    patch_ok(
         &receiver,
-        "PATCH",
         "/host/lcr01",
         &json!({"livestate": {"state": "UP", "output": "now"}}),
     );
-    assert_eq!(status, 200);
     assert_eq!(backend.logcheckresults_of(&host).len(), 2);
 
     // The history shows them, with the log check result embedded and trimmed.
@@ -622,13 +608,11 @@ fn a_backend_that_stops_or_hangs_is_a_503_and_the_next_request_tries_again() {
     assert_eq!(status, 200);
     backend.thaw();
     // Nothing sticky: the next request goes to the backend again.
-    let (status, body) = send(
+    patch_ok(
         &receiver,
-        "PATCH",
         "/host/edge",
         &json!({"livestate": {"state": "UP", "output": "thawed"}}),
     );
-    assert_eq!(status, 200, "{body}");
 
     // Stopped: 503 at once; the daemon stays up and the commands still flow.
     backend.stop();
@@ -790,12 +774,7 @@ fn a_url_that_is_not_a_backend_never_makes_a_token_valid() {
         assert_eq!(reply.json()["_status"], "ERR");
     }
     // The token's check got a 404: not an answer about the token, so a 503.
-    let reply = receiver.request(
-        "GET",
-        "/are_you_alive",
-        &[("Authorization", &basic("another-token", ""))],
-        b"",
-    );
+    let reply = receiver.get_with_basic("/are_you_alive", "another-token", "");
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert!(receiver.commands().is_empty());
 }
@@ -877,16 +856,9 @@ fn templates_with_services_and_service_templates_make_the_backends_services() {
         &host_template,
         json!({"max_check_attempts": 9, "check_interval": 11}),
     );
-    let receiver = start(&backend, |s| {
-        s.module_param("allow_host_creation", "1")
-            .module_param("allow_service_creation", "1")
-            .module_param("give_result", "1")
-            .module_param("give_feedback", "0")
-            .module_param("set_timestamp", "0")
-    });
-    let (status, body) = send(
+    let receiver = start(&backend, creating_with_plain_answers);
+    let body = patch_ok(
         &receiver,
-        "PATCH",
         "/host/tpl01",
         &json!({
             "template": {"_templates": ["web-tpl"], "alias": "From templates"},
@@ -898,7 +870,6 @@ fn templates_with_services_and_service_templates_make_the_backends_services() {
             ],
         }),
     );
-    assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
         json!({"_status": "OK", "_result": [
@@ -920,25 +891,26 @@ fn templates_with_services_and_service_templates_make_the_backends_services() {
 
     let host = backend.host("tpl01").expect("tpl01 in the backend");
     let host_id = host["_id"].as_str().expect("_id");
-    assert_eq!(host["_templates"], json!([host_template]));
-    assert_eq!(host["_is_template"], false);
-    assert_eq!(host["max_check_attempts"], 7);
-    assert_eq!(host["alias"], "From templates");
-    assert_eq!(host["ls_state"], "DOWN");
+    assert_has_fields(
+        &host,
+        json!({"_templates": [host_template], "_is_template": false, "max_check_attempts": 7,
+               "alias": "From templates", "ls_state": "DOWN"}),
+    );
     // The backend's own service, from the host template's service template.
     let http = backend.service(host_id, "http").expect("http");
-    assert_eq!(http["_templates"], json!([http_template]));
-    assert_eq!(http["_is_template"], false);
-    assert_eq!(http["max_check_attempts"], 3);
-    assert_eq!(http["ls_state"], "CRITICAL");
-    assert_eq!(http["ls_output"], "c");
+    assert_has_fields(
+        &http,
+        json!({"_templates": [http_template], "_is_template": false, "max_check_attempts": 3,
+               "ls_state": "CRITICAL", "ls_output": "c"}),
+    );
     // The request's service, from the service template it named (name -> _id with
     // `_is_template: true`), with the template's fields.
     let disk = backend.service(host_id, "disk").expect("disk");
-    assert_eq!(disk["_templates"], json!([disk_template]));
-    assert_eq!(disk["max_check_attempts"], 9);
-    assert_eq!(disk["check_interval"], 11);
-    assert_eq!(disk["ls_state"], "WARNING");
+    assert_has_fields(
+        &disk,
+        json!({"_templates": [disk_template], "max_check_attempts": 9, "check_interval": 11,
+               "ls_state": "WARNING"}),
+    );
     // ...and the one the backend made from that template too.
     let mut names: Vec<String> = backend
         .services_of(host_id)
@@ -949,15 +921,13 @@ fn templates_with_services_and_service_templates_make_the_backends_services() {
     assert_eq!(names, ["disk", "disk-tpl", "http"]);
 
     // Known now: every livestate is a command.
-    let (status, body) = send(
+    let body = patch_ok(
         &receiver,
-        "PATCH",
         "/host/tpl01",
         &json!({"livestate": {"state": "UP", "output": "u"},
                 "services": [{"name": "http", "livestate": {"state": "OK", "output": "o"}},
                              {"name": "disk", "livestate": {"state": "OK", "output": "o"}}]}),
     );
-    assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["_result"],
         json!([
@@ -1007,13 +977,7 @@ fn old_lcr_off_posts_none_and_get_lcr_copies_the_earlier_results_fields() {
         s.module_param("alignak_backend_old_lcr", "0")
             .module_param("give_result", "1")
     });
-    let (status, body) = send(
-        &receiver,
-        "PATCH",
-        "/host/lcr02",
-        &livestate("off", 1700000000),
-    );
-    assert_eq!(status, 200, "{body}");
+    patch_ok(&receiver, "/host/lcr02", &livestate("off", 1700000000));
     assert_eq!(
         receiver.wait_commands(1),
         ["[1700000000] PROCESS_HOST_CHECK_RESULT;lcr02;0;off"]
@@ -1023,13 +987,7 @@ fn old_lcr_off_posts_none_and_get_lcr_copies_the_earlier_results_fields() {
 
     // The default: the new result takes the host's ls_* fields.
     let receiver = start(&backend, |s| s);
-    let (status, body) = send(
-        &receiver,
-        "PATCH",
-        "/host/lcr02",
-        &livestate("plain", 1700000100),
-    );
-    assert_eq!(status, 200, "{body}");
+    patch_ok(&receiver, "/host/lcr02", &livestate("plain", 1700000100));
     let lcrs = backend.logcheckresults_for("lcr02");
     let plain = lcrs
         .iter()
@@ -1058,13 +1016,7 @@ fn old_lcr_off_posts_none_and_get_lcr_copies_the_earlier_results_fields() {
     // alignak_backend_get_lcr 1: the fields of the latest result not newer than the
     // livestate (here the first one: 1699990000 <= 1700000050 < 1700000100).
     let receiver = start(&backend, |s| s.module_param("alignak_backend_get_lcr", "1"));
-    let (status, body) = send(
-        &receiver,
-        "PATCH",
-        "/host/lcr02",
-        &livestate("copied", 1700000050),
-    );
-    assert_eq!(status, 200, "{body}");
+    patch_ok(&receiver, "/host/lcr02", &livestate("copied", 1700000050));
     let lcrs = backend.logcheckresults_for("lcr02");
     assert_eq!(lcrs.len(), 3, "{lcrs:?}");
     let copied = lcrs
@@ -1107,20 +1059,10 @@ fn a_backend_restarted_with_new_data_is_used_at_once() {
     let (status, body) = get(&receiver, "/host/before");
     assert_eq!(status, 404, "the new backend has fresh data: {body}");
     // The old backend's token means nothing to the new one.
-    let reply = receiver.request(
-        "GET",
-        "/host/_dummy",
-        &[("Authorization", &basic(&old_token, ""))],
-        b"",
-    );
+    let reply = receiver.get_with_basic("/host/_dummy", &old_token, "");
     assert_eq!(reply.status, 401, "{}", reply.body);
     // The new one's works.
-    let reply = receiver.request(
-        "GET",
-        "/host/_dummy",
-        &[("Authorization", &basic(backend.admin_token(), ""))],
-        b"",
-    );
+    let reply = receiver.get_with_basic("/host/_dummy", backend.admin_token(), "");
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -1186,12 +1128,7 @@ fn the_availability_check_uses_the_modules_own_credentials_and_logs_each_change(
         &["not available currently", "refused the login of 'admin'"],
         0,
     );
-    let reply = refused.request(
-        "GET",
-        "/host/_dummy",
-        &[("Authorization", &basic("admin", "admin"))],
-        b"",
-    );
+    let reply = refused.get_with_basic("/host/_dummy", "admin", "admin");
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(!refused.log().contains("not-the-password"));
 }

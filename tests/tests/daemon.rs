@@ -4,20 +4,39 @@
 use std::fs;
 use std::time::Duration;
 
-use alignak_e2e::{build, CommandSink, Setup};
+use alignak_e2e::{run_receiver_to_end, stdout_and_stderr, CommandSink, Receiver, Setup};
 
 fn run_receiver(args: &[&str], dir: &std::path::Path) -> (i32, String) {
-    let output = std::process::Command::new(build().receiver())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run alignak-receiver");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code().unwrap_or(-1), text)
+    let output = run_receiver_to_end(args, dir);
+    (
+        output.status.code().unwrap_or(-1),
+        stdout_and_stderr(&output),
+    )
+}
+
+/// Spawns the receiver `setup` describes and asserts that it refuses to start (exit code 1).
+fn spawn_refused(setup: Setup) -> Receiver {
+    let mut receiver = setup.spawn();
+    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    receiver
+}
+
+/// A temp folder whose alignak.cfg holds `text`; the folder and that file's path.
+fn folder_with_main_cfg(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("alignak.cfg");
+    fs::write(&main, text).unwrap();
+    (dir, main)
+}
+
+/// Writes `receiver_cfg` as the receiver.cfg beside `main`, runs `--check` on `main` (from
+/// their folder), asserts that it fails, and returns what it printed.
+fn failed_check_with_receiver_cfg(main: &std::path::Path, receiver_cfg: &str) -> String {
+    let dir = main.parent().unwrap();
+    fs::write(dir.join("receiver.cfg"), receiver_cfg).unwrap();
+    let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir);
+    assert_ne!(code, 0, "{out}");
+    out
 }
 
 #[test]
@@ -36,10 +55,7 @@ fn check_accepts_the_shipped_configuration() {
 
 #[test]
 fn check_reports_every_error_with_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let main = dir.path().join("alignak.cfg");
-    fs::write(
-        &main,
+    let (dir, main) = folder_with_main_cfg(
         "cfg_file=receiver.cfg\n\
          define module {\n\
          \x20   module_alias web-services\n\
@@ -48,8 +64,7 @@ fn check_reports_every_error_with_file_and_line() {
          \x20   authorization perhaps\n\
          \x20   give_feedback 7\n\
          }\n",
-    )
-    .unwrap();
+    );
     fs::write(
         dir.path().join("receiver.cfg"),
         "define receiver {\n    receiver_name r\n    modules web-services\n}\n",
@@ -79,13 +94,7 @@ fn check_reports_every_error_with_file_and_line() {
     assert!(out.contains("3 configuration error(s)"), "{out}");
 
     // A syntax error is located too, and the same file without --check fails to start.
-    fs::write(
-        dir.path().join("receiver.cfg"),
-        "define receiver {\n    receiver_name r\n",
-    )
-    .unwrap();
-    let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir.path());
-    assert_ne!(code, 0);
+    let out = failed_check_with_receiver_cfg(&main, "define receiver {\n    receiver_name r\n");
     assert!(
         out.contains("receiver.cfg:1: 'define receiver' is not closed with '}'"),
         "{out}"
@@ -98,13 +107,10 @@ fn check_reports_every_error_with_file_and_line() {
     );
 
     // A module alias that no block defines.
-    fs::write(
-        dir.path().join("receiver.cfg"),
+    let out = failed_check_with_receiver_cfg(
+        &main,
         "define receiver {\n    receiver_name r\n    modules web-service\n}\n",
-    )
-    .unwrap();
-    let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir.path());
-    assert_ne!(code, 0);
+    );
     assert!(
         out.contains(
             "receiver.cfg:3: modules: no 'define module' block has module_alias 'web-service'"
@@ -130,11 +136,11 @@ fn a_bad_module_parameter_stops_the_start_with_its_location() {
 #[test]
 fn a_missing_tls_certificate_stops_the_start_naming_it() {
     // TLS asked for and impossible: the start fails; it never falls back to plain HTTP.
-    let mut receiver = Setup::new()
-        .module_param("use_ssl", "1")
-        .module_param("server_cert", "certs/missing.crt")
-        .spawn();
-    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    let receiver = spawn_refused(
+        Setup::new()
+            .module_param("use_ssl", "1")
+            .module_param("server_cert", "certs/missing.crt"),
+    );
     let log = receiver.log();
     let path = receiver
         .dir
@@ -154,10 +160,7 @@ fn a_missing_tls_certificate_stops_the_start_naming_it() {
 
 #[test]
 fn check_finds_a_missing_tls_file_with_its_location() {
-    let dir = tempfile::tempdir().unwrap();
-    let main = dir.path().join("alignak.cfg");
-    fs::write(
-        &main,
+    let (dir, main) = folder_with_main_cfg(
         "define receiver {\n    receiver_name r\n    modules web-services\n}\n\
          define module {\n\
          \x20   module_alias web-services\n\
@@ -165,8 +168,7 @@ fn check_finds_a_missing_tls_file_with_its_location() {
          \x20   use_ssl 1\n\
          \x20   server_cert certs/none.crt\n\
          }\n",
-    )
-    .unwrap();
+    );
     let (code, out) = run_receiver(&["-c", main.to_str().unwrap(), "--check"], dir.path());
     assert_eq!(code, 1, "{out}");
     let cert = dir.path().canonicalize().unwrap().join("certs/none.crt");
@@ -203,8 +205,7 @@ fn a_file_that_is_not_a_library_is_reported() {
         "not an ELF file",
     )
     .unwrap();
-    let mut receiver = Setup::new().modules_dir(dir.path()).spawn();
-    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
+    let receiver = spawn_refused(Setup::new().modules_dir(dir.path()));
     let log = receiver.log();
     assert!(
         log.contains("module 'web-services': cannot load library"),
@@ -227,23 +228,16 @@ fn a_shared_library_that_is_not_a_module_is_reported() {
     .expect("libm.so.6 on this system");
     let dir = tempfile::tempdir().unwrap();
     fs::copy(libm, dir.path().join("libalignak_module_ws.so")).unwrap();
-    let mut receiver = Setup::new().modules_dir(dir.path()).spawn();
-    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
-    let log = receiver.log();
-    assert!(
-        log.contains("is not an Alignak module library (it exports no module interface)"),
-        "{log}"
-    );
+    let receiver = spawn_refused(Setup::new().modules_dir(dir.path()));
+    receiver
+        .assert_log_contains("is not an Alignak module library (it exports no module interface)");
 }
 
 #[test]
 fn a_library_built_against_another_interface_is_refused() {
-    let mut receiver = Setup::new().python_name("foreign_module").spawn();
-    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
-    let log = receiver.log();
-    assert!(
-        log.contains("libforeign_module.so was built against an incompatible module interface"),
-        "{log}"
+    let receiver = spawn_refused(Setup::new().python_name("foreign_module"));
+    receiver.assert_log_contains(
+        "libforeign_module.so was built against an incompatible module interface",
     );
 }
 
@@ -297,13 +291,8 @@ fn sigterm_and_sigint_stop_the_daemon_with_exit_0_after_delivering() {
 fn the_port_in_use_is_reported() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let mut receiver = Setup::new().module_param("port", &port).spawn();
-    assert_eq!(receiver.wait_exit(Duration::from_secs(20)).code(), Some(1));
-    let log = receiver.log();
-    assert!(
-        log.contains(&format!("cannot listen on 127.0.0.1:{port}")),
-        "{log}"
-    );
+    let receiver = spawn_refused(Setup::new().module_param("port", &port));
+    receiver.assert_log_contains(&format!("cannot listen on 127.0.0.1:{port}"));
 }
 
 #[test]

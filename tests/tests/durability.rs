@@ -34,6 +34,15 @@ fn parse_line(line: &str) -> (usize, usize) {
     )
 }
 
+/// The first `count` lines a reader of the FIFO at `fifo` gets (blocks until they come).
+fn read_fifo_lines(fifo: &std::path::Path, count: usize) -> Vec<String> {
+    BufReader::new(fs::File::open(fifo).unwrap())
+        .lines()
+        .take(count)
+        .map(Result::unwrap)
+        .collect()
+}
+
 #[test]
 fn kill_9_under_load_loses_no_acknowledged_command() {
     const KILLS: usize = 20;
@@ -181,11 +190,7 @@ fn commands_left_undelivered_at_a_stop_are_delivered_after_the_restart() {
         .current_log()
         .contains("5 command(s) from before the start wait for delivery"));
     let fifo = receiver.command_file.clone().unwrap();
-    let lines: Vec<String> = BufReader::new(fs::File::open(&fifo).unwrap())
-        .lines()
-        .take(5)
-        .map(Result::unwrap)
-        .collect();
+    let lines = read_fifo_lines(&fifo, 5);
     for (n, line) in lines.iter().enumerate() {
         assert!(
             line.ends_with(&format!("] DISABLE_HOST_CHECK;h{n}")),
@@ -217,11 +222,7 @@ fn a_fifo_without_reader_for_10_s_keeps_the_api_responsive_and_loses_nothing() {
         receiver.log()
     );
     // A reader appears: it gets every command, in order.
-    let lines: Vec<String> = BufReader::new(fs::File::open(&fifo).unwrap())
-        .lines()
-        .take(sent)
-        .map(Result::unwrap)
-        .collect();
+    let lines = read_fifo_lines(&fifo, sent);
     assert_eq!(lines.len(), sent);
     for (n, line) in lines.iter().enumerate() {
         assert!(
@@ -253,21 +254,9 @@ fn a_full_spool_answers_503_with_retry_after_and_keeps_what_it_took() {
     };
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert_eq!(refused.header("retry-after"), Some("5"));
-    let json = refused.json();
-    assert_eq!(json["_status"], "ERR");
-    assert!(
-        json["_issues"][0]
-            .as_str()
-            .unwrap()
-            .contains("Too many commands are waiting"),
-        "{json}"
-    );
+    refused.assert_err_issue_contains("Too many commands are waiting");
     let fifo = receiver.command_file.clone().unwrap();
-    let lines: Vec<String> = BufReader::new(fs::File::open(&fifo).unwrap())
-        .lines()
-        .take(accepted)
-        .map(Result::unwrap)
-        .collect();
+    let lines = read_fifo_lines(&fifo, accepted);
     assert_eq!(lines.len(), accepted);
     assert!(lines
         .last()

@@ -17,25 +17,8 @@ const RACES: usize = 10;
 const SERVICES: usize = 3;
 
 fn patch(receiver: &Receiver, path: &str, body: &Value) -> (u16, Value) {
-    let reply = receiver.request(
-        "PATCH",
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    );
+    let reply = receiver.send_json("PATCH", path, &body.to_string());
     (reply.status, reply.json())
-}
-
-/// Commands in the command file, without the `[<ts>] ` the daemon adds.
-fn commands(receiver: &Receiver) -> Vec<String> {
-    receiver
-        .commands()
-        .into_iter()
-        .map(|line| match line.split_once("] ") {
-            Some((_, rest)) if line.starts_with('[') => rest.to_string(),
-            _ => line,
-        })
-        .collect()
 }
 
 fn gateway(backend: &Backend) -> Receiver {
@@ -126,7 +109,7 @@ fn race(backend: &Backend, gateways: &[&Receiver], host: &str) {
     loop {
         let delivered: Vec<HashSet<String>> = gateways
             .iter()
-            .map(|g| commands(g).into_iter().collect())
+            .map(|g| g.commands_without_timestamps().into_iter().collect())
             .collect();
         let missing: Vec<_> = expected
             .iter()
@@ -197,11 +180,10 @@ fn a_session_from_one_gateway_is_accepted_by_the_other() {
         .module()
         .module_param("session_key", "another secret, also 32 characters long")
         .start();
-    let login = a.request(
+    let login = a.send_json(
         "POST",
         "/login",
-        &[("Content-Type", "application/json")],
-        br#"{"username": "admin", "password": "admin"}"#,
+        r#"{"username": "admin", "password": "admin"}"#,
     );
     assert_eq!(login.status, 200, "{}", login.body);
     let session = login.cookie("alignak_ws").expect("a session cookie");
@@ -393,7 +375,8 @@ fn two_gateways_behind_haproxy_lose_nothing_when_one_is_killed() {
             .collect();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let delivered: HashSet<String> = commands(gateway).into_iter().collect();
+            let delivered: HashSet<String> =
+                gateway.commands_without_timestamps().into_iter().collect();
             let missing: Vec<&&str> = expected
                 .iter()
                 .filter(|o| !delivered.contains(&format!("PROCESS_HOST_CHECK_RESULT;lb-01;0;{o}")))

@@ -77,12 +77,7 @@ on_both_stores!(
 const SENTINEL: &str = "DISABLE_NOTIFICATIONS";
 
 fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> Reply {
-    receiver.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    )
+    receiver.send_json(method, path, &body.to_string())
 }
 
 fn patch(receiver: &Receiver, path: &str, body: Value) -> Reply {
@@ -94,6 +89,16 @@ fn expect(reply: Reply, status: u16, body: Value) {
     assert_eq!(reply.status, status, "{}", reply.body);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(reply.json(), body);
+}
+
+/// PATCHes `/host/test_host` with `body` and asserts a 200 whose whole answer is
+/// `{"_status": "OK", "_result": result}`.
+fn patch_test_host_ok(receiver: &Receiver, body: Value, result: Value) {
+    expect(
+        patch(receiver, "/host/test_host", body),
+        200,
+        json!({"_status": "OK", "_result": result}),
+    );
 }
 
 /// Tracks the command file: `next` checks that exactly `expected` arrived since the last
@@ -149,14 +154,10 @@ fn like_the_captures() -> Setup {
 /// Creates `test_host` and its services `svc1`, `svc2`, `svc` (no command: the request has
 /// no livestate and no check toggle).
 fn create_test_host(receiver: &Receiver) {
-    expect(
-        patch(
-            receiver,
-            "/host/test_host",
-            json!({"services": [{"name": "svc1"}, {"name": "svc2"}, {"name": "svc"}]}),
-        ),
-        200,
-        json!({"_status": "OK", "_result": [
+    patch_test_host_ok(
+        receiver,
+        json!({"services": [{"name": "svc1"}, {"name": "svc2"}, {"name": "svc"}]}),
+        json!([
             "test_host is alive :)",
             "Requested host 'test_host' does not exist.",
             "Requested host 'test_host' created.",
@@ -166,7 +167,7 @@ fn create_test_host(receiver: &Receiver) {
             "Requested service 'test_host/svc2' created.",
             "Requested service 'test_host/svc' does not exist.",
             "Requested service 'test_host/svc' created.",
-        ]}),
+        ]),
     );
 }
 
@@ -178,21 +179,17 @@ fn the_originals_captured_answers_and_their_commands(store: Store) {
     create_test_host(&receiver);
     commands.next(&[]);
 
-    expect(
-        patch(
-            &receiver,
-            "/host/test_host",
-            json!({"livestate": {"state": "UP", "output": "Output...", "long_output": "Long output...", "perf_data": "'counter'=1"},
+    patch_test_host_ok(
+        &receiver,
+        json!({"livestate": {"state": "UP", "output": "Output...", "long_output": "Long output...", "perf_data": "'counter'=1"},
                    "services": [{"name": "svc1", "livestate": {"state": "OK", "output": "ok", "perf_data": "'a'=1"}},
                                 {"name": "svc2", "livestate": {"state": "CRITICAL", "output": "bad", "long_output": "details"}}]}),
-        ),
-        200,
-        json!({"_status": "OK", "_result": [
+        json!([
             "test_host is alive :)",
             "PROCESS_HOST_CHECK_RESULT;test_host;0;Output...|'counter'=1\nLong output...",
             "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;0;ok|'a'=1",
             "PROCESS_SERVICE_CHECK_RESULT;test_host;svc2;2;bad\ndetails",
-        ]}),
+        ]),
     );
     commands.next(&[
         "PROCESS_HOST_CHECK_RESULT;test_host;0;Output...|'counter'=1\\nLong output...",
@@ -218,14 +215,13 @@ fn the_originals_captured_answers_and_their_commands(store: Store) {
     ]);
 
     // The original answered 500 here (no backend host _id); its own timestamp is kept.
-    expect(
-        patch(
-            &receiver,
-            "/host/test_host",
-            json!({"livestate": {"state": "UP", "output": "with ts", "timestamp": 1700000000}}),
-        ),
-        200,
-        json!({"_status": "OK", "_result": ["test_host is alive :)", "[1700000000] PROCESS_HOST_CHECK_RESULT;test_host;0;with ts"]}),
+    patch_test_host_ok(
+        &receiver,
+        json!({"livestate": {"state": "UP", "output": "with ts", "timestamp": 1700000000}}),
+        json!([
+            "test_host is alive :)",
+            "[1700000000] PROCESS_HOST_CHECK_RESULT;test_host;0;with ts"
+        ]),
     );
     // POST is PATCH.
     expect(
@@ -282,17 +278,13 @@ fn every_state_name_lists_of_livestates_and_bad_states(store: Store) {
     let mut commands = Commands::new(&receiver);
     create_test_host(&receiver);
 
-    expect(
-        patch(
-            &receiver,
-            "/host/test_host",
-            json!({"livestate": [{"state": "up"}, {"state": "Down", "output": "d"}, {"state": "UNREACHABLE", "output": "u"}],
+    patch_test_host_ok(
+        &receiver,
+        json!({"livestate": [{"state": "up"}, {"state": "Down", "output": "d"}, {"state": "UNREACHABLE", "output": "u"}],
                    "services": {"first": {"name": "svc1", "livestate": [
                         {"state": "ok", "output": "o"}, {"state": "warning"}, {"state": "CRITICAL"},
                         {"state": "Unknown"}, {"state": "unreachable"}]}}}),
-        ),
-        200,
-        json!({"_status": "OK", "_result": [
+        json!([
             "test_host is alive :)",
             "PROCESS_HOST_CHECK_RESULT;test_host;0;",
             "PROCESS_HOST_CHECK_RESULT;test_host;1;d",
@@ -302,7 +294,7 @@ fn every_state_name_lists_of_livestates_and_bad_states(store: Store) {
             "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;2;",
             "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;3;",
             "PROCESS_SERVICE_CHECK_RESULT;test_host;svc1;4;",
-        ]}),
+        ]),
     );
     commands.next(&[
         "PROCESS_HOST_CHECK_RESULT;test_host;0;",
@@ -352,14 +344,13 @@ fn timestamps_are_integers_and_malformed_requests_change_nothing(store: Store) {
     let mut commands = Commands::new(&receiver);
     create_test_host(&receiver);
 
-    expect(
-        patch(
-            &receiver,
-            "/host/test_host",
-            json!({"livestate": {"state": "UP", "timestamp": "1700000001"}}),
-        ),
-        200,
-        json!({"_status": "OK", "_result": ["test_host is alive :)", "[1700000001] PROCESS_HOST_CHECK_RESULT;test_host;0;"]}),
+    patch_test_host_ok(
+        &receiver,
+        json!({"livestate": {"state": "UP", "timestamp": "1700000001"}}),
+        json!([
+            "test_host is alive :)",
+            "[1700000001] PROCESS_HOST_CHECK_RESULT;test_host;0;"
+        ]),
     );
     // set_timestamp: the module stamps the line itself.
     let reply = patch(
@@ -392,12 +383,7 @@ fn timestamps_are_integers_and_malformed_requests_change_nothing(store: Store) {
         assert_eq!(json["_status"], "ERR", "{body}");
         assert_eq!(json["_issues"].as_array().map(Vec::len), Some(1), "{body}");
     }
-    let reply = receiver.request(
-        "PATCH",
-        "/host/test_host",
-        &[("Content-Type", "application/json")],
-        b"{not json",
-    );
+    let reply = receiver.send_json("PATCH", "/host/test_host", "{not json");
     assert_eq!(reply.status, 400);
     commands.next(&[]);
 }
@@ -463,15 +449,11 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
     create_test_host(&receiver);
     assert_flags(&receiver, &backend, [true, true, true, true]);
 
-    expect(
-        patch(
-            &receiver,
-            "/host/test_host",
-            json!({"active_checks_enabled": false, "passive_checks_enabled": true,
+    patch_test_host_ok(
+        &receiver,
+        json!({"active_checks_enabled": false, "passive_checks_enabled": true,
                    "services": [{"name": "svc1", "active_checks_enabled": false, "passive_checks_enabled": false}]}),
-        ),
-        200,
-        json!({"_status": "OK", "_result": [
+        json!([
             "test_host is alive :)",
             "Host test_host active checks will be disabled.",
             "Sent external command: DISABLE_HOST_CHECK;test_host.",
@@ -481,7 +463,7 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
             "Sent external command: DISABLE_PASSIVE_SVC_CHECKS;test_host;svc1.",
             "Service 'test_host/svc1' updated",
             "Host 'test_host' updated.",
-        ]}),
+        ]),
     );
     commands.next(&[
         "DISABLE_HOST_CHECK;test_host",
@@ -509,32 +491,24 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
     assert_flags(&receiver, &backend, [false, true, false, false]);
 
     // The same again: nothing changes, nothing is sent.
-    expect(
-        patch(
-            &receiver,
-            "/host/test_host",
-            json!({"active_checks_enabled": false,
+    patch_test_host_ok(
+        &receiver,
+        json!({"active_checks_enabled": false,
                    "services": [{"name": "svc1", "active_checks_enabled": false}]}),
-        ),
-        200,
-        json!({"_status": "OK", "_result": [
+        json!([
             "test_host is alive :)",
             "Service 'test_host/svc1' unchanged.",
             "Host 'test_host' unchanged.",
-        ]}),
+        ]),
     );
     commands.next(&[]);
     assert_flags(&receiver, &backend, [false, true, false, false]);
 
-    expect(
-        patch(
-            &receiver,
-            "/host/test_host",
-            json!({"active_checks_enabled": true, "passive_checks_enabled": false,
+    patch_test_host_ok(
+        &receiver,
+        json!({"active_checks_enabled": true, "passive_checks_enabled": false,
                    "services": [{"name": "svc1", "active_checks_enabled": true, "passive_checks_enabled": true}]}),
-        ),
-        200,
-        json!({"_status": "OK", "_result": [
+        json!([
             "test_host is alive :)",
             "Host test_host active checks will be enabled.",
             "Sent external command: ENABLE_HOST_CHECK;test_host.",
@@ -546,7 +520,7 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
             "Sent external command: ENABLE_PASSIVE_SVC_CHECKS;test_host;svc1.",
             "Service 'test_host/svc1' updated",
             "Host 'test_host' updated.",
-        ]}),
+        ]),
     );
     commands.next(&[
         "ENABLE_HOST_CHECK;test_host",
@@ -556,14 +530,10 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
     ]);
     assert_flags(&receiver, &backend, [true, false, true, true]);
     // check_freshness has no command: the store only.
-    expect(
-        patch(
-            &receiver,
-            "/host/test_host",
-            json!({"check_freshness": true}),
-        ),
-        200,
-        json!({"_status": "OK", "_result": ["test_host is alive :)", "Host 'test_host' updated."]}),
+    patch_test_host_ok(
+        &receiver,
+        json!({"check_freshness": true}),
+        json!(["test_host is alive :)", "Host 'test_host' updated."]),
     );
     commands.next(&[]);
     let (host, _) = stored(&receiver, &backend, "test_host", "svc1");

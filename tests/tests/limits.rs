@@ -12,12 +12,7 @@ use alignak_e2e::{Receiver, Reply, Setup};
 use serde_json::{json, Value};
 
 fn send(receiver: &Receiver, method: &str, path: &str, body: &str) -> Reply {
-    receiver.request(
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    )
+    receiver.send_json(method, path, body)
 }
 
 /// The daemon's resident memory, in KiB.
@@ -29,6 +24,26 @@ fn rss_kib(receiver: &Receiver) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS")
+}
+
+/// Opens a connection and sends the head of a `POST /command` announcing `length` bytes of
+/// JSON, then `start` of its body only; the stream reads with `read_timeout`.
+fn post_command_head(
+    receiver: &Receiver,
+    length: usize,
+    start: &str,
+    read_timeout: Duration,
+) -> TcpStream {
+    let mut stream = TcpStream::connect(receiver.address()).expect("connect");
+    let head = format!(
+        "POST /command HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n{start}",
+        receiver.address()
+    );
+    stream.write_all(head.as_bytes()).expect("send the head");
+    stream
+        .set_read_timeout(Some(read_timeout))
+        .expect("read timeout");
+    stream
 }
 
 #[test]
@@ -98,18 +113,7 @@ fn half_sent_bodies_are_dropped_at_the_deadline_and_do_not_lock_anyone_out() {
     let started = Instant::now();
     // 25 clients send their headers and half their body, then stall.
     let mut stalled: Vec<TcpStream> = (0..25)
-        .map(|_| {
-            let mut stream = TcpStream::connect(receiver.address()).expect("connect");
-            let head = format!(
-                "POST /command HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"command\":",
-                receiver.address()
-            );
-            stream.write_all(head.as_bytes()).expect("send half a request");
-            stream
-                .set_read_timeout(Some(Duration::from_secs(60)))
-                .expect("read timeout");
-            stream
-        })
+        .map(|_| post_command_head(&receiver, 100, "{\"command\":", Duration::from_secs(60)))
         .collect();
     // Each is answered 408 within its deadline, counted from when its connection got a slot:
     // the last five wait for one first.
@@ -233,15 +237,7 @@ fn no_body_is_read_before_the_credentials_are_checked() {
         .module_param("request_timeout", "20")
         .start();
     // Headers announcing a body that never comes: the 401 comes at once, not at the deadline.
-    let mut stream = TcpStream::connect(receiver.address()).expect("connect");
-    let head = format!(
-        "POST /command HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{{",
-        receiver.address()
-    );
-    stream.write_all(head.as_bytes()).expect("send the headers");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
+    let mut stream = post_command_head(&receiver, 1_000_000, "{", Duration::from_secs(10));
     let started = Instant::now();
     let mut answer = [0u8; 12];
     stream

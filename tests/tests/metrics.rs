@@ -223,12 +223,7 @@ fn statsd_gets_the_originals_counters_and_timers() {
         .module_param("allow_host_creation", "1")
         .module_param("allow_service_creation", "1")
         .start();
-    let reply = receiver.request(
-        "PATCH",
-        "/host/web01",
-        &[("Content-Type", "application/json")],
-        br#"{"livestate":{"state":"UP"},"services":[{"name":"http","livestate":{"state":"OK"}},{"name":"ssh","livestate":[{"state":"OK"},{"state":"WARNING"}]}]}"#,
-    );
+    let reply = receiver.send_json("PATCH", "/host/web01", r#"{"livestate":{"state":"UP"},"services":[{"name":"http","livestate":{"state":"OK"}},{"name":"ssh","livestate":[{"state":"OK"},{"state":"WARNING"}]}]}"#);
     assert_eq!(reply.status, 200, "{}", reply.body);
     let mut packets = Vec::new();
     let mut buffer = [0u8; 2048];

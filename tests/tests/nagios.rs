@@ -3,13 +3,26 @@
 
 use std::time::Duration;
 
-use alignak_e2e::nagios::{find, Nagios};
+use alignak_e2e::nagios::{find, Nagios, StatusBlock};
 use alignak_e2e::{CommandSink, Receiver, Setup};
 use serde_json::json;
 
+/// The set-up of a receiver whose commands go to `nagios`' command FIFO.
+fn setup_for(nagios: &Nagios) -> Setup {
+    Setup::new().sink(CommandSink::ExistingFile(nagios.command_fifo.clone()))
+}
+
 fn receiver_for(nagios: &Nagios) -> Receiver {
-    Setup::new()
-        .sink(CommandSink::ExistingFile(nagios.command_fifo.clone()))
+    setup_for(nagios).start()
+}
+
+/// A receiver for `nagios` that creates the hosts and services it is sent, with `give` (the
+/// `give_result` / `give_feedback` key) set as given.
+fn creating_receiver_for(nagios: &Nagios, give: (&str, &str)) -> Receiver {
+    setup_for(nagios)
+        .module_param("allow_host_creation", "1")
+        .module_param("allow_service_creation", "1")
+        .module_param(give.0, give.1)
         .start()
 }
 
@@ -17,6 +30,62 @@ fn post(receiver: &Receiver, body: serde_json::Value) {
     let reply = receiver.post_json("/command", &body.to_string());
     assert_eq!(reply.status, 200, "{body}: {}", reply.body);
 }
+
+/// What a status.dat block must hold: its kind and the fields it must match.
+type Wanted<'a> = (&'a str, &'a [(&'a str, &'a str)]);
+
+/// Waits (20 s at most) until status.dat holds a block for each of `wanted`.
+fn wait_for_blocks(nagios: &Nagios, wanted: &[Wanted]) -> Vec<StatusBlock> {
+    nagios.wait_status(Duration::from_secs(20), |status| {
+        wanted
+            .iter()
+            .all(|(kind, keys)| find(status, kind, keys).is_some())
+    })
+}
+
+/// Asserts that each field of `block` named in `fields` holds its value.
+fn assert_fields(block: &StatusBlock, fields: &[(&str, &str)]) {
+    for (key, value) in fields {
+        assert_eq!(block.get(key), Some(*value), "{key} of {block:?}");
+    }
+}
+
+/// test_host/svc1 holds `service_fields`, and test_host has alice's comment `comment`.
+fn assert_svc1_and_alices_comment(
+    status: &[StatusBlock],
+    service_fields: &[(&str, &str)],
+    comment: &str,
+) {
+    assert_fields(service_status(status, "test_host", "svc1"), service_fields);
+    assert_fields(
+        find(status, "hostcomment", &[("host_name", "test_host")]).unwrap(),
+        &[("author", "alice"), ("comment_data", comment)],
+    );
+}
+
+fn host_status<'a>(status: &'a [StatusBlock], host: &str) -> &'a StatusBlock {
+    find(status, "hoststatus", &[("host_name", host)]).unwrap()
+}
+
+fn service_status<'a>(status: &'a [StatusBlock], host: &str, service: &str) -> &'a StatusBlock {
+    find(
+        status,
+        "servicestatus",
+        &[("host_name", host), ("service_description", service)],
+    )
+    .unwrap()
+}
+
+/// test_host DOWN, its svc1 CRITICAL and a comment on it: what the API sent reached Nagios.
+const DOWN_TEST_HOST: Wanted = (
+    "hoststatus",
+    &[("host_name", "test_host"), ("current_state", "1")],
+);
+const CRITICAL_SVC1: Wanted = (
+    "servicestatus",
+    &[("service_description", "svc1"), ("current_state", "2")],
+);
+const TEST_HOST_COMMENT: Wanted = ("hostcomment", &[("host_name", "test_host")]);
 
 #[test]
 fn check_results_notifications_and_comments_reach_nagios() {
@@ -42,39 +111,31 @@ fn check_results_notifications_and_comments_reach_nagios() {
                            "parameters": "1;alice;Disk Replaced by the API"}),
     );
 
-    let status = nagios.wait_status(Duration::from_secs(20), |status| {
-        find(
-            status,
-            "hoststatus",
-            &[("host_name", "test_host"), ("current_state", "1")],
-        )
-        .is_some()
-            && find(
-                status,
-                "servicestatus",
-                &[("service_description", "svc1"), ("current_state", "2")],
-            )
-            .is_some()
-            && find(status, "programstatus", &[("enable_notifications", "0")]).is_some()
-            && find(status, "hostcomment", &[("host_name", "test_host")]).is_some()
-    });
-    let host = find(&status, "hoststatus", &[("host_name", "test_host")]).unwrap();
-    assert_eq!(host.get("plugin_output"), Some("DOWN from the API"));
-    assert_eq!(host.get("performance_data"), Some("rta=12.5ms;100;200"));
+    let status = wait_for_blocks(
+        &nagios,
+        &[
+            DOWN_TEST_HOST,
+            CRITICAL_SVC1,
+            ("programstatus", &[("enable_notifications", "0")]),
+            TEST_HOST_COMMENT,
+        ],
+    );
+    let host = host_status(&status, "test_host");
+    assert_fields(
+        host,
+        &[
+            ("plugin_output", "DOWN from the API"),
+            ("performance_data", "rta=12.5ms;100;200"),
+        ],
+    );
     assert_eq!(host.get("state_type"), Some("1"), "HARD");
-    let service = find(
+    assert_svc1_and_alices_comment(
         &status,
-        "servicestatus",
-        &[("host_name", "test_host"), ("service_description", "svc1")],
-    )
-    .unwrap();
-    assert_eq!(service.get("plugin_output"), Some("CRIT from the API"));
-    assert_eq!(service.get("performance_data"), Some("load=5;1;2"));
-    let comment = find(&status, "hostcomment", &[("host_name", "test_host")]).unwrap();
-    assert_eq!(comment.get("author"), Some("alice"));
-    assert_eq!(
-        comment.get("comment_data"),
-        Some("Disk Replaced by the API")
+        &[
+            ("plugin_output", "CRIT from the API"),
+            ("performance_data", "load=5;1;2"),
+        ],
+        "Disk Replaced by the API",
     );
 
     // Names keep their case on the way (the original upper-cased them).
@@ -148,19 +209,9 @@ fn livestates_patched_to_the_api_and_events_reach_nagios() {
     let Some(nagios) = Nagios::start() else {
         return;
     };
-    let receiver = Setup::new()
-        .sink(CommandSink::ExistingFile(nagios.command_fifo.clone()))
-        .module_param("allow_host_creation", "1")
-        .module_param("allow_service_creation", "1")
-        .module_param("give_feedback", "0")
-        .start();
+    let receiver = creating_receiver_for(&nagios, ("give_feedback", "0"));
     let patch = |body: serde_json::Value| {
-        let reply = receiver.request(
-            "PATCH",
-            "/host/test_host",
-            &[("Content-Type", "application/json")],
-            body.to_string().as_bytes(),
-        );
+        let reply = receiver.send_json("PATCH", "/host/test_host", &body.to_string());
         assert_eq!(reply.status, 200, "{body}: {}", reply.body);
     };
     // The embedded store learns the host and its service (a host created by a request gets
@@ -177,40 +228,24 @@ fn livestates_patched_to_the_api_and_events_reach_nagios() {
     let reply = receiver.post_json("/event", &event.to_string());
     assert_eq!(reply.status, 200, "{}", reply.body);
 
-    let status = nagios.wait_status(Duration::from_secs(20), |status| {
-        find(
-            status,
-            "hoststatus",
-            &[("host_name", "test_host"), ("current_state", "1")],
-        )
-        .is_some()
-            && find(
-                status,
-                "servicestatus",
-                &[("service_description", "svc1"), ("current_state", "2")],
-            )
-            .is_some()
-            && find(status, "hostcomment", &[("host_name", "test_host")]).is_some()
-    });
-    let host = find(&status, "hoststatus", &[("host_name", "test_host")]).unwrap();
-    assert_eq!(host.get("plugin_output"), Some("DOWN from PATCH"));
+    let status = wait_for_blocks(&nagios, &[DOWN_TEST_HOST, CRITICAL_SVC1, TEST_HOST_COMMENT]);
     // Nagios keeps the long output escaped in status.dat: the line break went through as `\n`.
-    assert_eq!(host.get("long_plugin_output"), Some("line 2\\nline 3"));
-    assert_eq!(host.get("performance_data"), Some("rta=12.5ms;100;200"));
-    let service = find(
+    assert_fields(
+        host_status(&status, "test_host"),
+        &[
+            ("plugin_output", "DOWN from PATCH"),
+            ("long_plugin_output", "line 2\\nline 3"),
+            ("performance_data", "rta=12.5ms;100;200"),
+        ],
+    );
+    assert_svc1_and_alices_comment(
         &status,
-        "servicestatus",
-        &[("host_name", "test_host"), ("service_description", "svc1")],
-    )
-    .unwrap();
-    assert_eq!(service.get("plugin_output"), Some("CRIT from PATCH"));
-    assert_eq!(service.get("long_plugin_output"), Some("details"));
-    assert_eq!(service.get("performance_data"), Some("load=5;1;2"));
-    let comment = find(&status, "hostcomment", &[("host_name", "test_host")]).unwrap();
-    assert_eq!(comment.get("author"), Some("alice"));
-    assert_eq!(
-        comment.get("comment_data"),
-        Some("Disk replaced\\nby the API")
+        &[
+            ("plugin_output", "CRIT from PATCH"),
+            ("long_plugin_output", "details"),
+            ("performance_data", "load=5;1;2"),
+        ],
+        "Disk replaced\\nby the API",
     );
     // No line of ours started a command of its own, or was refused.
     let log = nagios.log();
@@ -226,12 +261,7 @@ fn first_livestates_of_hosts_the_module_never_saw_reach_nagios() {
     let Some(nagios) = Nagios::start() else {
         return;
     };
-    let receiver = Setup::new()
-        .sink(CommandSink::ExistingFile(nagios.command_fifo.clone()))
-        .module_param("allow_host_creation", "1")
-        .module_param("allow_service_creation", "1")
-        .module_param("give_result", "1")
-        .start();
+    let receiver = creating_receiver_for(&nagios, ("give_result", "1"));
     for (path, body) in [
         (
             "/host/host2",
@@ -253,32 +283,26 @@ fn first_livestates_of_hosts_the_module_never_saw_reach_nagios() {
             "the answer lists the line sent: {answer}"
         );
     }
-    let status = nagios.wait_status(Duration::from_secs(20), |status| {
-        find(
-            status,
-            "hoststatus",
-            &[("host_name", "host2"), ("current_state", "1")],
-        )
-        .is_some()
-            && find(
-                status,
+    let status = wait_for_blocks(
+        &nagios,
+        &[
+            (
+                "hoststatus",
+                &[("host_name", "host2"), ("current_state", "1")],
+            ),
+            (
                 "servicestatus",
                 &[
                     ("host_name", "test_host"),
                     ("service_description", "svc1"),
                     ("current_state", "2"),
                 ],
-            )
-            .is_some()
-    });
-    let host = find(&status, "hoststatus", &[("host_name", "host2")]).unwrap();
+            ),
+        ],
+    );
+    let host = host_status(&status, "host2");
     assert_eq!(host.get("plugin_output"), Some("first from /host"));
-    let service = find(
-        &status,
-        "servicestatus",
-        &[("host_name", "test_host"), ("service_description", "svc1")],
-    )
-    .unwrap();
+    let service = service_status(&status, "test_host", "svc1");
     assert_eq!(service.get("plugin_output"), Some("first svc"));
 }
 
@@ -290,8 +314,7 @@ fn a_changed_custom_variable_shows_in_nagios() {
     let Some(nagios) = Nagios::start() else {
         return;
     };
-    let receiver = Setup::new()
-        .sink(CommandSink::ExistingFile(nagios.command_fifo.clone()))
+    let receiver = setup_for(&nagios)
         .module_param("allow_host_creation", "1")
         .module_param("core", "nagios")
         .module_param("give_result", "1")
@@ -299,14 +322,13 @@ fn a_changed_custom_variable_shows_in_nagios() {
     let body = json!({"variables": {"room": "B12"}});
     let reply = receiver.post_json("/host/test_host", &body.to_string());
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let status = nagios.wait_status(Duration::from_secs(20), |status| {
-        find(
-            status,
+    let status = wait_for_blocks(
+        &nagios,
+        &[(
             "hoststatus",
             &[("host_name", "test_host"), ("_ROOM", "1;B12")],
-        )
-        .is_some()
-    });
+        )],
+    );
     assert!(find(&status, "hoststatus", &[("host_name", "test_host")]).is_some());
     let log = nagios.log();
     assert!(

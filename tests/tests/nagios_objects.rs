@@ -40,12 +40,14 @@ fn receiver_for(nagios: &Nagios) -> Receiver {
 }
 
 fn patch(receiver: &Receiver, host: &str, body: serde_json::Value) -> alignak_e2e::Reply {
-    receiver.request(
-        "PATCH",
-        &format!("/host/{host}"),
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
-    )
+    receiver.send_json("PATCH", &format!("/host/{host}"), &body.to_string())
+}
+
+/// [`patch`], asserting a 200; the answer for the caller's own checks.
+fn patch_ok(receiver: &Receiver, host: &str, body: serde_json::Value) -> alignak_e2e::Reply {
+    let reply = patch(receiver, host, body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply
 }
 
 /// Every `*.cfg` below `dir`, as Nagios' `cfg_dir` reads them (recursively).
@@ -88,12 +90,11 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
 
     // A host Nagios defines itself, unseen by the module: its first result goes at once and
     // nothing is written for it.
-    let reply = patch(
+    let reply = patch_ok(
         &receiver,
         "test_host",
         json!({"livestate": {"state": "DOWN", "output": "known host down"}}),
     );
-    assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(
         reply
             .body
@@ -115,7 +116,7 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
 
     // A host unknown to both, with a template, a variable, a livestate and a service.
     let started = Instant::now();
-    let reply = patch(
+    let reply = patch_ok(
         &receiver,
         "web01",
         json!({
@@ -129,7 +130,6 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
             }],
         }),
     );
-    assert_eq!(reply.status, 200, "{}", reply.body);
     let answer = reply.json();
     let result = answer["_result"].to_string();
     // Nothing is listed as sent that was not: both results are held until Nagios has them.
@@ -186,8 +186,7 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
     assert!(objects["last_refused_change"].is_null(), "{objects}");
 
     // A later change of a variable Nagios has: a command, no reload needed.
-    let reply = patch(&receiver, "web01", json!({"variables": {"room": "R2"}}));
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = patch_ok(&receiver, "web01", json!({"variables": {"room": "R2"}}));
     assert!(
         reply.body.contains("CHANGE_CUSTOM_HOST_VAR;web01;ROOM;R2"),
         "{}",
@@ -218,8 +217,7 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
     });
     let room = find(&status, "hoststatus", &[("host_name", "web01")]).and_then(|h| h.get("_ROOM"));
     assert!(room.is_some_and(|r| r.ends_with(";R2")), "{room:?}");
-    let (ok, output) = nagios.verify();
-    assert!(ok, "{output}");
+    nagios.assert_verifies();
 }
 
 #[test]
@@ -315,8 +313,7 @@ fn hostile_names_and_templates_change_nothing_nagios_reads() {
         || find(&nagios.status(), "hoststatus", &[("host_name", "web03")]).is_some(),
     );
     assert_eq!(cfg_files(&cfg_dir), vec![file]);
-    let (ok, output) = nagios.verify();
-    assert!(ok, "{output}");
+    nagios.assert_verifies();
     assert!(nagios.running());
 }
 
@@ -328,19 +325,17 @@ fn a_template_nagios_lacks_is_refused_and_nagios_keeps_running() {
     let receiver = receiver_for(&nagios);
     let cfg_dir = nagios.cfg_dir.clone().expect("cfg_dir");
     // Both in one reload period: the bad one is kept out, the good one goes in.
-    let reply = patch(
+    patch_ok(
         &receiver,
         "ghost",
         json!({"template": {"_templates": ["no-such-template"]},
                "livestate": {"state": "DOWN", "output": "ghost"}}),
     );
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let reply = patch(
+    patch_ok(
         &receiver,
         "web04",
         json!({"livestate": {"state": "DOWN", "output": "web04 down"}}),
     );
-    assert_eq!(reply.status, 200, "{}", reply.body);
     let aside = cfg_dir.join("refused").join("ghost.cfg.refused");
     wait_for(
         &receiver,
@@ -359,8 +354,7 @@ fn a_template_nagios_lacks_is_refused_and_nagios_keeps_running() {
     });
     assert!(nagios.running(), "Nagios must keep running");
     assert!(find(&nagios.status(), "hoststatus", &[("host_name", "ghost")]).is_none());
-    let (ok, output) = nagios.verify();
-    assert!(ok, "{output}");
+    nagios.assert_verifies();
     let map = receiver.get("/alignak_map").json();
     let own = map["receiver"]
         .as_object()
@@ -373,11 +367,7 @@ fn a_template_nagios_lacks_is_refused_and_nagios_keeps_running() {
     );
     let verifier = own["objects"]["last_refused_change"]["verifier"].to_string();
     assert!(verifier.contains("no-such-template"), "{verifier}");
-    let log = receiver.log();
-    assert!(
-        log.contains("the core refused the objects of host 'ghost'"),
-        "{log}"
-    );
+    receiver.assert_log_contains("the core refused the objects of host 'ghost'");
 }
 
 /// A thousand devices registering, in ten requests of a hundred: creations are coalesced per
@@ -399,11 +389,10 @@ fn a_thousand_new_hosts_cost_a_few_reloads_and_all_get_their_first_result() {
                        "livestate": {"state": "DOWN", "output": format!("dev{n:04} first")}})
             })
             .collect();
-        let reply = receiver.request(
+        let reply = receiver.send_json(
             "PATCH",
             "/host",
-            &[("Content-Type", "application/json")],
-            serde_json::Value::Array(hosts).to_string().as_bytes(),
+            &serde_json::Value::Array(hosts).to_string(),
         );
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
@@ -446,6 +435,5 @@ fn a_thousand_new_hosts_cost_a_few_reloads_and_all_get_their_first_result() {
         reloads >= 1 && reloads < requests,
         "{reloads} reloads:\n{log}"
     );
-    let (ok, output) = nagios.verify();
-    assert!(ok, "{output}");
+    nagios.assert_verifies();
 }

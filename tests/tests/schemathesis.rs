@@ -61,11 +61,7 @@ fn schemathesis_finds_nothing_against_the_document() {
             .env("NO_COLOR", "1")
             .output()
             .expect("st run");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let text = alignak_e2e::stdout_and_stderr(&output);
         eprintln!("schemathesis ran {:?}:\n{text}", started.elapsed());
         (output, text)
     };

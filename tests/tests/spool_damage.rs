@@ -28,6 +28,18 @@ fn segment(receiver: &Receiver) -> PathBuf {
     segments.pop().unwrap()
 }
 
+/// Cuts the last 5 bytes off the spool segment, as a crash in the middle of a write would.
+fn cut_the_segments_tail(receiver: &Receiver) {
+    let path = segment(receiver);
+    let len = fs::metadata(&path).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len - 5)
+        .unwrap();
+}
+
 fn send(receiver: &Receiver, hosts: impl Iterator<Item = usize>) {
     for n in hosts {
         let body = json!({"command": "disable_host_check", "host": format!("h{n}")});
@@ -80,14 +92,7 @@ fn a_cut_tail_loses_only_the_cut_record() {
     let mut receiver = Setup::new().sink(CommandSink::Fifo).start();
     send(&receiver, 0..5);
     receiver.kill9();
-    let path = segment(&receiver);
-    let len = fs::metadata(&path).unwrap().len();
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(len - 5)
-        .unwrap();
+    cut_the_segments_tail(&receiver);
     receiver.restart();
     assert!(
         receiver.current_log().contains("cutting"),
@@ -105,14 +110,7 @@ fn a_cut_tail_of_delivered_commands_does_not_hide_the_next_ones() {
     send(&receiver, 0..3);
     receiver.wait_commands(3);
     assert_eq!(receiver.terminate().code(), Some(0), "{}", receiver.log());
-    let path = segment(&receiver);
-    let len = fs::metadata(&path).unwrap().len();
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(len - 5)
-        .unwrap();
+    cut_the_segments_tail(&receiver);
     receiver.restart();
     send(&receiver, 3..5);
     let lines = receiver.wait_commands(5);

@@ -4,13 +4,15 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::Duration;
 
-use alignak_e2e::{basic, https_request, tls_client, Setup};
+use alignak_e2e::{https_request, tls_client, Receiver, Setup};
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose,
 };
+use serde_json::json;
 
 struct Ca {
     certificate: Certificate,
@@ -81,12 +83,7 @@ fn https_serves_the_api_and_its_cookies_are_secure() {
     assert!(receiver.is_tls(), "{}", receiver.log());
     assert!(receiver.log().contains("listening on: https://127.0.0.1:"));
     let receiver = receiver.with_tls_client(tls_client(ca.certificate.der(), None));
-    let reply = receiver.request(
-        "GET",
-        "/are_you_alive",
-        &[("Authorization", &basic("alice", "wonderland"))],
-        b"",
-    );
+    let reply = receiver.get_with_basic("/are_you_alive", "alice", "wonderland");
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body, "\"Yes I am :)\"");
     let reply = receiver.post_json("/login", r#"{"username":"alice","password":"wonderland"}"#);
@@ -212,23 +209,27 @@ fn missing_or_unusable_tls_files_stop_the_start_naming_them() {
     }
 }
 
+/// POSTs `disable_host_check` of `host` through `client` and asserts the 200.
+fn disable_host_check_over(receiver: &Receiver, client: &Arc<rustls::ClientConfig>, host: &str) {
+    let body = json!({"command": "disable_host_check", "host": host}).to_string();
+    let reply = https_request(
+        receiver.address(),
+        Arc::clone(client),
+        "POST",
+        "/command",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
 #[test]
 fn sighup_loads_a_renewed_certificate_for_new_connections() {
     let old_ca = ca("old CA");
     let receiver = tls_setup(&old_ca).start();
     let old_client = tls_client(old_ca.certificate.der(), None);
-    let body = br#"{"command":"disable_host_check","host":"before"}"#;
-    let headers = [("Content-Type", "application/json")];
-    let reply = https_request(
-        receiver.address(),
-        old_client.clone(),
-        "POST",
-        "/command",
-        &headers,
-        body,
-    )
-    .unwrap();
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    disable_host_check_over(&receiver, &old_client, "before");
 
     // The certificate is renewed by another CA, in place; then SIGHUP.
     let new_ca = ca("new CA");
@@ -242,17 +243,7 @@ fn sighup_loads_a_renewed_certificate_for_new_connections() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let new_client = tls_client(new_ca.certificate.der(), None);
-    let body = br#"{"command":"disable_host_check","host":"after"}"#;
-    let reply = https_request(
-        receiver.address(),
-        new_client,
-        "POST",
-        "/command",
-        &headers,
-        body,
-    )
-    .unwrap();
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    disable_host_check_over(&receiver, &new_client, "after");
     // A client that trusts only the old CA no longer gets through: the new one is served.
     assert!(https_request(
         receiver.address(),
@@ -263,13 +254,5 @@ fn sighup_loads_a_renewed_certificate_for_new_connections() {
         b""
     )
     .is_err());
-    let commands = receiver.wait_commands(2);
-    assert!(
-        commands[0].ends_with("DISABLE_HOST_CHECK;before"),
-        "{commands:?}"
-    );
-    assert!(
-        commands[1].ends_with("DISABLE_HOST_CHECK;after"),
-        "{commands:?}"
-    );
+    receiver.wait_commands_ending_with(&["DISABLE_HOST_CHECK;before", "DISABLE_HOST_CHECK;after"]);
 }

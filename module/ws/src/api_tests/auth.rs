@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use alignak_e2e::credentials::{
-    assert_401, call, cookie, from, get, htpasswd, login, login_body, send, users_setup, ALICE,
-    BOB, PROTECTED, USERS_FILE,
+    assert_401, call, cookie, from, get, get_api_with, htpasswd, login, login_body, send,
+    users_setup, ALICE, BOB, PROTECTED, USERS_FILE,
 };
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -252,12 +252,7 @@ fn logout_ends_the_session_and_its_token() {
         "a logged-out session",
     );
     assert_401(
-        &get(
-            &app,
-            client,
-            "/api",
-            &[("Authorization", &basic(&token, ""))],
-        ),
+        &get_api_with(&app, client, &basic(&token, "")),
         "a logged-out token",
     );
     // ... and the token cannot open a new session either.
@@ -280,10 +275,7 @@ fn logout_ends_the_session_and_its_token() {
         reply.json(),
         json!({"_status": "OK", "_result": "Logged out"})
     );
-    assert_401(
-        &get(&app, from(2), "/api", &[("Authorization", &header)]),
-        "a revoked token",
-    );
+    assert_401(&get_api_with(&app, from(2), &header), "a revoked token");
     assert_401(
         &get(&app, client, "/api", &[("Cookie", &cookie(&other_session))]),
         "the session of a revoked token",
@@ -304,12 +296,7 @@ fn an_idle_session_expires_but_not_its_token() {
     std::thread::sleep(Duration::from_millis(3500));
     assert_401(&get(&app, client, "/api", &with_cookie), "an idle session");
     // token_timeout is 30 days: the token itself is still good.
-    let reply = get(
-        &app,
-        client,
-        "/api",
-        &[("Authorization", &basic(&token, ""))],
-    );
+    let reply = get_api_with(&app, client, &basic(&token, ""));
     assert_eq!(reply.status, 200);
 }
 
@@ -321,15 +308,9 @@ fn a_token_expires_and_its_session_with_it() {
     let client = from(1);
     let (token, session) = login(&app, client, ALICE);
     let header = basic(&token, "");
-    assert_eq!(
-        get(&app, client, "/api", &[("Authorization", &header)]).status,
-        200
-    );
+    assert_eq!(get_api_with(&app, client, &header).status, 200);
     std::thread::sleep(Duration::from_millis(3500));
-    assert_401(
-        &get(&app, client, "/api", &[("Authorization", &header)]),
-        "an expired token",
-    );
+    assert_401(&get_api_with(&app, client, &header), "an expired token");
     assert_401(
         &get(&app, client, "/api", &[("Cookie", &cookie(&session))]),
         "the session of an expired token",
@@ -346,47 +327,23 @@ fn a_cached_password_is_refused_once_changed_or_removed_and_a_wrong_one_never_se
     let alice = basic(ALICE.0, ALICE.1);
     let bob = basic(BOB.0, BOB.1);
     for _ in 0..3 {
-        assert_eq!(
-            get(&app, client, "/api", &[("Authorization", &alice)]).status,
-            200
-        );
-        assert_eq!(
-            get(&app, client, "/api", &[("Authorization", &bob)]).status,
-            200
-        );
+        assert_eq!(get_api_with(&app, client, &alice).status, 200);
+        assert_eq!(get_api_with(&app, client, &bob).status, 200);
     }
     // While the right password is cached, a wrong one is still refused.
     let near = basic(ALICE.0, &format!("{} ", ALICE.1));
-    assert_401(
-        &get(&app, from(31), "/api", &[("Authorization", &near)]),
-        "wrong while cached",
-    );
+    assert_401(&get_api_with(&app, from(31), &near), "wrong while cached");
     // alice's password changes: the cached one is refused from the next request.
     rewrite_users(&app, &[("alice", "a new one"), BOB]);
-    assert_401(
-        &get(&app, client, "/api", &[("Authorization", &alice)]),
-        "old password",
-    );
+    assert_401(&get_api_with(&app, client, &alice), "old password");
     assert_eq!(
-        get(
-            &app,
-            client,
-            "/api",
-            &[("Authorization", &basic("alice", "a new one"))]
-        )
-        .status,
+        get_api_with(&app, client, &basic("alice", "a new one")).status,
         200
     );
-    assert_eq!(
-        get(&app, client, "/api", &[("Authorization", &bob)]).status,
-        200
-    );
+    assert_eq!(get_api_with(&app, client, &bob).status, 200);
     // bob is removed: refused from the next request.
     rewrite_users(&app, &[("alice", "a new one")]);
-    assert_401(
-        &get(&app, client, "/api", &[("Authorization", &bob)]),
-        "removed user",
-    );
+    assert_401(&get_api_with(&app, client, &bob), "removed user");
 }
 
 #[test]
@@ -394,24 +351,9 @@ fn a_wrong_password_is_told_apart_from_no_credentials_but_not_from_an_unknown_us
     let app = users_setup(&[ALICE]).in_process();
     let text = |reply: Reply| reply.json()["_issues"][0].as_str().unwrap().to_string();
     let none = text(get(&app, from(40), "/api", &[]));
-    let wrong = text(get(
-        &app,
-        from(41),
-        "/api",
-        &[("Authorization", &basic(ALICE.0, "x"))],
-    ));
-    let unknown = text(get(
-        &app,
-        from(42),
-        "/api",
-        &[("Authorization", &basic("carol", "x"))],
-    ));
-    let token = text(get(
-        &app,
-        from(43),
-        "/api",
-        &[("Authorization", &basic(&"A".repeat(43), ""))],
-    ));
+    let wrong = text(get_api_with(&app, from(41), &basic(ALICE.0, "x")));
+    let unknown = text(get_api_with(&app, from(42), &basic("carol", "x")));
+    let token = text(get_api_with(&app, from(43), &basic(&"A".repeat(43), "")));
     assert_ne!(none, wrong);
     assert_eq!(wrong, unknown, "the answer must not tell which users exist");
     assert_eq!(wrong, token);
@@ -424,22 +366,11 @@ fn passwords_longer_than_72_bytes_are_refused_with_a_clear_message() {
     let app = users_setup(&[("alice", long.as_str())]).in_process();
     let client = from(50);
     assert_eq!(
-        get(
-            &app,
-            client,
-            "/api",
-            &[("Authorization", &basic("alice", &long))]
-        )
-        .status,
+        get_api_with(&app, client, &basic("alice", &long)).status,
         200
     );
     for reply in [
-        get(
-            &app,
-            client,
-            "/api",
-            &[("Authorization", &basic("alice", &longer))],
-        ),
+        get_api_with(&app, client, &basic("alice", &longer)),
         login_body(
             &app,
             client,

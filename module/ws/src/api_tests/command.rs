@@ -181,22 +181,12 @@ fn a_body_that_is_not_json_is_refused() {
             .collect();
         let reply = app.request("POST", "/command", &headers, body);
         assert_eq!(reply.status, 415, "{content_type:?}: {}", reply.body);
-        let json = reply.json();
-        assert_eq!(json["_status"], "ERR");
-        assert!(json["_issues"][0]
-            .as_str()
-            .unwrap()
-            .contains("Content-Type: application/json"));
+        reply.assert_err_issue_contains("Content-Type: application/json");
     }
     // Declared as JSON, but malformed: 400 naming the problem.
     let reply = app.post_json("/command", r#"{"command": "disable_notif"#);
     assert_eq!(reply.status, 400);
-    let json = reply.json();
-    assert_eq!(json["_status"], "ERR");
-    assert!(json["_issues"][0]
-        .as_str()
-        .unwrap()
-        .starts_with("The request body is not valid JSON"));
+    reply.assert_err_issue_starts_with("The request body is not valid JSON");
     // JSON, but not an object.
     for body in [r#""disable_notifications""#, "42", "true"] {
         let reply = app.post_json("/command", body);
@@ -230,9 +220,7 @@ fn a_body_over_max_body_size_is_refused_before_it_is_read() {
     );
     let reply = app.post_json("/command", &big);
     assert_eq!(reply.status, 413, "{}", reply.body);
-    let json = reply.json();
-    assert_eq!(json["_status"], "ERR");
-    assert!(json["_issues"][0].as_str().unwrap().contains("1024 bytes"));
+    reply.assert_err_issue_contains("1024 bytes");
     // Under the limit it works.
     let reply = app.post_json("/command", r#"{"command":"disable_notifications"}"#);
     assert_eq!(reply.status, 200);

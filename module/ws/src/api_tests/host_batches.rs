@@ -12,6 +12,11 @@ fn send(app: &TestApp, method: &str, path: &str, body: &Value) -> (u16, Value) {
     (reply.status, reply.json())
 }
 
+/// `PATCH /host` with `body` (one host or a batch).
+fn patch_hosts(app: &TestApp, body: &Value) -> (u16, Value) {
+    send(app, "PATCH", "/host", body)
+}
+
 fn setup() -> Setup {
     Setup::new()
         .module_param("give_result", "1")
@@ -24,18 +29,11 @@ fn setup() -> Setup {
 fn a_batch_answers_each_host_and_sends_every_command_in_order() {
     let app = setup().in_process();
     // Known hosts first, so that their livestates give commands.
-    let (status, _) = send(
-        &app,
-        "PATCH",
-        "/host",
-        &json!([{"name": "b1"}, {"name": "b2"}]),
-    );
+    let (status, _) = patch_hosts(&app, &json!([{"name": "b1"}, {"name": "b2"}]));
     assert_eq!(status, 200);
 
-    let (status, body) = send(
+    let (status, body) = patch_hosts(
         &app,
-        "PATCH",
-        "/host",
         &json!([
             {"name": "b1", "livestate": {"state": "UP", "output": "one"}},
             {"name": "b2", "livestate": {"state": "down", "output": "two", "timestamp": 7}},
@@ -64,10 +62,8 @@ fn a_batch_answers_each_host_and_sends_every_command_in_order() {
 #[test]
 fn first_results_of_hosts_new_to_the_module_are_all_sent() {
     let app = setup().in_process();
-    let (status, body) = send(
+    let (status, body) = patch_hosts(
         &app,
-        "PATCH",
-        "/host",
         &json!([
             {"name": "n1", "livestate": {"state": "UP", "output": "first one"}},
             {"name": "n2", "livestate": {"state": "DOWN", "output": "first two"},
@@ -112,7 +108,7 @@ fn first_results_of_hosts_new_to_the_module_are_all_sent() {
 #[test]
 fn bad_items_are_refused_alone_and_named() {
     let app = setup().in_process();
-    send(&app, "PATCH", "/host", &json!({"name": "ok1"}));
+    patch_hosts(&app, &json!({"name": "ok1"}));
     let (status, body) = send(
         &app,
         "POST",
@@ -157,7 +153,7 @@ fn bad_items_are_refused_alone_and_named() {
 #[test]
 fn an_empty_batch_or_a_batch_on_a_named_path_is_refused() {
     let app = setup().in_process();
-    let (status, body) = send(&app, "PATCH", "/host", &json!([]));
+    let (status, body) = patch_hosts(&app, &json!([]));
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["_error"], "You must send parameters on this endpoint.");
     let (status, body) = send(&app, "PATCH", "/host/x", &json!([{"name": "x"}]));

@@ -130,12 +130,7 @@ fn with_authorization_on_everything_but_login_and_logout_is_401_json() {
             reply.header("www-authenticate"),
             Some("Basic realm=\"Alignak\"")
         );
-        let json = reply.json();
-        assert_eq!(json["_status"], "ERR");
-        assert!(json["_issues"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("Authentication required"));
+        reply.assert_err_issue_starts_with("Authentication required");
     }
     // /logout is open.
     let reply = app.get("/logout");
