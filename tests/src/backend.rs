@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the real Alignak backend the tests run (its venv, start, users, documents read back), in one harness.
 //! The real alignak-backend 1.4.16 (from PyPI, on mongomock: MongoDB cannot be installed
 //! here), started by the project's own `tests/backend/run-backend.sh` on a free port, one per
 //! test (its data lives in its process), stopped on drop. The first start makes its Python

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the one harness of the end-to-end suite (the daemon's set-up, start, requests, answers, spool and log) that every test file uses.
 //! End-to-end test harness: builds the real `alignak-receiver` and the module libraries once,
 //! writes an Alignak configuration into a temporary directory, starts the daemon on an
 //! ephemeral port, and talks HTTP to it.

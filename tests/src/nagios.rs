@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the real Nagios 4 the end-to-end tests run (its configuration, start, object files, command file and checks), in one harness.
 //! A throwaway Nagios 4 (Debian's `nagios4-core`) in a temporary directory: its own
 //! configuration, command FIFO, status.dat and log, started as a daemon and stopped on drop.
 //! Passive-only objects: hosts `test_host` and `host2`, services `svc1` and `svc2` on

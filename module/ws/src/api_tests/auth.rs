@@ -1,3 +1,4 @@
+// Over 400 lines, earned: authentication's rules (Basic, tokens, sessions, the rate limit, the verified-password cache), in-process.
 //! Authentication in-process (`authorization 1` without a backend): the three credential
 //! forms, what is refused, `/login` and `/logout`, sessions and tokens that expire, a users
 //! file changed under the module, and secrets that never show in answers. What needs the

