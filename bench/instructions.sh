@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Instructions per request (valgrind's callgrind), in total and on the store's own thread:
+# a count that does not move with the load of this shared machine, to compare two builds of
+# the module where wrk's rates move by 20 % between rounds.
+#
+#   bench/instructions.sh [module.so]    default: target/release/libalignak_module_ws.so
+#
+# N (20) PATCH /host requests of 20 hosts of 2 services each (the patch_host_batch case),
+# then N single PATCH /host/test_host (the patch_host case), one at a time, after one of each
+# that creates the elements. AUTH=1: authorization 1 and Basic user:password. Needs valgrind.
+# The receiver runs ~50 times slower under callgrind: this is not a rate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SO=${1:-$ROOT/target/release/libalignak_module_ws.so}
+N=${N:-20}
+PORT=${PORT:-18931}
+command -v valgrind >/dev/null || { echo "valgrind is not installed: apt-get install valgrind" >&2; exit 1; }
+[ -x "$ROOT/target/release/alignak-receiver" ] || cargo build --release --quiet
+D=$(mktemp -d /tmp/alignak-instructions-XXXXXX)
+trap 'kill "$VP" 2>/dev/null || true; rm -rf "$D"' EXIT
+mkdir -p "$D/lib"
+cp "$SO" "$D/lib/libalignak_module_ws.so"
+authorization=0
+CURL_AUTH=()
+if [ -n "${AUTH:-}" ]; then
+  authorization=1
+  htpasswd -cbB "$D/users.htpasswd" bench 'bench password' 2>/dev/null
+  CURL_AUTH=(-u 'bench:bench password')
+fi
+cat > "$D/alignak.cfg" <<CFG
+define receiver {
+    receiver_name bench
+    modules_dir $D/lib
+    modules web-services
+    command_file $D/commands.cmd
+    create_command_file 1
+    spool_dir $D/spool
+}
+define module {
+    module_alias web-services
+    python_name alignak_module_ws
+    host 127.0.0.1
+    port $PORT
+    authorization $authorization
+    users_file $D/users.htpasswd
+    log_level WARNING
+    allow_host_creation 1
+    allow_service_creation 1
+    give_result 1
+    give_feedback 0
+    set_timestamp 0
+    alignak_host
+}
+CFG
+# The bodies of the wrk scripts, as they are sent.
+for case in patch_host patch_host_batch; do
+  sed -n "s/^wrk.body = '\(.*\)'\$/\1/p" "bench/$case.lua" | sed "s/\\\\'/'/g" > "$D/$case.json"
+done
+(cd "$D" && RUST_LOG=warn exec valgrind --tool=callgrind --separate-threads=yes \
+  --callgrind-out-file="$D/cg.out" "$ROOT/target/release/alignak-receiver" -c alignak.cfg \
+  > "$D/receiver.log" 2>&1) &
+VP=$!
+for _ in $(seq 120); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.5; done
+send() {  # send CASE PATH
+  curl -s -o /dev/null ${CURL_AUTH[@]+"${CURL_AUTH[@]}"} -X PATCH -H 'Content-Type: application/json' \
+    --data-binary "@$D/$1.json" "http://127.0.0.1:$PORT$2"
+}
+send patch_host_batch /host
+send patch_host /host/test_host
+callgrind_control -z "$VP" >/dev/null 2>&1
+for _ in $(seq "$N"); do send patch_host_batch /host; done
+callgrind_control -d batch "$VP" >/dev/null 2>&1
+for _ in $(seq "$N"); do send patch_host /host/test_host; done
+callgrind_control -d single "$VP" >/dev/null 2>&1
+for part in 1 2; do
+  total=0; store=0
+  for f in "$D"/cg.out."$part"-*; do
+    ir=$(awk '/^totals:/ {print $2}' "$f"); ir=${ir:-0}
+    total=$((total + ir))
+    if grep -q session_thread "$f"; then store=$((store + ir)); fi
+  done
+  label=$([ "$part" = 1 ] && echo "patch_host_batch (60 results)" || echo "patch_host (3 results)")
+  printf '%-30s | instructions per request: %9d in all, %9d on the store thread\n' "$label" $((total / N)) $((store / N))
+done
