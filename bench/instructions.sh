@@ -21,38 +21,15 @@ D=$(mktemp -d /tmp/alignak-instructions-XXXXXX)
 trap 'kill "$VP" 2>/dev/null || true; rm -rf "$D"' EXIT
 mkdir -p "$D/lib"
 cp "$SO" "$D/lib/libalignak_module_ws.so"
+# shellcheck source=bench/receiver.sh
+. bench/receiver.sh
 authorization=0
 CURL_AUTH=()
 if [ -n "${AUTH:-}" ]; then
   authorization=1
-  htpasswd -cbB "$D/users.htpasswd" bench 'bench password' 2>/dev/null
-  CURL_AUTH=(-u 'bench:bench password')
+  CURL_AUTH=(-u "$BENCH_USER:$BENCH_PASSWORD")
 fi
-cat > "$D/alignak.cfg" <<CFG
-define receiver {
-    receiver_name bench
-    modules_dir $D/lib
-    modules web-services
-    command_file $D/commands.cmd
-    create_command_file 1
-    spool_dir $D/spool
-}
-define module {
-    module_alias web-services
-    python_name alignak_module_ws
-    host 127.0.0.1
-    port $PORT
-    authorization $authorization
-    users_file $D/users.htpasswd
-    log_level WARNING
-    allow_host_creation 1
-    allow_service_creation 1
-    give_result 1
-    give_feedback 0
-    set_timestamp 0
-    alignak_host
-}
-CFG
+bench_config "$D" "$PORT" "$authorization" 1 "$D/lib"
 # The bodies of the wrk scripts, as they are sent.
 for case in patch_host patch_host_batch; do
   sed -n "s/^wrk.body = '\(.*\)'\$/\1/p" "bench/$case.lua" | sed "s/\\\\'/'/g" > "$D/$case.json"

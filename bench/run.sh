@@ -36,6 +36,8 @@ trap 'stop_ours; stop_python; rm -rf "$WORK"' EXIT
 
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }
 cargo build --release --quiet
+# shellcheck source=bench/receiver.sh
+. bench/receiver.sh
 
 OUR_PID=
 AUTH_HEADER=
@@ -43,38 +45,7 @@ start_ours() {  # start_ours [basic|token] [metrics 1|0]
   local auth=${1:-}
   local metrics=${2:-1}
   rm -rf "$WORK/ours"; mkdir -p "$WORK/ours"
-  local authorization=0
-  if [ -n "$auth" ]; then
-    authorization=1
-    htpasswd -cbB "$WORK/ours/users.htpasswd" bench 'bench password' 2>/dev/null
-  fi
-  cat > "$WORK/ours/alignak.cfg" <<CFG
-define receiver {
-    receiver_name bench
-    modules web-services
-    command_file $WORK/ours/commands.cmd
-    create_command_file 1
-    spool_dir $WORK/ours/spool
-}
-define module {
-    module_alias web-services
-    python_name alignak_module_ws
-    host 127.0.0.1
-    port $OUR_PORT
-    authorization $authorization
-    metrics $metrics
-    users_file $WORK/ours/users.htpasswd
-    log_level WARNING
-    # As the original's baseline (../shared/peers/python-baseline.md): the PATCH case creates
-    # test_host and its services on its first request, then updates them.
-    allow_host_creation 1
-    allow_service_creation 1
-    give_result 1
-    give_feedback 0
-    set_timestamp 0
-    alignak_host
-}
-CFG
+  bench_config "$WORK/ours" "$OUR_PORT" "$([ -n "$auth" ] && echo 1 || echo 0)" "$metrics"
   (cd "$WORK/ours" && RUST_LOG=warn exec "$ROOT/target/release/alignak-receiver" -c alignak.cfg > "$WORK/ours/receiver.log" 2>&1) &
   OUR_PID=$!
   local up=
@@ -84,10 +55,10 @@ CFG
   done
   [ -n "$up" ] || { echo "our receiver did not start:" >&2; cat "$WORK/ours/receiver.log" >&2; exit 1; }
   case $auth in
-    basic) AUTH_HEADER="Authorization: Basic $(printf '%s' 'bench:bench password' | base64 -w0)";;
+    basic) AUTH_HEADER="Authorization: Basic $(printf '%s' "$BENCH_USER:$BENCH_PASSWORD" | base64 -w0)";;
     token)
       local token
-      token=$(curl -sf -u 'bench:bench password' -X POST "http://127.0.0.1:$OUR_PORT/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["_result"][0])')
+      token=$(curl -sf -u "$BENCH_USER:$BENCH_PASSWORD" -X POST "http://127.0.0.1:$OUR_PORT/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["_result"][0])')
       AUTH_HEADER="Authorization: Basic $(printf '%s:' "$token" | base64 -w0)";;
     *) AUTH_HEADER=;;
   esac
