@@ -10,7 +10,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::fs::OFlags;
 use rustix::io::Errno;
 
-use super::{command_file_line, DeliveryError, Sink};
+use super::{push_command_file_line, DeliveryError, Sink};
 use crate::spool::Record;
 
 /// Writes to a FIFO of at most this many bytes are atomic (POSIX `PIPE_BUF` on Linux), so
@@ -128,7 +128,6 @@ fn describe_open_error(err: &io::Error) -> String {
 
 impl Sink for CommandFile {
     fn deliver(&mut self, records: &[Record]) -> Result<(), DeliveryError> {
-        let lines: Vec<String> = records.iter().map(command_file_line).collect();
         let path = self.path.display().to_string();
         let open = self.open().map_err(|e| DeliveryError {
             delivered: 0,
@@ -137,17 +136,19 @@ impl Sink for CommandFile {
         let mut delivered = 0;
         let limit = if open.is_fifo { PIPE_BUF } else { FILE_WRITE };
         let mut chunk = Vec::with_capacity(limit);
-        while delivered < lines.len() {
+        while delivered < records.len() {
             // Whole lines up to `limit` bytes; a longer line goes alone.
             chunk.clear();
             let mut count = 0;
-            for line in &lines[delivered..] {
-                let size = line.len() + 1;
-                if count > 0 && chunk.len() + size > limit {
+            for record in &records[delivered..] {
+                let before = chunk.len();
+                push_command_file_line(&mut chunk, record);
+                chunk.push(b'\n');
+                if count > 0 && chunk.len() > limit {
+                    // Taken back: it starts the next chunk.
+                    chunk.truncate(before);
                     break;
                 }
-                chunk.extend_from_slice(line.as_bytes());
-                chunk.push(b'\n');
                 count += 1;
             }
             // Where a regular file ended, to take back a partial write: a fragment without its

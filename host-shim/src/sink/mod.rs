@@ -29,32 +29,38 @@ pub trait Sink: Send {
 /// and line breaks written as the two characters `\n`, so no input can start a second
 /// command (Nagios turns `\n` back into a line break in plugin output), and a TAB as a space.
 pub fn command_file_line(record: &Record) -> String {
-    use std::fmt::Write;
+    let mut out = Vec::with_capacity(record.line.len() + 24);
+    push_command_file_line(&mut out, record);
+    // Only whole UTF-8 runs of the line and ASCII were pushed.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `command_file_line`, appended to `out` (no line break): the command file's writer builds
+/// its chunk with it, a line at a time, with no string of its own per command.
+pub fn push_command_file_line(out: &mut Vec<u8>, record: &Record) {
     let line = record.line.as_str();
-    // Room for the `[<ts>] ` prefix and a few escaped line breaks: no reallocation.
-    let mut out = String::with_capacity(line.len() + 24);
     if !has_timestamp(line) {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "[{}] ", record.created as u64);
+        out.push(b'[');
+        out.extend_from_slice(itoa::Buffer::new().format(record.created as u64).as_bytes());
+        out.extend_from_slice(b"] ");
     }
     // Copied a run at a time between the characters that change.
     let mut rest = line;
     while let Some(at) = rest.find(['\r', '\n', '\t']) {
-        out.push_str(&rest[..at]);
+        out.extend_from_slice(rest[..at].as_bytes());
         let changed = rest.as_bytes()[at];
         rest = &rest[at + 1..];
         match changed {
             b'\r' => {
                 rest = rest.strip_prefix('\n').unwrap_or(rest);
-                out.push_str("\\n");
+                out.extend_from_slice(b"\\n");
             }
-            b'\n' => out.push_str("\\n"),
+            b'\n' => out.extend_from_slice(b"\\n"),
             // Another module may not follow the module's character rule (SPEC §8).
-            _ => out.push(' '),
+            _ => out.push(b' '),
         }
     }
-    out.push_str(rest);
-    out
+    out.extend_from_slice(rest.as_bytes());
 }
 
 /// The whole line with its `[<ts>] ` prefix, line breaks kept: for sinks that take one command

@@ -192,7 +192,9 @@ pub fn read_record(input: &mut impl Read) -> io::Result<Next> {
             _ => Next::Torn("an invalid record header".into()),
         });
     }
-    let mut bytes = header.to_vec();
+    // One allocation of the record's size: a copy of the header grown to it reallocates.
+    let mut bytes = Vec::with_capacity(HEADER + len);
+    bytes.extend_from_slice(&header);
     bytes.resize(HEADER + len, 0);
     let got = read_full(input, &mut bytes[HEADER..])?;
     bytes.truncate(HEADER + got);
