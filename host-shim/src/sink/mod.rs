@@ -47,7 +47,7 @@ pub fn push_command_file_line(out: &mut Vec<u8>, record: &Record) {
     // Copied a run at a time between the characters that change.
     let mut rest = line;
     while let Some(at) = rest.find(['\r', '\n', '\t']) {
-        out.extend_from_slice(rest[..at].as_bytes());
+        out.extend_from_slice(&rest.as_bytes()[..at]);
         let changed = rest.as_bytes()[at];
         rest = &rest[at + 1..];
         match changed {
