@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use alignak_e2e::backend::Backend;
-use alignak_e2e::{basic, Receiver, Setup};
+use alignak_e2e::{basic, wait_for, Client, Receiver, Setup};
 use serde_json::{json, Value};
 
 fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> (u16, Value) {
@@ -1069,22 +1069,17 @@ fn a_backend_restarted_with_new_data_is_used_at_once() {
 
 /// Waits until the receiver's log has a line containing every one of `parts`.
 fn wait_log_line(receiver: &Receiver, parts: &[&str], after: usize) -> usize {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    wait_for(Duration::from_secs(20), Duration::from_millis(50), || {
         let log = receiver.log();
         let tail = log.get(after..).unwrap_or_default();
-        if let Some(line) = tail
+        match tail
             .lines()
             .find(|line| parts.iter().all(|p| line.contains(p)))
         {
-            return after + tail.find(line).expect("the line") + line.len();
+            Some(line) => Ok(after + tail.find(line).expect("the line") + line.len()),
+            None => Err(format!("no line with {parts:?} in:\n{log}")),
         }
-        assert!(
-            Instant::now() < deadline,
-            "no line with {parts:?} in:\n{log}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    })
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use alignak_e2e::{basic, Receiver, Setup};
+use alignak_e2e::{basic, Client, Receiver, Setup};
 
 const USERS_FILE: &str = "etc/users.htpasswd";
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use alignak_e2e::nagios::{find, Nagios};
-use alignak_e2e::{CommandSink, Receiver, Setup};
+use alignak_e2e::{assert_contains, Client, CommandSink, Receiver, Setup};
 use serde_json::json;
 
 const RELOAD_PERIOD: u64 = 2;
@@ -70,15 +70,15 @@ fn cfg_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// Waits until `check` holds; panics after `timeout` with the receiver's log.
 fn wait_for(receiver: &Receiver, what: &str, timeout: Duration, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
+    alignak_e2e::wait_for(timeout, Duration::from_millis(100), || {
+        if check() {
+            return Ok(());
+        }
+        Err(format!(
             "never happened: {what}; the receiver's log:\n{}",
             receiver.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        ))
+    })
 }
 
 #[test]
@@ -138,8 +138,8 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
         !result.contains("PROCESS_HOST_CHECK_RESULT;web01"),
         "{result}"
     );
-    assert!(result.contains("Livestate of web01 held"), "{result}");
-    assert!(result.contains("Livestate of web01/http held"), "{result}");
+    assert_contains(&result, "Livestate of web01 held");
+    assert_contains(&result, "Livestate of web01/http held");
 
     let status = nagios.wait_status(Duration::from_secs(RELOAD_PERIOD + 30), |status| {
         find(
@@ -167,10 +167,7 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
     let service = find(&status, "servicestatus", &[("service_description", "http")]).unwrap();
     assert_eq!(service.get("plugin_output"), Some("http refused"));
     let file = std::fs::read_to_string(cfg_dir.join("web01.cfg")).expect("web01.cfg");
-    assert!(
-        file.contains("alias                        Web server 01"),
-        "{file}"
-    );
+    assert_contains(&file, "alias                        Web server 01");
     assert!(
         !cfg_dir.join("test_host.cfg").exists(),
         "a host Nagios defines is never written again"
@@ -267,7 +264,7 @@ fn hostile_names_and_templates_change_nothing_nagios_reads() {
         assert_eq!(reply.status, 422, "{template}: {}", reply.body);
         let answer = reply.json();
         let issues = answer["_issues"].to_string();
-        assert!(issues.contains("cannot be created with"), "{issues}");
+        assert_contains(&issues, "cannot be created with");
     }
     // Nothing was created, nothing written.
     assert_eq!(receiver.get("/host/web02").status, 404);
@@ -367,7 +364,7 @@ fn a_template_nagios_lacks_is_refused_and_nagios_keeps_running() {
         "{own}"
     );
     let verifier = own["objects"]["last_refused_change"]["verifier"].to_string();
-    assert!(verifier.contains("no-such-template"), "{verifier}");
+    assert_contains(&verifier, "no-such-template");
     receiver.assert_log_contains("the core refused the objects of host 'ghost'");
 }
 

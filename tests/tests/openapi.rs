@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use alignak_e2e::{openapi, Setup};
+use alignak_e2e::{openapi, Client, Setup};
 use serde_json::Value;
 
 #[test]
