@@ -28,6 +28,7 @@ pub mod nagios;
 pub mod openapi;
 pub mod polling;
 pub mod pytools;
+pub mod session_clock;
 
 pub use polling::wait_for;
 
