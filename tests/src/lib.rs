@@ -120,6 +120,16 @@ pub fn assert_contains(text: &str, part: &str) {
     assert!(text.contains(part), "{part:?} is not in:\n{text}");
 }
 
+/// The string `field` of each item of the JSON list `items` (items without one left out).
+pub fn field_of_each<'a>(items: &'a Value, field: &str) -> Vec<&'a str> {
+    items
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {items}"))
+        .iter()
+        .filter_map(|item| item[field].as_str())
+        .collect()
+}
+
 /// A new temporary directory whose name starts with `prefix`, which says whose it is when
 /// one is left behind.
 pub fn temp_dir(prefix: &str) -> TempDir {

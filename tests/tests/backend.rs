@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use alignak_e2e::backend::Backend;
-use alignak_e2e::{basic, wait_for, Client, Receiver, Setup};
+use alignak_e2e::{basic, field_of_each, wait_for, Client, Receiver, Setup};
 use serde_json::{json, Value};
 
 fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> (u16, Value) {
@@ -548,12 +548,7 @@ fn hostgroups_comments_and_the_history_search() {
     ] {
         let (status, body) = get(&receiver, &format!("/alignak_logs?search={search}"));
         assert_eq!(status, 200, "{search}: {body}");
-        let messages: Vec<&str> = body["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .filter_map(|i| i["message"].as_str())
-            .collect();
+        let messages = field_of_each(&body["items"], "message");
         assert_eq!(messages, expected, "{search}: {body}");
         assert_eq!(body["_meta"]["total"], expected.len(), "{search}");
     }

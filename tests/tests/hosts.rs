@@ -17,7 +17,7 @@
 //!   documents, every backend field, and no `services` list.
 
 use alignak_e2e::backend::Backend;
-use alignak_e2e::{Client, Receiver, Reply, Setup};
+use alignak_e2e::{field_of_each, Client, Receiver, Reply, Setup};
 use serde_json::{json, Value};
 
 /// Where the module keeps hosts.
@@ -967,12 +967,7 @@ fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them(store: Store)
     assert_eq!(listing.status, 200, "{}", listing.body);
     let listing = listing.json();
     assert_eq!(listing["_status"], "OK");
-    let names: Vec<&str> = listing["_result"]
-        .as_array()
-        .expect("a list of hosts")
-        .iter()
-        .filter_map(|h| h["name"].as_str())
-        .collect();
+    let names = field_of_each(&listing["_result"], "name");
     assert!(names.contains(&"test_host"), "{listing}");
     let total = listing["_meta"]["total"].as_u64().expect("a total");
     assert!(total >= 1 && total as usize >= names.len(), "{listing}");

@@ -4,7 +4,7 @@
 //! `nagios4 -v`, loaded by a reload (`kill -HUP`), and their held results then sent; what a
 //! request must not write never reaches a file Nagios reads.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use alignak_e2e::nagios::{find, Nagios};
@@ -81,13 +81,20 @@ fn wait_for(receiver: &Receiver, what: &str, timeout: Duration, check: impl Fn()
     })
 }
 
-#[test]
-fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
-    let Some(mut nagios) = Nagios::start_with_cfg_dir() else {
-        return;
-    };
+/// Nagios reading a `cfg_dir`, a receiver writing its objects there, and that `cfg_dir`;
+/// `None` where Nagios cannot run.
+fn nagios_and_receiver() -> Option<(Nagios, Receiver, PathBuf)> {
+    let nagios = Nagios::start_with_cfg_dir()?;
     let receiver = receiver_for(&nagios);
     let cfg_dir = nagios.cfg_dir.clone().expect("cfg_dir");
+    Some((nagios, receiver, cfg_dir))
+}
+
+#[test]
+fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
+    let Some((mut nagios, receiver, cfg_dir)) = nagios_and_receiver() else {
+        return;
+    };
 
     // A host Nagios defines itself, unseen by the module: its first result goes at once and
     // nothing is written for it.
@@ -220,11 +227,9 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
 
 #[test]
 fn hostile_names_and_templates_change_nothing_nagios_reads() {
-    let Some(nagios) = Nagios::start_with_cfg_dir() else {
+    let Some((nagios, receiver, cfg_dir)) = nagios_and_receiver() else {
         return;
     };
-    let receiver = receiver_for(&nagios);
-    let cfg_dir = nagios.cfg_dir.clone().expect("cfg_dir");
     let bad_request = [
         ("evil$(touch%20x)", json!({"livestate": {"state": "UP"}})),
         ("a%60id%60", json!({"livestate": {"state": "UP"}})),
@@ -317,11 +322,9 @@ fn hostile_names_and_templates_change_nothing_nagios_reads() {
 
 #[test]
 fn a_template_nagios_lacks_is_refused_and_nagios_keeps_running() {
-    let Some(nagios) = Nagios::start_with_cfg_dir() else {
+    let Some((nagios, receiver, cfg_dir)) = nagios_and_receiver() else {
         return;
     };
-    let receiver = receiver_for(&nagios);
-    let cfg_dir = nagios.cfg_dir.clone().expect("cfg_dir");
     // Both in one reload period: the bad one is kept out, the good one goes in.
     patch_ok(
         &receiver,
