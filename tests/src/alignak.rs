@@ -40,10 +40,7 @@ impl Alignak {
             );
             return None;
         };
-        let root = tempfile::Builder::new()
-            .prefix("alignak-daemons-")
-            .tempdir()
-            .expect("temp dir");
+        let root = crate::temp_dir("alignak-daemons-");
         let alignak = Alignak {
             root,
             script,
@@ -85,7 +82,7 @@ impl Alignak {
     /// GET on the arbiter; `None` when it does not answer.
     pub fn arbiter_get(&self, path: &str) -> Option<serde_json::Value> {
         let address = format!("127.0.0.1:{ARBITER_PORT}");
-        crate::try_http_request(&address, "GET", path, &[], b"")
+        crate::try_http_request(&address, &crate::Request::get(path))
             .ok()
             .filter(|reply| reply.status == 200)
             .and_then(|reply| serde_json::from_str(&reply.body).ok())

@@ -69,10 +69,7 @@ impl Backend {
     }
 
     fn start_with(tls: Option<(&str, &str, &str)>, page_limit: Option<u32>) -> Option<Backend> {
-        let dir = tempfile::Builder::new()
-            .prefix("alignak-backend-")
-            .tempdir()
-            .expect("temp dir");
+        let dir = crate::temp_dir("alignak-backend-");
         let mut agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(30)))
             .http_status_as_error(false);

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::json;
 
-use crate::{Client, Reply, Setup};
+use crate::{Client, Reply, Request, Setup};
 
 pub const USERS_FILE: &str = "etc/users.htpasswd";
 pub const ALICE: (&str, &str) = ("alice", "correct horse battery");
@@ -57,7 +57,8 @@ pub fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    checked(client.request_from(source, method, path, headers, body))
+    let request = Request::new(method, path, headers, body);
+    checked(client.request_from(source, &request))
 }
 
 pub fn get(client: &impl Client, source: IpAddr, path: &str, headers: &[(&str, &str)]) -> Reply {

@@ -26,7 +26,11 @@ pub mod credentials;
 pub mod haproxy;
 pub mod nagios;
 pub mod openapi;
+pub mod polling;
 pub mod pytools;
+pub mod session_clock;
+
+pub use polling::wait_for;
 
 /// Where the built artifacts are.
 pub struct Build {
@@ -109,6 +113,30 @@ pub fn build() -> &'static Build {
         );
         Build { profile_dir }
     })
+}
+
+/// Asserts that `text` (a log, an output) holds `part`, the whole text in the failure.
+pub fn assert_contains(text: &str, part: &str) {
+    assert!(text.contains(part), "{part:?} is not in:\n{text}");
+}
+
+/// The string `field` of each item of the JSON list `items` (items without one left out).
+pub fn field_of_each<'a>(items: &'a Value, field: &str) -> Vec<&'a str> {
+    items
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {items}"))
+        .iter()
+        .filter_map(|item| item[field].as_str())
+        .collect()
+}
+
+/// A new temporary directory whose name starts with `prefix`, which says whose it is when
+/// one is left behind.
+pub fn temp_dir(prefix: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("temp dir")
 }
 
 /// Where the receiver delivers its commands.
@@ -219,13 +247,22 @@ impl Setup {
         self
     }
 
+    /// Writes the files added with `file` into `dir`, their folders made as needed.
+    pub fn write_files(&self, dir: &Path) -> std::io::Result<()> {
+        for (name, text) in &self.extra_files {
+            let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::write(path, text)?;
+        }
+        Ok(())
+    }
+
     /// Writes the configuration into a new temporary directory and starts the daemon there,
     /// without waiting for it to listen.
     pub fn spawn(self) -> Receiver {
-        let dir = tempfile::Builder::new()
-            .prefix("alignak-e2e-")
-            .tempdir()
-            .expect("temp dir");
+        let dir = temp_dir("alignak-e2e-");
         let command_file = match self.sink {
             CommandSink::RegularFile => Some(dir.path().join("commands.cmd")),
             CommandSink::Fifo => {
@@ -268,13 +305,7 @@ impl Setup {
         fs::write(dir.path().join("arbiter/receiver.cfg"), receiver).expect("write cfg");
         fs::write(dir.path().join("arbiter/mod-ws.cfg"), module).expect("write cfg");
         fs::write(dir.path().join("alignak.cfg"), "cfg_dir=arbiter\n").expect("write cfg");
-        for (name, text) in &self.extra_files {
-            let path = dir.path().join(name);
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).expect("mkdir for an extra file");
-            }
-            fs::write(path, text).expect("write extra file");
-        }
+        self.write_files(dir.path()).expect("write the extra files");
         let log_path = dir.path().join("receiver.log");
         let mut receiver = Receiver {
             child: None,
@@ -349,7 +380,7 @@ impl Receiver {
     /// Asserts that the daemon's log holds `text` (the whole log in the failure message).
     pub fn assert_log_contains(&self, text: &str) {
         let log = self.log();
-        assert!(log.contains(text), "{log}");
+        assert_contains(&log, text);
     }
 
     /// The log of every run so far.
@@ -491,20 +522,17 @@ impl Receiver {
 
     /// Waits until the command file holds at least `count` lines, and returns them all.
     pub fn wait_commands(&self, count: usize) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
+        wait_for(Duration::from_secs(20), Duration::from_millis(10), || {
             let lines = self.commands();
             if lines.len() >= count {
-                return lines;
+                return Ok(lines);
             }
-            assert!(
-                Instant::now() < deadline,
+            Err(format!(
                 "the command file has {} line(s), expected {count}: {lines:?}\n{}",
                 lines.len(),
                 self.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+            ))
+        })
     }
 
     /// Waits until the command file holds a line for each of `endings`, and asserts that its
@@ -516,97 +544,26 @@ impl Receiver {
         }
         commands
     }
-
-    /// A raw HTTP/1.1 request from another loopback address (e.g. 127.0.0.2), as another
-    /// client would send it: the module counts failed authentications per address.
-    pub fn request_from(
-        &self,
-        source: IpAddr,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Reply {
-        let stream = connect_from(source, self.address());
-        let reply = exchange(stream, self.address(), method, path, headers, body);
-        openapi::check(method, path, &reply);
-        reply
-    }
-
-    /// `Client::get`, without the trait in scope.
-    pub fn get(&self, path: &str) -> Reply {
-        Client::get(self, path)
-    }
-
-    /// A GET with HTTP Basic credentials (a user and password, or a token and "").
-    pub fn get_with_basic(&self, path: &str, user: &str, password: &str) -> Reply {
-        let authorization = basic(user, password);
-        self.request("GET", path, &[("Authorization", &authorization)], b"")
-    }
-
-    /// `Client::send_json`, without the trait in scope.
-    pub fn send_json(&self, method: &str, path: &str, body: &str) -> Reply {
-        Client::send_json(self, method, path, body)
-    }
-
-    /// `Client::post_json`, without the trait in scope.
-    pub fn post_json(&self, path: &str, body: &str) -> Reply {
-        Client::post_json(self, path, body)
-    }
-
-    /// `Client::request`, without the trait in scope.
-    pub fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Reply {
-        Client::request(self, method, path, headers, body)
-    }
 }
 
-/// A raw HTTP/1.1 request; `headers` are sent as given, plus Host, Content-Length and
-/// Connection: close. Every JSON answer is checked against `openapi.json`.
+/// A raw HTTP/1.1 request, over TLS when the receiver serves it.
 impl Client for Receiver {
-    /// With the setup's credentials unless `headers` has its own, over TLS when the
-    /// receiver serves it.
-    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-        let mut with_credentials: Vec<(&str, &str)> = headers.to_vec();
-        if let Some(value) = &self.authorization {
-            if !headers
-                .iter()
-                .any(|(name, _)| name.eq_ignore_ascii_case("authorization"))
-            {
-                with_credentials.push(("Authorization", value));
-            }
-        }
-        let headers = with_credentials.as_slice();
-        let reply = match &self.tls_client {
-            None => http_request(self.address(), method, path, headers, body),
-            Some(client) => https_request(
-                self.address(),
-                Arc::clone(client),
-                method,
-                path,
-                headers,
-                body,
-            )
-            .unwrap_or_else(|e| panic!("HTTPS {method} {path}: {e}")),
-        };
-        openapi::check(method, path, &reply);
-        reply
+    fn authorization(&self) -> Option<&str> {
+        self.authorization.as_deref()
     }
 
-    fn request_from(
-        &self,
-        source: IpAddr,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Reply {
-        Receiver::request_from(self, source, method, path, headers, body)
+    fn exchange(&self, source: Option<IpAddr>, request: &Request) -> Reply {
+        let address = self.address();
+        let stream = match source {
+            None => TcpStream::connect(address).expect("connect to the module"),
+            Some(source) => connect_from(source, address),
+        };
+        let reply = match &self.tls_client {
+            None => try_exchange(stream, address, request).map_err(|e| request.failure(address, e)),
+            Some(client) => tls_exchange(stream, address, Arc::clone(client), request)
+                .map_err(|e| request.failure(address, e)),
+        };
+        reply.unwrap_or_else(|failure| panic!("{failure}"))
     }
 }
 
@@ -621,25 +578,105 @@ impl Drop for Receiver {
     }
 }
 
+/// A request as a test means it: `headers` are sent as given; the client adds only Host,
+/// Content-Length and, on the wire, `Connection: close`.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    pub fn new(
+        method: &'a str,
+        path: &'a str,
+        headers: &'a [(&'a str, &'a str)],
+        body: &'a [u8],
+    ) -> Request<'a> {
+        Request {
+            method,
+            path,
+            headers,
+            body,
+        }
+    }
+
+    /// A GET with no header of its own.
+    pub fn get(path: &'a str) -> Request<'a> {
+        Request::new("GET", path, &[], b"")
+    }
+
+    /// The Content-Length sent: with a body, and with an empty one where the method takes one
+    /// (as curl and the Python clients do).
+    pub fn content_length(&self) -> Option<usize> {
+        let takes_a_body = matches!(self.method, "POST" | "PATCH" | "PUT");
+        (!self.body.is_empty() || takes_a_body).then_some(self.body.len())
+    }
+
+    /// The request on the wire to `address` (its Host).
+    fn to_bytes(self, address: &str) -> Vec<u8> {
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n",
+            self.method, self.path
+        );
+        for (k, v) in self.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(length) = self.content_length() {
+            head.push_str(&format!("Content-Length: {length}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(self.body);
+        bytes
+    }
+
+    /// What a failure to get the answer says.
+    fn failure(&self, to: &str, why: impl std::fmt::Debug) -> String {
+        format!("{} {} to {to}: {why:?}", self.method, self.path)
+    }
+}
+
 /// What answers requests: the daemon over a socket (`Receiver`), or the module in-process
-/// (`alignak_module_ws`'s `TestApp`), so that one helper serves both suites.
+/// (`alignak_module_ws`'s `TestApp`), so that one helper serves both suites. Every answer of
+/// `request` and `request_from` is checked against `openapi.json`.
 pub trait Client {
+    /// The `Authorization` header `request` sends unless the request has its own.
+    fn authorization(&self) -> Option<&str>;
+
+    /// Sends `request` as given, from `source` (the client's own address when `None`), and
+    /// reads its answer (unchecked: `request` and `request_from` check it).
+    fn exchange(&self, source: Option<IpAddr>, request: &Request) -> Reply;
+
     /// A request from the client's own address, with its credentials if it has some.
-    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply;
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        let mut with_credentials = headers.to_vec();
+        let has_own = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+        if let (Some(value), false) = (self.authorization(), has_own) {
+            with_credentials.push(("Authorization", value));
+        }
+        let request = Request::new(method, path, &with_credentials, body);
+        checked_against_openapi(&request, self.exchange(None, &request))
+    }
 
     /// A request from another client's address (the module counts failed authentications
-    /// per address), sent as given.
-    fn request_from(
-        &self,
-        source: IpAddr,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Reply;
+    /// per address, e.g. from 127.0.0.2), sent as given.
+    fn request_from(&self, source: IpAddr, request: &Request) -> Reply {
+        checked_against_openapi(request, self.exchange(Some(source), request))
+    }
 
     fn get(&self, path: &str) -> Reply {
         self.request("GET", path, &[], b"")
+    }
+
+    /// A GET with HTTP Basic credentials (a user and password, or a token and "").
+    fn get_with_basic(&self, path: &str, user: &str, password: &str) -> Reply {
+        let authorization = basic(user, password);
+        self.request("GET", path, &[("Authorization", &authorization)], b"")
     }
 
     /// `body` as JSON, with `method`.
@@ -651,6 +688,11 @@ pub trait Client {
     fn post_json(&self, path: &str, body: &str) -> Reply {
         self.send_json("POST", path, body)
     }
+}
+
+fn checked_against_openapi(request: &Request, reply: Reply) -> Reply {
+    openapi::check(request.method, request.path, &reply);
+    reply
 }
 
 /// An HTTP answer.
@@ -687,24 +729,36 @@ impl Reply {
         })
     }
 
+    /// Asserts a 405 that allows `allow` and says `message`, as the original's envelope.
+    pub fn assert_method_not_allowed(&self, allow: &str, message: &str) {
+        assert_eq!(self.status, 405, "{}", self.body);
+        assert_eq!(self.header("allow"), Some(allow));
+        let envelope =
+            serde_json::json!({"_status": "ERR", "_error": message, "_issues": [message]});
+        assert_eq!(self.json(), envelope);
+    }
+
     /// Asserts an `ERR` answer whose first issue starts with `text` (the answer in the message).
     pub fn assert_err_issue_starts_with(&self, text: &str) {
-        let json = self.json();
-        assert_eq!(json["_status"], "ERR");
-        assert!(
-            json["_issues"][0].as_str().unwrap().starts_with(text),
-            "{json}"
-        );
+        let (issue, json) = self.first_issue_of_err();
+        assert!(issue.starts_with(text), "{json}");
     }
 
     /// Asserts an `ERR` answer whose first issue holds `text` (the answer in the message).
     pub fn assert_err_issue_contains(&self, text: &str) {
+        let (issue, json) = self.first_issue_of_err();
+        assert!(issue.contains(text), "{json}");
+    }
+
+    /// Asserts an `ERR` answer with an issue: the first one, and the whole answer.
+    fn first_issue_of_err(&self) -> (String, Value) {
         let json = self.json();
         assert_eq!(json["_status"], "ERR");
-        assert!(
-            json["_issues"][0].as_str().unwrap().contains(text),
-            "{json}"
-        );
+        let issue = json["_issues"][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("no issue: {json}"))
+            .to_string();
+        (issue, json)
     }
 
     /// The body as JSON; panics (failing the test) when it is not JSON.
@@ -762,15 +816,8 @@ pub fn basic(user: &str, password: &str) -> String {
     format!("Basic {encoded}")
 }
 
-pub fn http_request(
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Reply {
-    try_http_request(address, method, path, headers, body)
-        .unwrap_or_else(|e| panic!("{method} {path} to {address}: {e:?}"))
+pub fn http_request(address: &str, request: &Request) -> Reply {
+    try_http_request(address, request).unwrap_or_else(|e| panic!("{}", request.failure(address, e)))
 }
 
 /// Why a request got no answer.
@@ -782,15 +829,9 @@ pub enum RequestError {
     NoAnswer(String),
 }
 
-pub fn try_http_request(
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Result<Reply, RequestError> {
+pub fn try_http_request(address: &str, request: &Request) -> Result<Reply, RequestError> {
     let stream = TcpStream::connect(address).map_err(|e| RequestError::Connect(e.to_string()))?;
-    try_exchange(stream, address, method, path, headers, body)
+    try_exchange(stream, address, request)
 }
 
 fn connect_from(source: IpAddr, address: &str) -> TcpStream {
@@ -810,55 +851,19 @@ fn connect_from(source: IpAddr, address: &str) -> TcpStream {
     socket.into()
 }
 
-fn request_bytes(
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Vec<u8> {
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !body.is_empty() || matches!(method, "POST" | "PATCH" | "PUT") {
-        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    request.push_str("\r\n");
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
-}
-
-fn exchange(
-    stream: TcpStream,
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Reply {
-    try_exchange(stream, address, method, path, headers, body)
-        .unwrap_or_else(|e| panic!("{method} {path} to {address}: {e:?}"))
-}
-
 fn try_exchange(
     mut stream: TcpStream,
     address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
+    request: &Request,
 ) -> Result<Reply, RequestError> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| RequestError::NoAnswer(e.to_string()))?;
     // The server may answer (413) and close before reading everything: that is fine.
-    let _ = stream.write_all(&request_bytes(address, method, path, headers, body));
+    let _ = stream.write_all(&request.to_bytes(address));
     let mut raw = Vec::new();
     let _ = stream.read_to_end(&mut raw);
-    parse_reply(&raw, method == "HEAD")
+    parse_reply(&raw, request.method == "HEAD")
 }
 
 /// A TLS client trusting `ca` (DER), presenting `identity` (certificate chain and key, DER)
@@ -894,20 +899,25 @@ pub fn tls_client(
 pub fn https_request(
     address: &str,
     client: Arc<rustls::ClientConfig>,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
+    request: &Request,
+) -> std::io::Result<Reply> {
+    tls_exchange(TcpStream::connect(address)?, address, client, request)
+}
+
+fn tls_exchange(
+    tcp: TcpStream,
+    address: &str,
+    client: Arc<rustls::ClientConfig>,
+    request: &Request,
 ) -> std::io::Result<Reply> {
     let target: SocketAddr = address
         .parse()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let tcp = TcpStream::connect(target)?;
     tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
     let connection = rustls::ClientConnection::new(client, ServerName::from(target.ip()))
         .map_err(std::io::Error::other)?;
     let mut stream = rustls::StreamOwned::new(connection, tcp);
-    stream.write_all(&request_bytes(address, method, path, headers, body))?;
+    stream.write_all(&request.to_bytes(address))?;
     stream.flush()?;
     let mut raw = Vec::new();
     let mut buffer = [0u8; 8192];
@@ -926,7 +936,7 @@ pub fn https_request(
             format!("no HTTP answer: {:?}", String::from_utf8_lossy(&raw)),
         ));
     }
-    parse_reply(&raw, method == "HEAD")
+    parse_reply(&raw, request.method == "HEAD")
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{e:?}")))
 }
 

@@ -80,10 +80,7 @@ impl Nagios {
             );
             return None;
         }
-        let dir = tempfile::Builder::new()
-            .prefix("alignak-nagios-")
-            .tempdir()
-            .expect("temp dir");
+        let dir = crate::temp_dir("alignak-nagios-");
         // Nagios needs absolute paths: its daemon mode changes to /.
         let root = fs::canonicalize(dir.path()).expect("canonical path");
         for sub in [
@@ -198,27 +195,20 @@ impl Nagios {
             Command::new(BINARY).arg("-d").arg(&self.config_file),
             "nagios4 -d failed",
         );
-        let nagios = self;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if nagios.pid == 0 {
-                nagios.pid = fs::read_to_string(&nagios.pid_file)
+        crate::wait_for(Duration::from_secs(30), Duration::from_millis(50), || {
+            if self.pid == 0 {
+                self.pid = fs::read_to_string(&self.pid_file)
                     .ok()
                     .and_then(|p| p.trim().parse().ok())
                     .unwrap_or(0);
             }
-            let fifo_ready = is_fifo(&nagios.command_fifo);
-            let status_ready = fs::metadata(&nagios.status_file).is_ok_and(|m| m.len() > 0);
-            if nagios.pid != 0 && fifo_ready && status_ready {
-                return;
+            let fifo_ready = is_fifo(&self.command_fifo);
+            let status_ready = fs::metadata(&self.status_file).is_ok_and(|m| m.len() > 0);
+            if self.pid != 0 && fifo_ready && status_ready {
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "Nagios did not start:\n{}",
-                nagios.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            Err(format!("Nagios did not start:\n{}", self.log()))
+        });
     }
 
     pub fn log(&self) -> String {
@@ -237,18 +227,15 @@ impl Nagios {
         timeout: Duration,
         check: impl Fn(&[StatusBlock]) -> bool,
     ) -> Vec<StatusBlock> {
-        let deadline = Instant::now() + timeout;
-        loop {
+        crate::wait_for(timeout, Duration::from_millis(100), || {
             let status = self.status();
             if check(&status) {
-                return status;
+                return Ok(status);
             }
-            assert!(
-                Instant::now() < deadline,
+            Err(format!(
                 "status.dat never matched; last snapshot: {status:#?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            ))
+        })
     }
 
     /// Waits until the log holds `count` lines containing `text`; returns the count seen.

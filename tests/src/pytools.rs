@@ -2,7 +2,7 @@
 //! (`prometheus_client`'s OpenMetrics parser, `openapi-spec-validator`), each in a venv of the
 //! tests' own under `~/.cache/alignak-ws-tests/`, made on first use.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The venv's python, with `packages` installed and `module` importable; `None` when python3,
@@ -45,4 +45,20 @@ pub fn python_or_skip(venv_name: &str, packages: &[&str], module: &str) -> Optio
         );
     }
     found
+}
+
+/// Runs `python` with `args` and then the path of a file named `file_name` holding `text` (in a
+/// temporary directory), and asserts that it succeeds; a failure says `what` and all the tool
+/// printed.
+pub fn check_file(
+    python: &Path,
+    args: &[&str],
+    file_name: &str,
+    text: &str,
+    what: &str,
+) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join(file_name);
+    std::fs::write(&file, text).expect("write the file to check");
+    crate::run_successfully(Command::new(python).args(args).arg(&file), what)
 }

@@ -5,7 +5,9 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
-use alignak_e2e::{run_receiver_to_end, CommandSink, Receiver, Reply, Setup};
+use alignak_e2e::{
+    assert_contains, run_receiver_to_end, Client, CommandSink, Receiver, Reply, Request, Setup,
+};
 use serde_json::{json, Value};
 
 /// Runs `alignak-receiver` to its end: exit code, standard output, standard error.
@@ -53,10 +55,7 @@ fn check_refuses_typos_missing_files_and_says_it_all_on_stderr() {
     // The receiver's errors come first; the start refuses the same (tested below).
     let (code, _, start_err) = run_receiver(&["-c", &file], dir.path());
     assert_eq!(code, 1, "{start_err}");
-    assert!(
-        start_err.contains("stats_perod: unknown receiver parameter"),
-        "{start_err}"
-    );
+    assert_contains(&start_err, "stats_perod: unknown receiver parameter");
 
     let main = write_config(
         dir.path(),
@@ -76,19 +75,13 @@ fn check_refuses_typos_missing_files_and_says_it_all_on_stderr() {
     // The start refuses what --check refuses: no plain HTTP for a mistyped use_ssl.
     let (code, _, start_err) = run_receiver(&["-c", main.to_str().unwrap()], dir.path());
     assert_eq!(code, 1, "{start_err}");
-    assert!(
-        start_err.contains("use_sll: unknown parameter"),
-        "{start_err}"
-    );
+    assert_contains(&start_err, "use_sll: unknown parameter");
 
     // A hostgroups file that is missing, then one that does not parse.
     write_config(dir.path(), "", "    hostgroups_file etc/groups.cfg\n");
     let (code, _, stderr) = run_receiver(&["-c", &file, "--check"], dir.path());
     assert_eq!(code, 1, "{stderr}");
-    assert!(
-        stderr.contains(&format!("{file}:8: hostgroups_file: ")),
-        "{stderr}"
-    );
+    assert_contains(&stderr, &format!("{file}:8: hostgroups_file: "));
     fs::create_dir_all(dir.path().join("etc")).unwrap();
     fs::write(
         dir.path().join("etc/groups.cfg"),
@@ -168,12 +161,12 @@ fn sighup_reloads_keeps_running_and_loses_nothing() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let log = receiver.log();
-    assert!(log.contains("SIGHUP received: reloading"), "{log}");
-    assert!(
-        log.contains("max_connections changed: restart the daemon to apply it"),
-        "{log}"
+    assert_contains(&log, "SIGHUP received: reloading");
+    assert_contains(
+        &log,
+        "max_connections changed: restart the daemon to apply it",
     );
-    assert!(log.contains("log level is now DEBUG"), "{log}");
+    assert_contains(&log, "log level is now DEBUG");
 
     // Still serving, nothing lost: both commands reach the core.
     assert_eq!(post("after").status, 200);
@@ -367,12 +360,12 @@ fn log_error_is_written_and_reopened_on_sighup() {
     let address = format!("127.0.0.1:{port}");
     let error_log = receiver.dir.path().join("var/log/error.log");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while alignak_e2e::try_http_request(&address, "GET", "/are_you_alive", &[], b"").is_err() {
+    while alignak_e2e::try_http_request(&address, &Request::get("/are_you_alive")).is_err() {
         assert!(Instant::now() < deadline, "not listening on {address}");
         std::thread::sleep(Duration::from_millis(50));
     }
     let first = fs::read_to_string(&error_log).unwrap();
-    assert!(first.contains("listening on"), "{first}");
+    assert_contains(&first, "listening on");
     // Nothing of the daemon's own log on standard error any more.
     assert!(
         !receiver.log().contains("listening on"),
@@ -392,7 +385,7 @@ fn log_error_is_written_and_reopened_on_sighup() {
         assert!(Instant::now() < deadline, "{reopened}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let reply = alignak_e2e::http_request(&address, "GET", "/are_you_alive", &[], b"");
+    let reply = alignak_e2e::http_request(&address, &Request::get("/are_you_alive"));
     assert_eq!(reply.status, 200);
     assert!(fs::read_to_string(&rotated)
         .unwrap()

@@ -2,21 +2,16 @@
 //! arbiter (`alignak_arbiter` sink) and changes the host's state in the scheduler, and
 //! `/alignak_map` shows the real daemons, kept with `alive: false` once the arbiter is gone.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alignak_e2e::alignak::{Alignak, ARBITER_PORT};
-use alignak_e2e::{CommandSink, Setup};
+use alignak_e2e::{Client, CommandSink, Setup};
 use serde_json::{json, Value};
 
 fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    alignak_e2e::wait_for(timeout, Duration::from_millis(250), || {
+        check().ok_or_else(|| format!("timed out waiting for {what}"))
+    })
 }
 
 /// test_host as the scheduler-master dumps it; `None` while the arbiter does not answer.

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use alignak_e2e::backend::Backend;
-use alignak_e2e::{basic, Receiver, Setup};
+use alignak_e2e::{basic, field_of_each, wait_for, Client, Receiver, Setup};
 use serde_json::{json, Value};
 
 fn send(receiver: &Receiver, method: &str, path: &str, body: &Value) -> (u16, Value) {
@@ -548,12 +548,7 @@ fn hostgroups_comments_and_the_history_search() {
     ] {
         let (status, body) = get(&receiver, &format!("/alignak_logs?search={search}"));
         assert_eq!(status, 200, "{search}: {body}");
-        let messages: Vec<&str> = body["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .filter_map(|i| i["message"].as_str())
-            .collect();
+        let messages = field_of_each(&body["items"], "message");
         assert_eq!(messages, expected, "{search}: {body}");
         assert_eq!(body["_meta"]["total"], expected.len(), "{search}");
     }
@@ -1069,22 +1064,17 @@ fn a_backend_restarted_with_new_data_is_used_at_once() {
 
 /// Waits until the receiver's log has a line containing every one of `parts`.
 fn wait_log_line(receiver: &Receiver, parts: &[&str], after: usize) -> usize {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    wait_for(Duration::from_secs(20), Duration::from_millis(50), || {
         let log = receiver.log();
         let tail = log.get(after..).unwrap_or_default();
-        if let Some(line) = tail
+        match tail
             .lines()
             .find(|line| parts.iter().all(|p| line.contains(p)))
         {
-            return after + tail.find(line).expect("the line") + line.len();
+            Some(line) => Ok(after + tail.find(line).expect("the line") + line.len()),
+            None => Err(format!("no line with {parts:?} in:\n{log}")),
         }
-        assert!(
-            Instant::now() < deadline,
-            "no line with {parts:?} in:\n{log}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    })
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! clients on their own connections. The rest of `/command` runs in-process
 //! (`module/ws/src/api_tests/command.rs`).
 
-use alignak_e2e::Setup;
+use alignak_e2e::{Client, Setup};
 use serde_json::json;
 
 /// The command-file line without its `[<ts>] ` prefix, checking that the prefix is a recent

@@ -4,7 +4,9 @@
 use std::fs;
 use std::time::Duration;
 
-use alignak_e2e::{run_receiver_to_end, stdout_and_stderr, CommandSink, Receiver, Setup};
+use alignak_e2e::{
+    assert_contains, run_receiver_to_end, stdout_and_stderr, Client, CommandSink, Receiver, Setup,
+};
 
 fn run_receiver(args: &[&str], dir: &std::path::Path) -> (i32, String) {
     let output = run_receiver_to_end(args, dir);
@@ -91,20 +93,17 @@ fn check_reports_every_error_with_file_and_line() {
         )),
         "{out}"
     );
-    assert!(out.contains("3 configuration error(s)"), "{out}");
+    assert_contains(&out, "3 configuration error(s)");
 
     // A syntax error is located too, and the same file without --check fails to start.
     let out = failed_check_with_receiver_cfg(&main, "define receiver {\n    receiver_name r\n");
-    assert!(
-        out.contains("receiver.cfg:1: 'define receiver' is not closed with '}'"),
-        "{out}"
+    assert_contains(
+        &out,
+        "receiver.cfg:1: 'define receiver' is not closed with '}'",
     );
     let (code, out) = run_receiver(&["-c", main.to_str().unwrap()], dir.path());
     assert_ne!(code, 0);
-    assert!(
-        out.contains("receiver.cfg:1: 'define receiver' is not closed"),
-        "{out}"
-    );
+    assert_contains(&out, "receiver.cfg:1: 'define receiver' is not closed");
 
     // A module alias that no block defines.
     let out = failed_check_with_receiver_cfg(
@@ -193,7 +192,7 @@ fn a_missing_library_is_reported_by_name_and_path() {
         empty.path().display(),
         empty.path().display()
     );
-    assert!(log.contains(&expected), "{log}");
+    assert_contains(&log, &expected);
     assert!(!log.contains("panicked"), "{log}");
 }
 
@@ -207,11 +206,8 @@ fn a_file_that_is_not_a_library_is_reported() {
     .unwrap();
     let receiver = spawn_refused(Setup::new().modules_dir(dir.path()));
     let log = receiver.log();
-    assert!(
-        log.contains("module 'web-services': cannot load library"),
-        "{log}"
-    );
-    assert!(log.contains("libalignak_module_ws.so"), "{log}");
+    assert_contains(&log, "module 'web-services': cannot load library");
+    assert_contains(&log, "libalignak_module_ws.so");
 }
 
 #[test]
@@ -283,7 +279,7 @@ fn sigterm_and_sigint_stop_the_daemon_with_exit_0_after_delivering() {
         assert_eq!(lines.len(), 1);
         assert!(lines[0].ends_with("] DISABLE_NOTIFICATIONS"));
         let log = receiver.log();
-        assert!(log.contains("1 command(s) accepted, 1 delivered"), "{log}");
+        assert_contains(&log, "1 command(s) accepted, 1 delivered");
     }
 }
 
@@ -306,7 +302,7 @@ fn module_log_records_reach_the_daemons_log() {
         ),
         "{log}"
     );
-    assert!(log.contains("Alignak Backend is not configured"), "{log}");
+    assert_contains(&log, "Alignak Backend is not configured");
 }
 
 #[test]
@@ -315,9 +311,8 @@ fn without_command_file_commands_go_to_the_log() {
     let reply = receiver.post_json("/command", r#"{"command":"disable_notifications"}"#);
     assert_eq!(reply.status, 200);
     assert_eq!(receiver.terminate().code(), Some(0));
-    let log = receiver.log();
-    assert!(log.contains("external command: ["), "{log}");
-    assert!(log.contains("] DISABLE_NOTIFICATIONS"), "{log}");
+    receiver.assert_log_contains("external command: [");
+    receiver.assert_log_contains("] DISABLE_NOTIFICATIONS");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use alignak_e2e::{try_http_request, CommandSink, RequestError, Setup};
+use alignak_e2e::{try_http_request, Client, CommandSink, Request, RequestError, Setup};
 use serde_json::json;
 
 /// What a client learnt about one of its commands.
@@ -61,13 +61,7 @@ fn kill_9_under_load_loses_no_acknowledged_command() {
                 while !stop.load(Ordering::Relaxed) {
                     let body = json!({"command": "disable_host_check", "host": format!("c{client}-{seq}")});
                     let target = address.read().unwrap().clone();
-                    let outcome = match try_http_request(
-                        &target,
-                        "POST",
-                        "/command",
-                        &[("Content-Type", "application/json")],
-                        body.to_string().as_bytes(),
-                    ) {
+                    let outcome = match try_http_request(&target, &Request::new("POST", "/command", &[("Content-Type", "application/json")], body.to_string().as_bytes())) {
                         Ok(reply) if reply.status == 200 => Outcome::Ok,
                         Ok(_) => Outcome::Refused,
                         // Not sent: try the same command again once the daemon is back.

@@ -2,7 +2,7 @@
 //! (its `[<ts>] `, a line break in the comment escaped). The answers and the refused requests
 //! run in-process (`module/ws/src/api_tests/events.rs`).
 
-use alignak_e2e::Setup;
+use alignak_e2e::{Client, Setup};
 use serde_json::json;
 
 #[test]

@@ -7,7 +7,10 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use alignak_e2e::backend::Backend;
-use alignak_e2e::Receiver;
+use alignak_e2e::session_clock::{
+    self, get_host_with, sleep_until_idle, surely_live, timed, with_session, Span,
+};
+use alignak_e2e::{wait_for, Client, Receiver, Request};
 use serde_json::{json, Value};
 
 /// Requests of one race, all sent at once.
@@ -105,8 +108,7 @@ fn race(backend: &Backend, gateways: &[&Receiver], host: &str) {
 
     // Every acknowledged livestate's command, in the command file of the gateway that
     // answered it.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    wait_for(Duration::from_secs(60), Duration::from_millis(50), || {
         let delivered: Vec<HashSet<String>> = gateways
             .iter()
             .map(|g| g.commands_without_timestamps().into_iter().collect())
@@ -116,14 +118,10 @@ fn race(backend: &Backend, gateways: &[&Receiver], host: &str) {
             .filter(|(g, line)| !delivered[*g].iter().any(|d| d.ends_with(line.as_str())))
             .collect();
         if missing.is_empty() {
-            return;
+            return Ok(());
         }
-        assert!(
-            Instant::now() < deadline,
-            "{host}: commands not delivered: {missing:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        Err(format!("{host}: commands not delivered: {missing:?}"))
+    });
 }
 
 #[test]
@@ -156,92 +154,100 @@ fn concurrent_first_livestates_make_one_host_on_one_gateway_and_on_two() {
     println!("copies removed by the survivor rule over {RACES} two-gateway races: {removed}");
 }
 
+/// The gateways' `session_timeout` in the session test.
+const IDLE: Duration = Duration::from_secs(10);
+
+/// Asserts `gateway`'s answer to `session` where the time since `used` says it is live.
+fn answers_while_live(
+    gateway: &Receiver,
+    session: &str,
+    used: Span,
+    status: u16,
+    what: &str,
+) -> Result<(), String> {
+    session_clock::answers_while_live(gateway, session, used, IDLE, status, what)
+}
+
 /// Issue 18, item 3: with one `session_key` on both gateways, a session from `/login` on one
 /// is accepted by the other, and its idle time restarts on either. After `/logout` on one,
 /// that gateway refuses the session at once and the client's cookie is cleared; the other
 /// gateway, which the logout cannot reach (the backend keeps no session and cannot revoke its
 /// own token), refuses a kept copy once its idle time (`session_timeout`) is over — the
 /// README's stated limit. A gateway with another key refuses it outright.
+///
+/// Each "accepted" is asserted only where the time measured since the session's last use
+/// says it must be (a loaded machine can stretch any request); a round where it cannot tell
+/// starts again with a new session.
 #[test]
 fn a_session_from_one_gateway_is_accepted_by_the_other() {
     let Some(backend) = Backend::start() else {
         return;
     };
     let key = "one secret of every gateway, 32 characters or more";
-    let shared = |timeout: &str| {
+    let shared = || {
         backend
             .module()
             .module_param("session_key", key)
-            .module_param("session_timeout", timeout)
+            .module_param("session_timeout", &IDLE.as_secs().to_string())
             .start()
     };
-    let (a, b) = (shared("4"), shared("4"));
+    let (a, b) = (shared(), shared());
     let other = backend
         .module()
         .module_param("session_key", "another secret, also 32 characters long")
         .start();
-    let login = a.send_json(
-        "POST",
-        "/login",
-        r#"{"username": "admin", "password": "admin"}"#,
-    );
+    const ROUNDS: usize = 3;
+    for round in 1..=ROUNDS {
+        match session_round(&a, &b, &other) {
+            Ok(()) => return,
+            Err(why) => println!("round {round} could not tell: {why}"),
+        }
+    }
+    panic!("none of {ROUNDS} rounds could tell: the machine was too slow each time");
+}
+
+fn session_round(a: &Receiver, b: &Receiver, other: &Receiver) -> Result<(), String> {
+    let (login, logged_in) = timed(|| {
+        a.send_json(
+            "POST",
+            "/login",
+            r#"{"username": "admin", "password": "admin"}"#,
+        )
+    });
     assert_eq!(login.status, 200, "{}", login.body);
     let session = login.cookie("alignak_ws").expect("a session cookie");
-    let cookie = format!("alignak_ws={session}");
-    let with_session = |gateway: &Receiver| {
-        gateway
-            .request("GET", "/host", &[("Cookie", cookie.as_str())], b"")
-            .status
-    };
-    assert_eq!(with_session(&a), 200);
-    assert_eq!(with_session(&b), 200, "the other gateway opens the session");
-    assert_eq!(
-        with_session(&other),
-        401,
-        "a gateway with another key does not"
-    );
-    // Used on b, the session lives on past a first idle period (b seals it again).
-    std::thread::sleep(Duration::from_secs(3));
-    let used = b.request("GET", "/host", &[("Cookie", cookie.as_str())], b"");
+    answers_while_live(a, &session, logged_in, 200, "the gateway of the login")?;
+    answers_while_live(b, &session, logged_in, 200, "the other gateway opens it")?;
+    let refused = get_host_with(other, &session).status;
+    assert_eq!(refused, 401, "a gateway with another key does not");
+    // Used on b past half its idle time, the session is sealed again with the new time.
+    sleep_until_idle(logged_in, IDLE / 2);
+    let (used, renewal) = timed(|| get_host_with(b, &session));
+    surely_live(logged_in, renewal, IDLE, "the use on b")?;
     assert_eq!(used.status, 200);
     let renewed = used
         .cookie("alignak_ws")
         .expect("the session sealed again with its new time");
-    let renewed_cookie = format!("alignak_ws={renewed}");
-    std::thread::sleep(Duration::from_secs(2));
+    sleep_until_idle(logged_in, IDLE);
+    let expired = get_host_with(a, &session).status;
     assert_eq!(
-        with_session(&a),
-        401,
-        "the first cookie is idle for 5 s > 4 s"
+        expired, 401,
+        "the first cookie is idle past session_timeout"
     );
-    let on = |gateway: &Receiver| {
-        gateway
-            .request("GET", "/host", &[("Cookie", renewed_cookie.as_str())], b"")
-            .status
-    };
-    assert_eq!(
-        on(&a),
-        200,
-        "the renewed cookie works on the first gateway too"
-    );
+    answers_while_live(a, &renewed, renewal, 200, "the renewed cookie on a too")?;
     // Logout on a: a refuses it at once and clears the client's cookie ...
-    let logout = a.request(
-        "POST",
-        "/logout",
-        &[("Cookie", renewed_cookie.as_str())],
-        b"",
-    );
+    let (logout, logged_out) = timed(|| with_session(a, "POST", "/logout", &renewed));
+    surely_live(renewal, logged_out, IDLE, "the logout")?;
     assert_eq!(logout.status, 200, "{}", logout.body);
     assert_eq!(logout.cookie("alignak_ws").as_deref(), Some(""));
-    assert_eq!(on(&a), 401);
+    answers_while_live(a, &renewed, renewal, 401, "a refuses it at once")?;
     // ... b, which the logout did not reach, takes a kept copy until its idle time is over.
-    assert_eq!(
-        on(&b),
-        200,
-        "the stated limit: a copy kept by the client still opens on b"
-    );
-    std::thread::sleep(Duration::from_secs(5));
-    assert_eq!(on(&b), 401, "after session_timeout, no gateway takes it");
+    let limit = "the stated limit: a copy kept by the client still opens on b";
+    answers_while_live(b, &renewed, renewal, 200, limit)?;
+    sleep_until_idle(renewal, IDLE);
+    let ended = get_host_with(b, &renewed).status;
+    assert_eq!(ended, 401, "after session_timeout, no gateway takes it");
+    Ok(())
 }
 
 /// Issue 18, item 4: the README's HAProxy example (Debian's haproxy on loopback,
@@ -286,13 +292,15 @@ fn two_gateways_behind_haproxy_lose_nothing_when_one_is_killed() {
         let body = json!({"livestate": {"state": "UP", "output": output}}).to_string();
         alignak_e2e::try_http_request(
             &haproxy.address,
-            "PATCH",
-            "/host/lb-01",
-            &[
-                ("Content-Type", "application/json"),
-                ("Authorization", admin.as_str()),
-            ],
-            body.as_bytes(),
+            &Request::new(
+                "PATCH",
+                "/host/lb-01",
+                &[
+                    ("Content-Type", "application/json"),
+                    ("Authorization", admin.as_str()),
+                ],
+                body.as_bytes(),
+            ),
         )
     };
     // The host exists before the load: the load is updates, as an agent's steady state.
@@ -373,8 +381,7 @@ fn two_gateways_behind_haproxy_lose_nothing_when_one_is_killed() {
             .filter(|(_, status, by)| *status == 200 && by.as_deref() == Some(name))
             .map(|(output, _, _)| output.as_str())
             .collect();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        wait_for(Duration::from_secs(30), Duration::from_millis(200), || {
             let delivered: HashSet<String> =
                 gateway.commands_without_timestamps().into_iter().collect();
             let missing: Vec<&&str> = expected
@@ -382,14 +389,12 @@ fn two_gateways_behind_haproxy_lose_nothing_when_one_is_killed() {
                 .filter(|o| !delivered.contains(&format!("PROCESS_HOST_CHECK_RESULT;lb-01;0;{o}")))
                 .collect();
             if missing.is_empty() {
-                break;
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
+            Err(format!(
                 "{name} acknowledged but did not deliver {} result(s): {missing:?}",
                 missing.len()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+            ))
+        });
     }
 }

@@ -1,7 +1,7 @@
 //! `PATCH|POST /host` batches end to end: a client that goes away on the wire. What a batch
 //! answers and pushes runs in-process (`module/ws/src/api_tests/host_batches.rs`).
 
-use alignak_e2e::Setup;
+use alignak_e2e::{Client, Setup};
 use serde_json::{json, Value};
 
 /// A client that sends a batch and goes away before the answer: the server drops the request

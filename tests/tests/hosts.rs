@@ -17,7 +17,7 @@
 //!   documents, every backend field, and no `services` list.
 
 use alignak_e2e::backend::Backend;
-use alignak_e2e::{Receiver, Reply, Setup};
+use alignak_e2e::{field_of_each, Client, Receiver, Reply, Setup};
 use serde_json::{json, Value};
 
 /// Where the module keeps hosts.
@@ -261,13 +261,9 @@ fn the_originals_captured_answers_and_their_commands(store: Store) {
         400,
         json!({"_status": "ERR", "_error": message, "_issues": [message]}),
     );
-    let reply = send(&receiver, "DELETE", "/host/test_host", &json!({"x": 1}));
-    assert_eq!(reply.status, 405);
-    assert_eq!(reply.header("allow"), Some("GET, HEAD, PATCH, POST"));
-    let message = "You must only GET, PATCH or POST on this endpoint.";
-    assert_eq!(
-        reply.json(),
-        json!({"_status": "ERR", "_error": message, "_issues": [message]})
+    send(&receiver, "DELETE", "/host/test_host", &json!({"x": 1})).assert_method_not_allowed(
+        "GET, HEAD, PATCH, POST",
+        "You must only GET, PATCH or POST on this endpoint.",
     );
     commands.next(&[]);
 }
@@ -442,6 +438,21 @@ fn assert_flags(receiver: &Receiver, backend: &Option<Backend>, flags: [bool; 4]
     );
 }
 
+/// PATCHes check toggles into `test_host`, and asserts the whole answer (`result`), the
+/// commands it sent (`sent`) and the flags then stored (`assert_flags`' order).
+fn patch_toggles(
+    commands: &mut Commands,
+    backend: &Option<Backend>,
+    body: Value,
+    result: Value,
+    sent: &[&str],
+    flags: [bool; 4],
+) {
+    patch_test_host_ok(commands.receiver, body, result);
+    commands.next(sent);
+    assert_flags(commands.receiver, backend, flags);
+}
+
 fn check_toggles_send_commands_only_when_they_change(store: Store) {
     let Some((receiver, backend)) = store.start(like_the_captures()) else {
         return;
@@ -450,8 +461,9 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
     create_test_host(&receiver);
     assert_flags(&receiver, &backend, [true, true, true, true]);
 
-    patch_test_host_ok(
-        &receiver,
+    patch_toggles(
+        &mut commands,
+        &backend,
         json!({"active_checks_enabled": false, "passive_checks_enabled": true,
                    "services": [{"name": "svc1", "active_checks_enabled": false, "passive_checks_enabled": false}]}),
         json!([
@@ -465,13 +477,13 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
             "Service 'test_host/svc1' updated",
             "Host 'test_host' updated.",
         ]),
+        &[
+            "DISABLE_HOST_CHECK;test_host",
+            "DISABLE_SVC_CHECK;test_host;svc1",
+            "DISABLE_PASSIVE_SVC_CHECKS;test_host;svc1",
+        ],
+        [false, true, false, false],
     );
-    commands.next(&[
-        "DISABLE_HOST_CHECK;test_host",
-        "DISABLE_SVC_CHECK;test_host;svc1",
-        "DISABLE_PASSIVE_SVC_CHECKS;test_host;svc1",
-    ]);
-    assert_flags(&receiver, &backend, [false, true, false, false]);
 
     // A toggle that is not a JSON boolean is refused whole (the original dropped it
     // silently): nothing changes, nothing is sent.
@@ -492,8 +504,9 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
     assert_flags(&receiver, &backend, [false, true, false, false]);
 
     // The same again: nothing changes, nothing is sent.
-    patch_test_host_ok(
-        &receiver,
+    patch_toggles(
+        &mut commands,
+        &backend,
         json!({"active_checks_enabled": false,
                    "services": [{"name": "svc1", "active_checks_enabled": false}]}),
         json!([
@@ -501,12 +514,13 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
             "Service 'test_host/svc1' unchanged.",
             "Host 'test_host' unchanged.",
         ]),
+        &[],
+        [false, true, false, false],
     );
-    commands.next(&[]);
-    assert_flags(&receiver, &backend, [false, true, false, false]);
 
-    patch_test_host_ok(
-        &receiver,
+    patch_toggles(
+        &mut commands,
+        &backend,
         json!({"active_checks_enabled": true, "passive_checks_enabled": false,
                    "services": [{"name": "svc1", "active_checks_enabled": true, "passive_checks_enabled": true}]}),
         json!([
@@ -522,24 +536,25 @@ fn check_toggles_send_commands_only_when_they_change(store: Store) {
             "Service 'test_host/svc1' updated",
             "Host 'test_host' updated.",
         ]),
+        &[
+            "ENABLE_HOST_CHECK;test_host",
+            "DISABLE_PASSIVE_HOST_CHECKS;test_host",
+            "ENABLE_SVC_CHECK;test_host;svc1",
+            "ENABLE_PASSIVE_SVC_CHECKS;test_host;svc1",
+        ],
+        [true, false, true, true],
     );
-    commands.next(&[
-        "ENABLE_HOST_CHECK;test_host",
-        "DISABLE_PASSIVE_HOST_CHECKS;test_host",
-        "ENABLE_SVC_CHECK;test_host;svc1",
-        "ENABLE_PASSIVE_SVC_CHECKS;test_host;svc1",
-    ]);
-    assert_flags(&receiver, &backend, [true, false, true, true]);
     // check_freshness has no command: the store only.
-    patch_test_host_ok(
-        &receiver,
+    patch_toggles(
+        &mut commands,
+        &backend,
         json!({"check_freshness": true}),
         json!(["test_host is alive :)", "Host 'test_host' updated."]),
+        &[],
+        [true, false, true, true],
     );
-    commands.next(&[]);
     let (host, _) = stored(&receiver, &backend, "test_host", "svc1");
     assert_eq!(host["check_freshness"], true, "{host}");
-    assert_flags(&receiver, &backend, [true, false, true, true]);
 }
 
 fn variables_are_set_kept_updated_and_deleted(store: Store) {
@@ -952,12 +967,7 @@ fn get_shows_the_stored_state_and_customs_and_a_restart_keeps_them(store: Store)
     assert_eq!(listing.status, 200, "{}", listing.body);
     let listing = listing.json();
     assert_eq!(listing["_status"], "OK");
-    let names: Vec<&str> = listing["_result"]
-        .as_array()
-        .expect("a list of hosts")
-        .iter()
-        .filter_map(|h| h["name"].as_str())
-        .collect();
+    let names = field_of_each(&listing["_result"], "name");
     assert!(names.contains(&"test_host"), "{listing}");
     let total = listing["_meta"]["total"].as_u64().expect("a total");
     assert!(total >= 1 && total as usize >= names.len(), "{listing}");

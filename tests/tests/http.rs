@@ -2,7 +2,7 @@
 //! (the daemon's spool) and an arbiter that is not there (the log). The HTTP conventions run
 //! in-process (`module/ws/src/api_tests/http.rs`).
 
-use alignak_e2e::Setup;
+use alignak_e2e::{Client, Setup};
 
 #[test]
 fn head_answers_without_a_body() {

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use alignak_e2e::{Receiver, Reply, Setup};
+use alignak_e2e::{assert_contains, Client, Receiver, Reply, Request, Setup};
 use serde_json::{json, Value};
 
 fn send(receiver: &Receiver, method: &str, path: &str, body: &str) -> Reply {
@@ -126,7 +126,7 @@ fn half_sent_bodies_are_dropped_at_the_deadline_and_do_not_lock_anyone_out() {
                 let _ = stream.read_to_end(&mut raw);
                 let text = String::from_utf8_lossy(&raw);
                 assert!(text.starts_with("HTTP/1.1 408"), "{text}");
-                assert!(text.contains("request_timeout"), "{text}");
+                assert_contains(&text, "request_timeout");
                 answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             });
         }
@@ -152,10 +152,7 @@ fn a_400_kb_header_is_refused_and_the_daemon_serves_on() {
     let big = "x".repeat(400 * 1024);
     let reply = alignak_e2e::try_http_request(
         receiver.address(),
-        "GET",
-        "/are_you_alive",
-        &[("X-Big", &big)],
-        b"",
+        &Request::new("GET", "/are_you_alive", &[("X-Big", &big)], b""),
     );
     match reply {
         // hyper answers it itself, without a body.

@@ -3,9 +3,8 @@
 //! OpenMetrics parser (`prometheus_client` from PyPI).
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
-use alignak_e2e::{basic, Receiver, Setup};
+use alignak_e2e::{basic, Client, Receiver, Setup};
 
 const USERS_FILE: &str = "etc/users.htpasswd";
 
@@ -179,9 +178,6 @@ fn the_exposition_parses_with_the_official_python_parser() {
     receiver.post_json("/command", r#"{"command":"disable_notifications"}"#);
     receiver.post_json("/host/web01", r#"{"livestate":{"state":"UP"}}"#);
     let (text, _) = scrape(&receiver);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("scrape.txt");
-    std::fs::write(&file, &text).unwrap();
     // The strict OpenMetrics parser: it fails on a missing `# EOF`, a bad name, a counter
     // without `_total`, a histogram without `+Inf`, ...
     let script = r#"
@@ -192,15 +188,12 @@ assert 'alignak_ws_http_requests' in names, names
 assert 'alignak_ws_http_request_duration_seconds' in names, names
 print(len(names))
 "#;
-    let out = Command::new(python)
-        .args(["-c", script])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the parser refused the scrape: {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = alignak_e2e::pytools::check_file(
+        &python,
+        &["-c", script],
+        "scrape.txt",
+        &text,
+        &format!("the parser refused the scrape:\n{text}"),
     );
     let families: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert!(families >= 15, "{families} families:\n{text}");

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use alignak_e2e::nagios::{find, Nagios, StatusBlock};
-use alignak_e2e::{CommandSink, Receiver, Setup};
+use alignak_e2e::{assert_contains, Client, CommandSink, Receiver, Setup};
 use serde_json::json;
 
 /// The set-up of a receiver whose commands go to `nagios`' command FIFO.
@@ -140,14 +140,11 @@ fn check_results_notifications_and_comments_reach_nagios() {
 
     // Names keep their case on the way (the original upper-cased them).
     let log = nagios.log();
-    assert!(
-        log.contains("EXTERNAL COMMAND: PROCESS_HOST_CHECK_RESULT;test_host;1;DOWN from the API"),
-        "{log}"
+    assert_contains(
+        &log,
+        "EXTERNAL COMMAND: PROCESS_HOST_CHECK_RESULT;test_host;1;DOWN from the API",
     );
-    assert!(
-        log.contains("EXTERNAL COMMAND: DISABLE_NOTIFICATIONS;"),
-        "{log}"
-    );
+    assert_contains(&log, "EXTERNAL COMMAND: DISABLE_NOTIFICATIONS;");
     assert!(!log.contains("Unrecognized external command"), "{log}");
 }
 
@@ -331,8 +328,8 @@ fn a_changed_custom_variable_shows_in_nagios() {
     );
     assert!(find(&status, "hoststatus", &[("host_name", "test_host")]).is_some());
     let log = nagios.log();
-    assert!(
-        log.contains("EXTERNAL COMMAND: CHANGE_CUSTOM_HOST_VAR;test_host;ROOM;B12"),
-        "{log}"
+    assert_contains(
+        &log,
+        "EXTERNAL COMMAND: CHANGE_CUSTOM_HOST_VAR;test_host;ROOM;B12",
     );
 }

@@ -4,11 +4,11 @@
 //! `nagios4 -v`, loaded by a reload (`kill -HUP`), and their held results then sent; what a
 //! request must not write never reaches a file Nagios reads.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use alignak_e2e::nagios::{find, Nagios};
-use alignak_e2e::{CommandSink, Receiver, Setup};
+use alignak_e2e::{assert_contains, Client, CommandSink, Receiver, Setup};
 use serde_json::json;
 
 const RELOAD_PERIOD: u64 = 2;
@@ -70,24 +70,31 @@ fn cfg_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// Waits until `check` holds; panics after `timeout` with the receiver's log.
 fn wait_for(receiver: &Receiver, what: &str, timeout: Duration, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
+    alignak_e2e::wait_for(timeout, Duration::from_millis(100), || {
+        if check() {
+            return Ok(());
+        }
+        Err(format!(
             "never happened: {what}; the receiver's log:\n{}",
             receiver.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        ))
+    })
+}
+
+/// Nagios reading a `cfg_dir`, a receiver writing its objects there, and that `cfg_dir`;
+/// `None` where Nagios cannot run.
+fn nagios_and_receiver() -> Option<(Nagios, Receiver, PathBuf)> {
+    let nagios = Nagios::start_with_cfg_dir()?;
+    let receiver = receiver_for(&nagios);
+    let cfg_dir = nagios.cfg_dir.clone().expect("cfg_dir");
+    Some((nagios, receiver, cfg_dir))
 }
 
 #[test]
 fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
-    let Some(mut nagios) = Nagios::start_with_cfg_dir() else {
+    let Some((mut nagios, receiver, cfg_dir)) = nagios_and_receiver() else {
         return;
     };
-    let receiver = receiver_for(&nagios);
-    let cfg_dir = nagios.cfg_dir.clone().expect("cfg_dir");
 
     // A host Nagios defines itself, unseen by the module: its first result goes at once and
     // nothing is written for it.
@@ -138,8 +145,8 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
         !result.contains("PROCESS_HOST_CHECK_RESULT;web01"),
         "{result}"
     );
-    assert!(result.contains("Livestate of web01 held"), "{result}");
-    assert!(result.contains("Livestate of web01/http held"), "{result}");
+    assert_contains(&result, "Livestate of web01 held");
+    assert_contains(&result, "Livestate of web01/http held");
 
     let status = nagios.wait_status(Duration::from_secs(RELOAD_PERIOD + 30), |status| {
         find(
@@ -167,10 +174,7 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
     let service = find(&status, "servicestatus", &[("service_description", "http")]).unwrap();
     assert_eq!(service.get("plugin_output"), Some("http refused"));
     let file = std::fs::read_to_string(cfg_dir.join("web01.cfg")).expect("web01.cfg");
-    assert!(
-        file.contains("alias                        Web server 01"),
-        "{file}"
-    );
+    assert_contains(&file, "alias                        Web server 01");
     assert!(
         !cfg_dir.join("test_host.cfg").exists(),
         "a host Nagios defines is never written again"
@@ -223,11 +227,9 @@ fn a_created_host_is_monitored_by_nagios_with_its_state_service_and_variable() {
 
 #[test]
 fn hostile_names_and_templates_change_nothing_nagios_reads() {
-    let Some(nagios) = Nagios::start_with_cfg_dir() else {
+    let Some((nagios, receiver, cfg_dir)) = nagios_and_receiver() else {
         return;
     };
-    let receiver = receiver_for(&nagios);
-    let cfg_dir = nagios.cfg_dir.clone().expect("cfg_dir");
     let bad_request = [
         ("evil$(touch%20x)", json!({"livestate": {"state": "UP"}})),
         ("a%60id%60", json!({"livestate": {"state": "UP"}})),
@@ -267,7 +269,7 @@ fn hostile_names_and_templates_change_nothing_nagios_reads() {
         assert_eq!(reply.status, 422, "{template}: {}", reply.body);
         let answer = reply.json();
         let issues = answer["_issues"].to_string();
-        assert!(issues.contains("cannot be created with"), "{issues}");
+        assert_contains(&issues, "cannot be created with");
     }
     // Nothing was created, nothing written.
     assert_eq!(receiver.get("/host/web02").status, 404);
@@ -320,11 +322,9 @@ fn hostile_names_and_templates_change_nothing_nagios_reads() {
 
 #[test]
 fn a_template_nagios_lacks_is_refused_and_nagios_keeps_running() {
-    let Some(nagios) = Nagios::start_with_cfg_dir() else {
+    let Some((nagios, receiver, cfg_dir)) = nagios_and_receiver() else {
         return;
     };
-    let receiver = receiver_for(&nagios);
-    let cfg_dir = nagios.cfg_dir.clone().expect("cfg_dir");
     // Both in one reload period: the bad one is kept out, the good one goes in.
     patch_ok(
         &receiver,
@@ -367,7 +367,7 @@ fn a_template_nagios_lacks_is_refused_and_nagios_keeps_running() {
         "{own}"
     );
     let verifier = own["objects"]["last_refused_change"]["verifier"].to_string();
-    assert!(verifier.contains("no-such-template"), "{verifier}");
+    assert_contains(&verifier, "no-such-template");
     receiver.assert_log_contains("the core refused the objects of host 'ghost'");
 }
 

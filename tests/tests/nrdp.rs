@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use alignak_e2e::nagios::{find, Nagios};
-use alignak_e2e::{CommandSink, Receiver, Setup};
+use alignak_e2e::{Client, CommandSink, Receiver, Request, Setup};
 use serde_json::Value;
 
 const TOKEN: &str = "s3cret-nrdp";
@@ -297,10 +297,12 @@ fn bad_tokens_are_rate_limited_per_address() {
     for _ in 0..30 {
         let reply = receiver.request_from(
             source,
-            "POST",
-            "/nrdp",
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            body.as_bytes(),
+            &Request::new(
+                "POST",
+                "/nrdp",
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                body.as_bytes(),
+            ),
         );
         statuses.push(reply.status);
         if reply.status == 429 {

@@ -2,9 +2,7 @@
 //! reference validator (`openapi-spec-validator` from PyPI). That every answer of the suite
 //! matches it is checked by the harness on each request (`alignak_e2e::openapi`).
 
-use std::process::Command;
-
-use alignak_e2e::{openapi, Setup};
+use alignak_e2e::{openapi, Client, Setup};
 use serde_json::Value;
 
 #[test]
@@ -53,19 +51,12 @@ fn the_document_passes_the_reference_validator() {
     ) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("openapi.json");
-    std::fs::write(&file, openapi::DOCUMENT).unwrap();
-    let out = Command::new(&python)
-        .args(["-m", "openapi_spec_validator"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openapi-spec-validator refused the document:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let out = alignak_e2e::pytools::check_file(
+        &python,
+        &["-m", "openapi_spec_validator"],
+        "openapi.json",
+        openapi::DOCUMENT,
+        "openapi-spec-validator refused the document",
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alignak_e2e::backend::Backend;
-use alignak_e2e::{basic, try_http_request, Reply, RequestError};
+use alignak_e2e::{basic, try_http_request, Client, Reply, Request, RequestError};
 use serde_json::{json, Value};
 
 fn peers() -> Option<PathBuf> {
@@ -86,10 +86,7 @@ impl Original {
         }
         try_http_request(
             &self.address,
-            method,
-            &format!("/ws{path}"),
-            &headers,
-            body.as_bytes(),
+            &Request::new(method, &format!("/ws{path}"), &headers, body.as_bytes()),
         )
     }
 }

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use alignak_e2e::{CommandSink, Receiver, Setup};
+use alignak_e2e::{assert_contains, Client, CommandSink, Receiver, Setup};
 use serde_json::json;
 
 fn spool_dir(receiver: &Receiver) -> PathBuf {
@@ -75,7 +75,7 @@ fn a_damaged_middle_costs_that_record_and_its_neighbours_are_delivered() {
 
     receiver.restart();
     let log = receiver.current_log();
-    assert!(log.contains("record(s) 5 to 5 lost"), "{log}");
+    assert_contains(&log, "record(s) 5 to 5 lost");
     send(&receiver, 10..12);
     // Nothing past the damaged record was cut: its neighbours and the new commands come.
     let got = read_fifo(&receiver, 11);

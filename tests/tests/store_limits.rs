@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use alignak_e2e::{http_request, Receiver, Setup};
+use alignak_e2e::{http_request, Client, Receiver, Request, Setup};
 use serde_json::json;
 
 /// Where the tests put the store (relative to the daemon's working directory).
@@ -29,10 +29,12 @@ fn patch(address: &str, host: &str) -> (u16, Duration) {
     let started = Instant::now();
     let reply = http_request(
         address,
-        "PATCH",
-        &format!("/host/{host}"),
-        &[("Content-Type", "application/json")],
-        body.to_string().as_bytes(),
+        &Request::new(
+            "PATCH",
+            &format!("/host/{host}"),
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        ),
     );
     (reply.status, started.elapsed())
 }
@@ -72,7 +74,7 @@ fn long_searches_never_hold_up_a_write_and_too_many_terms_is_a_400() {
                     let mut done = 0;
                     let until = Instant::now() + Duration::from_secs(8);
                     while Instant::now() < until {
-                        let reply = http_request(&address, "GET", &search_of(900), &[], b"");
+                        let reply = http_request(&address, &Request::get(&search_of(900)));
                         assert_eq!(reply.status, 200, "{}", reply.body);
                         assert_eq!(reply.json()["_meta"]["total"], 0, "no entry has x<n>");
                         done += 1;

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use alignak_e2e::{https_request, tls_client, Receiver, Setup};
+use alignak_e2e::{https_request, tls_client, Client, Receiver, Request, Setup};
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose,
@@ -124,10 +124,7 @@ fn plain_http_on_the_tls_port_gets_no_http_answer_and_serving_goes_on() {
     let reply = https_request(
         receiver.address(),
         tls_client(ca.certificate.der(), None),
-        "GET",
-        "/are_you_alive",
-        &[],
-        b"",
+        &Request::get("/are_you_alive"),
     )
     .expect("HTTPS still works");
     assert_eq!(reply.status, 200);
@@ -150,10 +147,7 @@ fn with_ca_cert_a_client_certificate_signed_by_it_is_required() {
         https_request(
             receiver.address(),
             tls_client(trust, identity),
-            "GET",
-            "/are_you_alive",
-            &[],
-            b"",
+            &Request::get("/are_you_alive"),
         )
     };
     let refused = try_with(None);
@@ -215,10 +209,12 @@ fn disable_host_check_over(receiver: &Receiver, client: &Arc<rustls::ClientConfi
     let reply = https_request(
         receiver.address(),
         Arc::clone(client),
-        "POST",
-        "/command",
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
+        &Request::new(
+            "POST",
+            "/command",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        ),
     )
     .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -248,10 +244,7 @@ fn sighup_loads_a_renewed_certificate_for_new_connections() {
     assert!(https_request(
         receiver.address(),
         old_client,
-        "GET",
-        "/are_you_alive",
-        &[],
-        b""
+        &Request::get("/are_you_alive")
     )
     .is_err());
     receiver.wait_commands_ending_with(&["DISABLE_HOST_CHECK;before", "DISABLE_HOST_CHECK;after"]);
