@@ -45,6 +45,19 @@ pub struct ModuleProperties {
     pub phases: RVec<RString>,
 }
 
+impl ModuleProperties {
+    /// A module the receiver loads, on its own threads, for the running phase: what the
+    /// receiver shim hosts (Alignak's receiver modules declare the same).
+    pub fn receiver_module(module_type: &str) -> Self {
+        ModuleProperties {
+            module_type: module_type.into(),
+            daemons: vec!["receiver".into()].into(),
+            external: true,
+            phases: vec!["running".into()].into(),
+        }
+    }
+}
+
 /// One `key value` line of a `define module { ... }` block, with where it was written, so the
 /// module can name the file and line of a bad value.
 #[repr(C)]

@@ -105,12 +105,7 @@ pub fn get_library() -> ModuleLibRef {
 
 extern "C" fn properties() -> RResult<ModuleProperties, ModuleError> {
     guard_module("properties", || {
-        Ok(ModuleProperties {
-            module_type: "web-services".into(),
-            daemons: vec!["receiver".into()].into(),
-            external: true,
-            phases: vec!["running".into()].into(),
-        })
+        Ok(ModuleProperties::receiver_module("web-services"))
     })
 }
 

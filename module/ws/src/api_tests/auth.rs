@@ -9,6 +9,7 @@
 //! (127.0.0.x): failures are counted per (address, user) for passwords and per address for
 //! tokens.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use alignak_e2e::credentials::{
@@ -180,14 +181,7 @@ fn login_answers_the_originals_messages() {
 
     // With a Basic header and no body at all (curl -u user:password -X POST).
     let header = basic(ALICE.0, ALICE.1);
-    let reply = send(
-        &app,
-        client,
-        "POST",
-        "/login",
-        &[("Authorization", &header)],
-        b"",
-    );
+    let reply = post_with(&app, client, "/login", &header);
     assert_eq!(reply.status, 200, "{}", reply.body);
     let second = reply.json()["_result"][0].as_str().unwrap().to_string();
     assert_ne!(second, token, "each password login mints a token");
@@ -264,14 +258,7 @@ fn logout_ends_the_session_and_its_token() {
     assert_eq!(reply.status, 200);
     // Logging out with Basic token: revokes that token, and so ends its session too.
     let header = basic(&other_token, "");
-    let reply = send(
-        &app,
-        client,
-        "POST",
-        "/logout",
-        &[("Authorization", &header)],
-        b"",
-    );
+    let reply = post_with(&app, client, "/logout", &header);
     assert_eq!(
         reply.json(),
         json!({"_status": "OK", "_result": "Logged out"})
@@ -283,16 +270,35 @@ fn logout_ends_the_session_and_its_token() {
     );
 }
 
-#[test]
-fn an_idle_session_expires_but_not_its_token() {
+/// A POST with credentials in its Authorization header and no body at all, as
+/// `curl -u user:password -X POST` sends.
+fn post_with(app: &TestApp, client: IpAddr, path: &str, authorization: &str) -> Reply {
+    send(
+        app,
+        client,
+        "POST",
+        path,
+        &[("Authorization", authorization)],
+        b"",
+    )
+}
+
+/// Alice logged in (her token and session) on a module whose `timeout_key` is 2 seconds, for
+/// the tests that wait for it to pass.
+fn alice_with_a_short(timeout_key: &str) -> (TestApp, IpAddr, String, String) {
     let app = users_setup(&[ALICE])
-        .module_param("session_timeout", "2")
+        .module_param(timeout_key, "2")
         .in_process();
     let client = from(1);
     let (token, session) = login(&app, client, ALICE);
-    let with_cookie = [("Cookie", cookie(&session))];
-    let with_cookie: Vec<(&str, &str)> =
-        with_cookie.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    (app, client, token, session)
+}
+
+#[test]
+fn an_idle_session_expires_but_not_its_token() {
+    let (app, client, token, session) = alice_with_a_short("session_timeout");
+    let session_cookie = cookie(&session);
+    let with_cookie = [("Cookie", session_cookie.as_str())];
     assert_eq!(get(&app, client, "/api", &with_cookie).status, 200);
     std::thread::sleep(Duration::from_millis(3500));
     assert_401(&get(&app, client, "/api", &with_cookie), "an idle session");
@@ -303,11 +309,7 @@ fn an_idle_session_expires_but_not_its_token() {
 
 #[test]
 fn a_token_expires_and_its_session_with_it() {
-    let app = users_setup(&[ALICE])
-        .module_param("token_timeout", "2")
-        .in_process();
-    let client = from(1);
-    let (token, session) = login(&app, client, ALICE);
+    let (app, client, token, session) = alice_with_a_short("token_timeout");
     let header = basic(&token, "");
     assert_eq!(get_api_with(&app, client, &header).status, 200);
     std::thread::sleep(Duration::from_millis(3500));

@@ -396,11 +396,14 @@ fn a_batch_is_one_request_and_lists_each_result() {
         "You must POST parameters on this endpoint.",
     );
 
-    let lines = app.wait_commands(3);
-    assert_eq!(lines.len(), 3, "{lines:?}");
-    assert_eq!(lines[0], "DISABLE_NOTIFICATIONS");
-    assert_eq!(lines[1], "[1700000000] DISABLE_HOST_CHECK;h1");
-    assert_eq!(lines[2], "ENABLE_NOTIFICATIONS");
+    assert_eq!(
+        app.wait_commands(3),
+        [
+            "DISABLE_NOTIFICATIONS",
+            "[1700000000] DISABLE_HOST_CHECK;h1",
+            "ENABLE_NOTIFICATIONS"
+        ]
+    );
 }
 
 #[test]

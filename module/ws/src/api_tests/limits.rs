@@ -219,22 +219,7 @@ fn one_timestamp_rule_on_command_host_and_event() {
         .module_param("allow_host_creation", "1")
         .module_param("give_result", "1")
         .in_process();
-    let bad = [
-        json!(false),
-        json!(true),
-        json!(null),
-        json!(""),
-        json!("+12"),
-        json!(" 12"),
-        json!("12 "),
-        json!("-1"),
-        json!(-1),
-        json!(1.5),
-        json!("1.5"),
-        json!("abc"),
-        json!([12]),
-    ];
-    for ts in &bad {
+    for ts in &crate::timestamp::not_timestamps() {
         let reply = app.send_json(
             "POST",
             "/command",

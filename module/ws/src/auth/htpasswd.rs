@@ -360,6 +360,27 @@ mod tests {
         path
     }
 
+    /// The users file `htpasswd` wrote, opened: its folder (kept while the test runs), its path
+    /// and the users.
+    fn admin_file() -> (tempfile::TempDir, PathBuf, UsersFile) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), FROM_HTPASSWD);
+        let (users, _) = UsersFile::open_or_create(&path).unwrap();
+        (dir, path, users)
+    }
+
+    /// Renamed into place, as htpasswd does: a new inode even within the same second.
+    fn replace(path: &Path, text: &str) {
+        let new = path.with_file_name("new");
+        fs::write(&new, text).unwrap();
+        fs::rename(&new, path).unwrap();
+    }
+
+    /// A users line with a bcrypt hash of the lowest cost, quick to verify.
+    fn bcrypt_line(user: &str, password: &str) -> String {
+        format!("{user}:{}\n", bcrypt::hash(password, 4).unwrap())
+    }
+
     #[test]
     fn htpasswd_b_hashes_verify() {
         let dir = tempfile::tempdir().unwrap();
@@ -429,15 +450,12 @@ mod tests {
 
     #[test]
     fn a_changed_file_is_read_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), FROM_HTPASSWD);
-        let (users, _) = UsersFile::open_or_create(&path).unwrap();
+        let (_dir, path, users) = admin_file();
         assert!(!users.verify("bob", "builder"));
-        let bob = bcrypt::hash("builder", 4).unwrap();
-        // Renamed into place, as htpasswd does: a new inode even within the same second.
-        let new = dir.path().join("new");
-        fs::write(&new, format!("{FROM_HTPASSWD}bob:{bob}\n")).unwrap();
-        fs::rename(&new, &path).unwrap();
+        replace(
+            &path,
+            &format!("{FROM_HTPASSWD}{}", bcrypt_line("bob", "builder")),
+        );
         assert!(users.verify("bob", "builder"));
         fs::remove_file(&path).unwrap();
         assert!(!users.verify("admin", "correct horse"));
@@ -445,9 +463,7 @@ mod tests {
 
     #[test]
     fn verified_pairs_are_cached_until_the_users_line_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), FROM_HTPASSWD);
-        let (users, _) = UsersFile::open_or_create(&path).unwrap();
+        let (_dir, path, users) = admin_file();
         assert!(!users.verified_recently("admin", "correct horse"));
         assert!(users.verify("admin", "correct horse"));
         assert!(users.verified_recently("admin", "correct horse"));
@@ -461,24 +477,13 @@ mod tests {
             "{dump}"
         );
         // A changed password: the old one is refused from the next call.
-        let new = dir.path().join("new");
-        fs::write(
-            &new,
-            format!("admin:{}\n", bcrypt::hash("battery", 4).unwrap()),
-        )
-        .unwrap();
-        fs::rename(&new, &path).unwrap();
+        replace(&path, &bcrypt_line("admin", "battery"));
         assert!(!users.verified_recently("admin", "correct horse"));
         assert!(!users.verify("admin", "correct horse"));
         assert!(users.verify("admin", "battery"));
         assert!(users.verified_recently("admin", "battery"));
         // A removed user too.
-        fs::write(
-            &new,
-            format!("bob:{}\n", bcrypt::hash("builder", 4).unwrap()),
-        )
-        .unwrap();
-        fs::rename(&new, &path).unwrap();
+        replace(&path, &bcrypt_line("bob", "builder"));
         assert!(!users.verified_recently("admin", "battery"));
         assert!(!users.verify("admin", "battery"));
     }

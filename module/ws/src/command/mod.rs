@@ -412,13 +412,7 @@ mod tests {
     fn the_timestamp_rule_is_the_one_of_every_endpoint() {
         // Falsy values were "no timestamp" for the original; they are refused now, so that a
         // client's mistake is told instead of silently stamped otherwise.
-        for ts in [
-            json!(null),
-            json!(""),
-            json!(false),
-            json!("+12"),
-            json!(" 12"),
-        ] {
+        for ts in crate::timestamp::not_timestamps() {
             assert_eq!(
                 line_of(json!({"command": "x", "timestamp": ts})).unwrap_err(),
                 "Timestamp must be an integer value",
