@@ -156,6 +156,10 @@ fn history_is_searched_newest_first_and_paged() {
 
     for query in [
         "?start=x",
+        // An empty value is not a number either (the API document says integer; the
+        // original answered 500 to it).
+        "?start=",
+        "?count=",
         "?count=0",
         "?count=-1",
         "?start=1.5",

@@ -19,7 +19,7 @@ const MAX_COUNT: u64 = 50;
 
 fn number(value: Option<&str>, key: &str, default: u64) -> Result<u64, ApiError> {
     match value {
-        None | Some("") => Ok(default),
+        None => Ok(default),
         // A whole number too large for 64 bits is still one: as large as can be (a count is
         // then capped, a start too large refused).
         Some(text)
