@@ -1,231 +1,78 @@
 //! Alignak's external command table: every command name Alignak 2.1.5 recognises and the
 //! arguments it expects, in order.
 //!
-//! Data, generated from `ExternalCommandManager.commands` in `alignak/external_command.py` of
-//! Alignak 2.1.5 (the wheel on PyPI); sorted by name for binary search. A `Service` argument is
-//! two fields on the line (`host;service`).
+//! The table is data (`alignak-2.1.5.commands`, generated from Alignak 2.1.5's
+//! `ExternalCommandManager.commands`), read once on first use: a newer Alignak's table is a
+//! new file, not new code.
 
-use super::ArgKind::{self, *};
+use std::sync::LazyLock;
 
-pub(super) static COMMANDS: &[(&str, &[ArgKind])] = &[
-    (
-        "ACKNOWLEDGE_HOST_PROBLEM",
-        &[Host, Int, Bool, Obsolete, Author, Text],
-    ),
-    (
-        "ACKNOWLEDGE_HOST_PROBLEM_EXPIRE",
-        &[Host, Int, Bool, Obsolete, Int, Author, Text],
-    ),
-    (
-        "ACKNOWLEDGE_SVC_PROBLEM",
-        &[Service, Int, Bool, Obsolete, Author, Text],
-    ),
-    (
-        "ACKNOWLEDGE_SVC_PROBLEM_EXPIRE",
-        &[Service, Int, Bool, Obsolete, Int, Author, Text],
-    ),
-    ("ADD_HOST_COMMENT", &[Host, Obsolete, Author, Text]),
-    ("ADD_SIMPLE_HOST_DEPENDENCY", &[Host, Host]),
-    ("ADD_SIMPLE_POLLER", &[Text, Text, Text, Text]),
-    ("ADD_SVC_COMMENT", &[Service, Obsolete, Author, Text]),
-    (
-        "CHANGE_CONTACT_HOST_NOTIFICATION_TIMEPERIOD",
-        &[Contact, TimePeriod],
-    ),
-    ("CHANGE_CONTACT_MODATTR", &[Contact, Text]),
-    ("CHANGE_CONTACT_MODHATTR", &[Contact, Text]),
-    ("CHANGE_CONTACT_MODSATTR", &[Contact, Text]),
-    (
-        "CHANGE_CONTACT_SVC_NOTIFICATION_TIMEPERIOD",
-        &[Contact, TimePeriod],
-    ),
-    ("CHANGE_CUSTOM_CONTACT_VAR", &[Contact, Text, Text]),
-    ("CHANGE_CUSTOM_HOST_VAR", &[Host, Text, Text]),
-    ("CHANGE_CUSTOM_SVC_VAR", &[Service, Text, Text]),
-    ("CHANGE_GLOBAL_HOST_EVENT_HANDLER", &[Command]),
-    ("CHANGE_GLOBAL_SVC_EVENT_HANDLER", &[Command]),
-    ("CHANGE_HOST_CHECK_COMMAND", &[Host, Command]),
-    ("CHANGE_HOST_CHECK_TIMEPERIOD", &[Host, TimePeriod]),
-    ("CHANGE_HOST_EVENT_HANDLER", &[Host, Command]),
-    ("CHANGE_HOST_MODATTR", &[Host, Int]),
-    ("CHANGE_HOST_SNAPSHOT_COMMAND", &[Host, Command]),
-    ("CHANGE_MAX_HOST_CHECK_ATTEMPTS", &[Host, Int]),
-    ("CHANGE_MAX_SVC_CHECK_ATTEMPTS", &[Service, Int]),
-    ("CHANGE_NORMAL_HOST_CHECK_INTERVAL", &[Host, Int]),
-    ("CHANGE_NORMAL_SVC_CHECK_INTERVAL", &[Service, Int]),
-    ("CHANGE_RETRY_HOST_CHECK_INTERVAL", &[Host, Int]),
-    ("CHANGE_RETRY_SVC_CHECK_INTERVAL", &[Service, Int]),
-    ("CHANGE_SVC_CHECK_COMMAND", &[Service, Command]),
-    ("CHANGE_SVC_CHECK_TIMEPERIOD", &[Service, TimePeriod]),
-    ("CHANGE_SVC_EVENT_HANDLER", &[Service, Command]),
-    ("CHANGE_SVC_MODATTR", &[Service, Int]),
-    ("CHANGE_SVC_NOTIFICATION_TIMEPERIOD", &[Service, TimePeriod]),
-    ("CHANGE_SVC_SNAPSHOT_COMMAND", &[Service, Command]),
-    ("DELAY_HOST_NOTIFICATION", &[Host, Int]),
-    ("DELAY_SVC_NOTIFICATION", &[Service, Int]),
-    ("DEL_ALL_CONTACT_DOWNTIMES", &[Contact]),
-    ("DEL_ALL_HOST_COMMENTS", &[Host]),
-    ("DEL_ALL_HOST_DOWNTIMES", &[Host]),
-    ("DEL_ALL_SVC_COMMENTS", &[Service]),
-    ("DEL_ALL_SVC_DOWNTIMES", &[Service]),
-    ("DEL_CONTACT_DOWNTIME", &[Text]),
-    ("DEL_HOST_COMMENT", &[Text]),
-    ("DEL_HOST_DEPENDENCY", &[Host, Host]),
-    ("DEL_HOST_DOWNTIME", &[Text]),
-    ("DEL_SVC_COMMENT", &[Text]),
-    ("DEL_SVC_DOWNTIME", &[Text]),
-    ("DISABLE_ALL_NOTIFICATIONS_BEYOND_HOST", &[Host]),
-    ("DISABLE_CONTACTGROUP_HOST_NOTIFICATIONS", &[ContactGroup]),
-    ("DISABLE_CONTACTGROUP_SVC_NOTIFICATIONS", &[ContactGroup]),
-    ("DISABLE_CONTACT_HOST_NOTIFICATIONS", &[Contact]),
-    ("DISABLE_CONTACT_SVC_NOTIFICATIONS", &[Contact]),
-    ("DISABLE_EVENT_HANDLERS", &[]),
-    ("DISABLE_FAILURE_PREDICTION", &[]),
-    ("DISABLE_FLAP_DETECTION", &[]),
-    ("DISABLE_HOSTGROUP_HOST_CHECKS", &[HostGroup]),
-    ("DISABLE_HOSTGROUP_HOST_NOTIFICATIONS", &[HostGroup]),
-    ("DISABLE_HOSTGROUP_PASSIVE_HOST_CHECKS", &[HostGroup]),
-    ("DISABLE_HOSTGROUP_PASSIVE_SVC_CHECKS", &[HostGroup]),
-    ("DISABLE_HOSTGROUP_SVC_CHECKS", &[HostGroup]),
-    ("DISABLE_HOSTGROUP_SVC_NOTIFICATIONS", &[HostGroup]),
-    ("DISABLE_HOST_AND_CHILD_NOTIFICATIONS", &[Host]),
-    ("DISABLE_HOST_CHECK", &[Host]),
-    ("DISABLE_HOST_EVENT_HANDLER", &[Host]),
-    ("DISABLE_HOST_FLAP_DETECTION", &[Host]),
-    ("DISABLE_HOST_FRESHNESS_CHECK", &[Host]),
-    ("DISABLE_HOST_FRESHNESS_CHECKS", &[]),
-    ("DISABLE_HOST_NOTIFICATIONS", &[Host]),
-    ("DISABLE_HOST_SVC_CHECKS", &[Host]),
-    ("DISABLE_HOST_SVC_NOTIFICATIONS", &[Host]),
-    ("DISABLE_NOTIFICATIONS", &[]),
-    ("DISABLE_PASSIVE_HOST_CHECKS", &[Host]),
-    ("DISABLE_PASSIVE_SVC_CHECKS", &[Service]),
-    ("DISABLE_PERFORMANCE_DATA", &[]),
-    ("DISABLE_SERVICEGROUP_HOST_CHECKS", &[ServiceGroup]),
-    ("DISABLE_SERVICEGROUP_HOST_NOTIFICATIONS", &[ServiceGroup]),
-    ("DISABLE_SERVICEGROUP_PASSIVE_HOST_CHECKS", &[ServiceGroup]),
-    ("DISABLE_SERVICEGROUP_PASSIVE_SVC_CHECKS", &[ServiceGroup]),
-    ("DISABLE_SERVICEGROUP_SVC_CHECKS", &[ServiceGroup]),
-    ("DISABLE_SERVICEGROUP_SVC_NOTIFICATIONS", &[ServiceGroup]),
-    ("DISABLE_SERVICE_FLAP_DETECTION", &[Service]),
-    ("DISABLE_SERVICE_FRESHNESS_CHECKS", &[]),
-    ("DISABLE_SVC_CHECK", &[Service]),
-    ("DISABLE_SVC_EVENT_HANDLER", &[Service]),
-    ("DISABLE_SVC_FLAP_DETECTION", &[Service]),
-    ("DISABLE_SVC_FRESHNESS_CHECK", &[Service]),
-    ("DISABLE_SVC_NOTIFICATIONS", &[Service]),
-    ("ENABLE_ALL_NOTIFICATIONS_BEYOND_HOST", &[Host]),
-    ("ENABLE_CONTACTGROUP_HOST_NOTIFICATIONS", &[ContactGroup]),
-    ("ENABLE_CONTACTGROUP_SVC_NOTIFICATIONS", &[ContactGroup]),
-    ("ENABLE_CONTACT_HOST_NOTIFICATIONS", &[Contact]),
-    ("ENABLE_CONTACT_SVC_NOTIFICATIONS", &[Contact]),
-    ("ENABLE_EVENT_HANDLERS", &[]),
-    ("ENABLE_FAILURE_PREDICTION", &[]),
-    ("ENABLE_FLAP_DETECTION", &[]),
-    ("ENABLE_HOSTGROUP_HOST_CHECKS", &[HostGroup]),
-    ("ENABLE_HOSTGROUP_HOST_NOTIFICATIONS", &[HostGroup]),
-    ("ENABLE_HOSTGROUP_PASSIVE_HOST_CHECKS", &[HostGroup]),
-    ("ENABLE_HOSTGROUP_PASSIVE_SVC_CHECKS", &[HostGroup]),
-    ("ENABLE_HOSTGROUP_SVC_CHECKS", &[HostGroup]),
-    ("ENABLE_HOSTGROUP_SVC_NOTIFICATIONS", &[HostGroup]),
-    ("ENABLE_HOST_AND_CHILD_NOTIFICATIONS", &[Host]),
-    ("ENABLE_HOST_CHECK", &[Host]),
-    ("ENABLE_HOST_EVENT_HANDLER", &[Host]),
-    ("ENABLE_HOST_FLAP_DETECTION", &[Host]),
-    ("ENABLE_HOST_FRESHNESS_CHECK", &[Host]),
-    ("ENABLE_HOST_FRESHNESS_CHECKS", &[]),
-    ("ENABLE_HOST_NOTIFICATIONS", &[Host]),
-    ("ENABLE_HOST_SVC_CHECKS", &[Host]),
-    ("ENABLE_HOST_SVC_NOTIFICATIONS", &[Host]),
-    ("ENABLE_NOTIFICATIONS", &[]),
-    ("ENABLE_PASSIVE_HOST_CHECKS", &[Host]),
-    ("ENABLE_PASSIVE_SVC_CHECKS", &[Service]),
-    ("ENABLE_PERFORMANCE_DATA", &[]),
-    ("ENABLE_SERVICEGROUP_HOST_CHECKS", &[ServiceGroup]),
-    ("ENABLE_SERVICEGROUP_HOST_NOTIFICATIONS", &[ServiceGroup]),
-    ("ENABLE_SERVICEGROUP_PASSIVE_HOST_CHECKS", &[ServiceGroup]),
-    ("ENABLE_SERVICEGROUP_PASSIVE_SVC_CHECKS", &[ServiceGroup]),
-    ("ENABLE_SERVICEGROUP_SVC_CHECKS", &[ServiceGroup]),
-    ("ENABLE_SERVICEGROUP_SVC_NOTIFICATIONS", &[ServiceGroup]),
-    ("ENABLE_SERVICE_FRESHNESS_CHECKS", &[]),
-    ("ENABLE_SVC_CHECK", &[Service]),
-    ("ENABLE_SVC_EVENT_HANDLER", &[Service]),
-    ("ENABLE_SVC_FLAP_DETECTION", &[Service]),
-    ("ENABLE_SVC_FRESHNESS_CHECK", &[Service]),
-    ("ENABLE_SVC_NOTIFICATIONS", &[Service]),
-    ("LAUNCH_HOST_EVENT_HANDLER", &[Host]),
-    ("LAUNCH_SVC_EVENT_HANDLER", &[Service]),
-    ("PROCESS_FILE", &[Text, Bool]),
-    ("PROCESS_HOST_CHECK_RESULT", &[Host, Int, Text]),
-    ("PROCESS_HOST_OUTPUT", &[Host, Text]),
-    ("PROCESS_SERVICE_CHECK_RESULT", &[Service, Int, Text]),
-    ("PROCESS_SERVICE_OUTPUT", &[Service, Text]),
-    ("READ_STATE_INFORMATION", &[]),
-    ("RELOAD_CONFIG", &[]),
-    ("REMOVE_HOST_ACKNOWLEDGEMENT", &[Host]),
-    ("REMOVE_SVC_ACKNOWLEDGEMENT", &[Service]),
-    ("RESTART_PROGRAM", &[]),
-    ("SAVE_STATE_INFORMATION", &[]),
-    (
-        "SCHEDULE_AND_PROPAGATE_HOST_DOWNTIME",
-        &[Host, Int, Int, Bool, Int, Int, Author, Text],
-    ),
-    (
-        "SCHEDULE_AND_PROPAGATE_TRIGGERED_HOST_DOWNTIME",
-        &[Host, Int, Int, Bool, Int, Int, Author, Text],
-    ),
-    (
-        "SCHEDULE_CONTACT_DOWNTIME",
-        &[Contact, Int, Int, Author, Text],
-    ),
-    ("SCHEDULE_FORCED_HOST_CHECK", &[Host, Int]),
-    ("SCHEDULE_FORCED_HOST_SVC_CHECKS", &[Host, Int]),
-    ("SCHEDULE_FORCED_SVC_CHECK", &[Service, Int]),
-    (
-        "SCHEDULE_HOSTGROUP_HOST_DOWNTIME",
-        &[HostGroup, Int, Int, Bool, Text, Int, Author, Text],
-    ),
-    (
-        "SCHEDULE_HOSTGROUP_SVC_DOWNTIME",
-        &[HostGroup, Int, Int, Bool, Text, Int, Author, Text],
-    ),
-    ("SCHEDULE_HOST_CHECK", &[Host, Int]),
-    (
-        "SCHEDULE_HOST_DOWNTIME",
-        &[Host, Int, Int, Bool, Text, Int, Author, Text],
-    ),
-    ("SCHEDULE_HOST_SVC_CHECKS", &[Host, Int]),
-    (
-        "SCHEDULE_HOST_SVC_DOWNTIME",
-        &[Host, Int, Int, Bool, Text, Int, Author, Text],
-    ),
-    (
-        "SCHEDULE_SERVICEGROUP_HOST_DOWNTIME",
-        &[ServiceGroup, Int, Int, Bool, Text, Int, Author, Text],
-    ),
-    (
-        "SCHEDULE_SERVICEGROUP_SVC_DOWNTIME",
-        &[ServiceGroup, Int, Int, Bool, Text, Int, Author, Text],
-    ),
-    ("SCHEDULE_SVC_CHECK", &[Service, Int]),
-    (
-        "SCHEDULE_SVC_DOWNTIME",
-        &[Service, Int, Int, Bool, Text, Int, Author, Text],
-    ),
-    ("SEND_CUSTOM_HOST_NOTIFICATION", &[Host, Int, Author, Text]),
-    (
-        "SEND_CUSTOM_SVC_NOTIFICATION",
-        &[Service, Int, Author, Text],
-    ),
-    ("SET_HOST_NOTIFICATION_NUMBER", &[Host, Int]),
-    ("SET_SVC_NOTIFICATION_NUMBER", &[Service, Int]),
-    ("SHUTDOWN_PROGRAM", &[]),
-    ("START_ACCEPTING_PASSIVE_HOST_CHECKS", &[]),
-    ("START_ACCEPTING_PASSIVE_SVC_CHECKS", &[]),
-    ("START_EXECUTING_HOST_CHECKS", &[]),
-    ("START_EXECUTING_SVC_CHECKS", &[]),
-    ("STOP_ACCEPTING_PASSIVE_HOST_CHECKS", &[]),
-    ("STOP_ACCEPTING_PASSIVE_SVC_CHECKS", &[]),
-    ("STOP_EXECUTING_HOST_CHECKS", &[]),
-    ("STOP_EXECUTING_SVC_CHECKS", &[]),
-];
+use super::ArgKind;
+
+static TEXT: &str = include_str!("alignak-2.1.5.commands");
+
+pub(super) type Row = (&'static str, Vec<ArgKind>);
+
+/// Sorted by name, for binary search (a test checks the file's order and that every line of
+/// it is a row).
+pub(super) static COMMANDS: LazyLock<Vec<Row>> = LazyLock::new(|| rows(TEXT).collect());
+
+/// The file's rows; a line with an argument kind this build does not know is left out
+/// rather than guessed (the tests refuse such a file).
+fn rows(text: &'static str) -> impl Iterator<Item = Row> {
+    text.lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            let kinds = words.map(kind).collect::<Option<Vec<_>>>()?;
+            Some((name, kinds))
+        })
+}
+
+fn kind(word: &str) -> Option<ArgKind> {
+    use ArgKind::*;
+    Some(match word {
+        "Text" => Text,
+        "Author" => Author,
+        "Host" => Host,
+        "Service" => Service,
+        "Contact" => Contact,
+        "TimePeriod" => TimePeriod,
+        "Obsolete" => Obsolete,
+        "Bool" => Bool,
+        "Int" => Int,
+        "Command" => Command,
+        "HostGroup" => HostGroup,
+        "ServiceGroup" => ServiceGroup,
+        "ContactGroup" => ContactGroup,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_of_the_file_is_a_row_in_name_order() {
+        let lines = TEXT
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .count();
+        assert_eq!(COMMANDS.len(), lines, "a line of the file is not a row");
+        assert_eq!(COMMANDS.len(), 169);
+        assert!(COMMANDS.windows(2).all(|w| w[0].0 < w[1].0));
+        let ack = COMMANDS
+            .iter()
+            .find(|(name, _)| *name == "ACKNOWLEDGE_SVC_PROBLEM_EXPIRE")
+            .unwrap();
+        use ArgKind::*;
+        assert_eq!(ack.1, [Service, Int, Bool, Obsolete, Int, Author, Text]);
+    }
+
+    #[test]
+    fn a_line_with_an_unknown_kind_is_not_a_row() {
+        assert_eq!(rows("A Host\nB Hostname\n# C Host\n").count(), 1);
+    }
+}
