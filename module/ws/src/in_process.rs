@@ -11,14 +11,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RResult, RVec};
 use alignak_e2e::Request;
 pub use alignak_e2e::{basic, Client, Reply, Setup};
-use alignak_module_abi::logging::{LogLevel, LogRecord};
-use alignak_module_abi::{DaemonStatus, ExternalCommand, Host, Host_TO, PushError};
+use alignak_module_abi::Host_TO;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::{Method, StatusCode};
@@ -29,28 +27,8 @@ use crate::app::App;
 use crate::config::testing::params;
 use crate::config::WsConfig;
 use crate::queue::CommandQueue;
+use crate::recording_host::RecordingHost;
 use crate::startup::WsModule;
-
-/// A host that keeps the command lines it is pushed.
-#[derive(Clone, Default)]
-struct Recorder {
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Host for Recorder {
-    fn push_commands(&self, batch: RVec<ExternalCommand>) -> RResult<(), PushError> {
-        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
-        lines.extend(batch.iter().map(|c| c.cmd_line.to_string()));
-        RResult::ROk(())
-    }
-    fn log(&self, _record: LogRecord) {}
-    fn max_log_level(&self) -> LogLevel {
-        LogLevel::Off
-    }
-    fn status(&self) -> DaemonStatus {
-        DaemonStatus::default()
-    }
-}
 
 /// The user of `TestApp::spawn`'s users file, and its password.
 pub const USER: (&str, &str) = ("tester", "a tester's password");
@@ -91,7 +69,7 @@ impl InProcess for Setup {
             let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
             lines.join("\n")
         })?;
-        let recorder = Recorder::default();
+        let recorder = RecordingHost::default();
         let host = Arc::new(Host_TO::from_value(recorder.clone(), TD_Opaque));
         let module = WsModule {
             config: config.clone(),
@@ -128,7 +106,7 @@ impl InProcess for Setup {
 /// The application of a test: what it answers, and what its host was pushed.
 pub struct TestApp {
     app: Arc<App>,
-    recorder: Recorder,
+    recorder: RecordingHost,
     runtime: tokio::runtime::Runtime,
     /// The `Authorization` of `Setup::credentials`, sent unless a request has its own.
     authorization: Option<String>,
@@ -183,11 +161,7 @@ impl TestApp {
 
     /// Every command line pushed so far, in order.
     pub fn commands(&self) -> Vec<String> {
-        self.recorder
-            .lines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.recorder.lines()
     }
 
     /// Every line pushed, at least `count` of them: a handler answers once its push is made

@@ -13,7 +13,7 @@
 //! - `dispatch`: a store session off the async workers, then its commands to `queue`; one
 //!   outcome for work that stops half-way, whatever the store's atomicity.
 //! - `hosts/` (the `/host` algorithm), `core_objects/` (created hosts written as the core's
-//!   objects), `command/` (the `/command` table), `nrdp/` (NRDP's parameters, answers and
+//!   objects), `command/` (the `/command` table, as data), `nrdp/` (NRDP's parameters, answers and
 //!   token gate), `search`, `hostgroups`, `alignak_map`, `reload`.
 //! - `body`, `error` (the one place errors become the JSON envelope), `response`, `query`.
 //! - `store/` (the `Store` trait; `Lookups`, `Session` (the write side) and `Documents` (the
@@ -25,6 +25,8 @@
 //!   `timestamp`.
 //!
 //! `lib.rs` itself is the interface: the ABI exports, and the wiring that starts them.
+//! For tests only: `in_process` (the API without a socket) and `recording_host` (a daemon
+//! that records what it is pushed).
 
 /// The module's own allocations (its Rust code; SQLite keeps its own): what crosses the
 /// interface is `abi_stable` types, freed by the side that allocated them.
@@ -53,6 +55,8 @@ pub mod metrics;
 pub mod nrdp;
 pub mod query;
 pub mod queue;
+#[cfg(test)]
+mod recording_host;
 pub mod reload;
 pub mod response;
 pub mod router;

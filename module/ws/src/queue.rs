@@ -223,49 +223,14 @@ fn push(host: &HostBox, counters: &QueueCounters, mut submissions: Vec<Submissio
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
-    use std::thread::ThreadId;
 
     use abi_stable::sabi_trait::TD_Opaque;
-    use abi_stable::std_types::RResult;
-    use alignak_module_abi::logging::{LogLevel, LogRecord};
-    use alignak_module_abi::{DaemonStatus, Host, Host_TO};
+    use alignak_module_abi::Host_TO;
 
     use super::*;
+    use crate::recording_host::RecordingHost;
 
-    /// Each push: the thread that made it and its command lines.
-    type Pushes = Arc<Mutex<Vec<(ThreadId, Vec<String>)>>>;
-
-    /// A host that records each push.
-    #[derive(Clone, Default)]
-    struct Recorder {
-        pushes: Pushes,
-        refuse: bool,
-    }
-
-    impl Host for Recorder {
-        fn push_commands(&self, batch: RVec<ExternalCommand>) -> RResult<(), PushError> {
-            let lines = batch.iter().map(|c| c.cmd_line.to_string()).collect();
-            let mut pushes = self.pushes.lock().unwrap();
-            pushes.push((std::thread::current().id(), lines));
-            if self.refuse {
-                return RResult::RErr(PushError {
-                    kind: PushErrorKind::Full,
-                    message: "full".into(),
-                    retry_after_secs: 1,
-                });
-            }
-            RResult::ROk(())
-        }
-        fn log(&self, _record: LogRecord) {}
-        fn max_log_level(&self) -> LogLevel {
-            LogLevel::Off
-        }
-        fn status(&self) -> DaemonStatus {
-            DaemonStatus::default()
-        }
-    }
-
-    fn queue(recorder: &Recorder) -> (CommandQueue, Pusher) {
+    fn queue(recorder: &RecordingHost) -> (CommandQueue, Pusher) {
         let host = Host_TO::from_value(recorder.clone(), TD_Opaque);
         CommandQueue::start(Arc::new(host)).unwrap()
     }
@@ -283,7 +248,7 @@ mod tests {
 
     #[test]
     fn held_pushes_go_in_one_push_on_this_thread_when_the_scope_ends() {
-        let recorder = Recorder::default();
+        let recorder = RecordingHost::default();
         let (queue, pusher) = queue(&recorder);
         let replies = Replies::default();
         {
@@ -315,9 +280,9 @@ mod tests {
 
     #[test]
     fn outside_a_scope_the_pusher_thread_pushes_and_a_refusal_reaches_each_reply() {
-        let recorder = Recorder {
+        let recorder = RecordingHost {
             refuse: true,
-            ..Recorder::default()
+            ..RecordingHost::default()
         };
         let (queue, pusher) = queue(&recorder);
         let replies = Replies::default();
