@@ -7,6 +7,7 @@
 //! false), so the commands built before a failure are still sent, as the original did. A
 //! failure is never remembered: the next request calls the backend again.
 
+pub mod address;
 mod calls;
 pub mod client;
 pub mod create;
@@ -33,6 +34,7 @@ const SURVIVOR_ORDER: &str = "_created,_id";
 
 use serde_json::{json, Map, Value};
 
+use self::address::AddressError;
 use self::calls::Calls;
 use self::client::{q, BackendError, Client};
 use self::create::Resolver;
@@ -82,17 +84,17 @@ pub struct AlignakBackend {
 impl AlignakBackend {
     /// The store on the backend at `config.alignak_backend` (which must be set), with the
     /// availability poll of `alignak_backend_polling_period` (0: none) using the module's
-    /// own credentials.
-    pub fn new(url: &str, config: &WsConfig) -> AlignakBackend {
-        let client = Arc::new(Client::new(url));
+    /// own credentials; refused when that value is not an http(s) URL.
+    pub fn new(url: &str, config: &WsConfig) -> Result<AlignakBackend, AddressError> {
+        let client = Arc::new(Client::new(url)?);
         let poll = poll::Poller::start(Arc::clone(&client), config);
-        AlignakBackend {
+        Ok(AlignakBackend {
             credentials: Arc::new(credentials::BackendCredentials::new(Arc::clone(&client))),
             client,
             settings: Settings::from_config(config),
             names: Arc::new(NameLocks::default()),
             _poll: poll,
-        }
+        })
     }
 
     /// The logins and tokens checks on this backend, sharing what the store learns: a token
