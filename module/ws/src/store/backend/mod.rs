@@ -32,6 +32,11 @@ const SESSION_BUDGET: Duration = Duration::from_secs(30);
 /// Every lookup reads in this order, so a reader takes the survivor as soon as it exists.
 const SURVIVOR_ORDER: &str = "_created,_id";
 
+/// A lookup's query: the documents `filter` matches, the survivor first.
+fn in_survivor_order(filter: Value) -> [(&'static str, String); 2] {
+    [("where", q(filter)), ("sort", SURVIVOR_ORDER.to_string())]
+}
+
 use serde_json::{json, Map, Value};
 
 use self::address::AddressError;
@@ -283,10 +288,7 @@ impl<'a> BackendSession<'a> {
             .get_all(
                 self.token,
                 "service",
-                &[
-                    ("where", q(json!({"host": host}))),
-                    ("sort", SURVIVOR_ORDER.to_string()),
-                ],
+                &in_survivor_order(json!({"host": host})),
             )
             .map_err(store_error)?;
         let services = docs
@@ -394,10 +396,7 @@ impl Lookups for BackendSession<'_> {
             .first(
                 self.token,
                 "host",
-                &[
-                    ("where", q(json!({"name": name}))),
-                    ("sort", SURVIVOR_ORDER.to_string()),
-                ],
+                &in_survivor_order(json!({"name": name})),
             )
             .map_err(store_error)?;
         if found.is_some() {
@@ -816,10 +815,7 @@ impl BackendSession<'_> {
             .first(
                 self.token,
                 "service",
-                &[
-                    ("where", q(json!({"host": host, "name": name}))),
-                    ("sort", SURVIVOR_ORDER.to_string()),
-                ],
+                &in_survivor_order(json!({"host": host, "name": name})),
             )
             .map_err(store_error)?
         else {
@@ -855,10 +851,10 @@ impl BackendSession<'_> {
                 self.token,
                 resource,
                 &[
-                    ("where", q(filter)),
-                    ("sort", SURVIVOR_ORDER.to_string()),
-                    ("projection", q(json!({"name": 1}))),
-                ],
+                    &in_survivor_order(filter)[..],
+                    &[("projection", q(json!({"name": 1})))],
+                ]
+                .concat(),
             )
             .map_err(store_error)?;
         let survivor = same_name.first().map(id_of);
