@@ -75,7 +75,7 @@ impl WsModule {
         } else if let Some(url) = &c.alignak_backend {
             log::info!(
                 "Credentials and tokens are checked by the Alignak backend at {}",
-                store::backend::client::shown_url(url)
+                store::backend::address::shown_url(url)
             );
         }
         if c.use_ssl {
@@ -175,9 +175,10 @@ impl WsModule {
             }
             log::info!(
                 "Alignak backend: {}",
-                store::backend::client::shown_url(url)
+                store::backend::address::shown_url(url)
             );
-            let backend = store::backend::AlignakBackend::new(url, &self.config);
+            let backend = store::backend::AlignakBackend::new(url, &self.config)
+                .map_err(|e| ModuleError::new(ModuleErrorKind::Config, e.to_string()))?;
             let credentials = backend.credentials();
             return Ok((Arc::new(backend), Some(credentials)));
         }

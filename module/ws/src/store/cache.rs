@@ -257,18 +257,7 @@ mod tests {
     }
 
     fn state(output: &str) -> ElementPatch {
-        ElementPatch {
-            livestate: Some(LastState {
-                state: "UP".into(),
-                state_id: 0,
-                state_type: "HARD".into(),
-                output: output.into(),
-                long_output: String::new(),
-                perf_data: String::new(),
-                last_check: 5,
-            }),
-            ..ElementPatch::default()
-        }
+        ElementPatch::up(output, 5)
     }
 
     fn output(cache: &ElementCache, name: &str) -> Option<String> {

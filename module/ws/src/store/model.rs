@@ -89,6 +89,24 @@ impl ElementPatch {
     pub fn is_empty(&self) -> bool {
         *self == ElementPatch::default()
     }
+
+    /// For the stores' tests: a patch of a livestate only, UP and HARD with `output`,
+    /// checked at `last_check`.
+    #[cfg(test)]
+    pub fn up(output: &str, last_check: i64) -> ElementPatch {
+        ElementPatch {
+            livestate: Some(LastState {
+                state: "UP".into(),
+                state_id: 0,
+                state_type: "HARD".into(),
+                output: output.into(),
+                long_output: String::new(),
+                perf_data: String::new(),
+                last_check,
+            }),
+            ..ElementPatch::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

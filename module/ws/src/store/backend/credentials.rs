@@ -145,7 +145,7 @@ mod tests {
 
     /// A backend nobody listens on: every question that reaches it fails.
     fn credentials() -> BackendCredentials {
-        BackendCredentials::new(Arc::new(Client::new("http://127.0.0.1:1")))
+        BackendCredentials::new(Arc::new(Client::new("http://127.0.0.1:1").unwrap()))
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! false), so the commands built before a failure are still sent, as the original did. A
 //! failure is never remembered: the next request calls the backend again.
 
+pub mod address;
 mod calls;
 pub mod client;
 pub mod create;
@@ -31,8 +32,14 @@ const SESSION_BUDGET: Duration = Duration::from_secs(30);
 /// Every lookup reads in this order, so a reader takes the survivor as soon as it exists.
 const SURVIVOR_ORDER: &str = "_created,_id";
 
+/// A lookup's query: the documents `filter` matches, the survivor first.
+fn in_survivor_order(filter: Value) -> [(&'static str, String); 2] {
+    [("where", q(filter)), ("sort", SURVIVOR_ORDER.to_string())]
+}
+
 use serde_json::{json, Map, Value};
 
+use self::address::AddressError;
 use self::calls::Calls;
 use self::client::{q, BackendError, Client};
 use self::create::Resolver;
@@ -82,17 +89,17 @@ pub struct AlignakBackend {
 impl AlignakBackend {
     /// The store on the backend at `config.alignak_backend` (which must be set), with the
     /// availability poll of `alignak_backend_polling_period` (0: none) using the module's
-    /// own credentials.
-    pub fn new(url: &str, config: &WsConfig) -> AlignakBackend {
-        let client = Arc::new(Client::new(url));
+    /// own credentials; refused when that value is not an http(s) URL.
+    pub fn new(url: &str, config: &WsConfig) -> Result<AlignakBackend, AddressError> {
+        let client = Arc::new(Client::new(url)?);
         let poll = poll::Poller::start(Arc::clone(&client), config);
-        AlignakBackend {
+        Ok(AlignakBackend {
             credentials: Arc::new(credentials::BackendCredentials::new(Arc::clone(&client))),
             client,
             settings: Settings::from_config(config),
             names: Arc::new(NameLocks::default()),
             _poll: poll,
-        }
+        })
     }
 
     /// The logins and tokens checks on this backend, sharing what the store learns: a token
@@ -281,10 +288,7 @@ impl<'a> BackendSession<'a> {
             .get_all(
                 self.token,
                 "service",
-                &[
-                    ("where", q(json!({"host": host}))),
-                    ("sort", SURVIVOR_ORDER.to_string()),
-                ],
+                &in_survivor_order(json!({"host": host})),
             )
             .map_err(store_error)?;
         let services = docs
@@ -392,10 +396,7 @@ impl Lookups for BackendSession<'_> {
             .first(
                 self.token,
                 "host",
-                &[
-                    ("where", q(json!({"name": name}))),
-                    ("sort", SURVIVOR_ORDER.to_string()),
-                ],
+                &in_survivor_order(json!({"name": name})),
             )
             .map_err(store_error)?;
         if found.is_some() {
@@ -814,10 +815,7 @@ impl BackendSession<'_> {
             .first(
                 self.token,
                 "service",
-                &[
-                    ("where", q(json!({"host": host, "name": name}))),
-                    ("sort", SURVIVOR_ORDER.to_string()),
-                ],
+                &in_survivor_order(json!({"host": host, "name": name})),
             )
             .map_err(store_error)?
         else {
@@ -853,10 +851,10 @@ impl BackendSession<'_> {
                 self.token,
                 resource,
                 &[
-                    ("where", q(filter)),
-                    ("sort", SURVIVOR_ORDER.to_string()),
-                    ("projection", q(json!({"name": 1}))),
-                ],
+                    &in_survivor_order(filter)[..],
+                    &[("projection", q(json!({"name": 1})))],
+                ]
+                .concat(),
             )
             .map_err(store_error)?;
         let survivor = same_name.first().map(id_of);

@@ -64,17 +64,9 @@ fn history_beyond_its_cap_is_pruned_between_batches_and_pages_given_back() {
             .unwrap();
     }
     // Direct sessions do not run retention: the session thread does, within a period.
-    let count = || -> i64 {
-        Connection::open(&path)
-            .unwrap()
-            .query_row("SELECT count(*) FROM history", [], |r| r.get(0))
-            .unwrap()
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while count() > 100 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(count(), 100);
+    let count = "SELECT count(*) FROM history";
+    wait_until(|| number(&path, count) <= 100);
+    assert_eq!(number(&path, count), 100);
     // The newest are kept.
     let newest: String = Connection::open(&path)
         .unwrap()
@@ -85,15 +77,25 @@ fn history_beyond_its_cap_is_pruned_between_batches_and_pages_given_back() {
         )
         .unwrap();
     assert_eq!(newest, "h29x99");
-    let free = || -> i64 {
-        Connection::open(&path)
-            .unwrap()
-            .query_row("PRAGMA freelist_count", [], |r| r.get(0))
-            .unwrap()
-    };
+    let free = "PRAGMA freelist_count";
+    wait_until(|| number(&path, free) == 0);
+    assert_eq!(number(&path, free), 0, "the free pages are given back");
+}
+
+/// What `sql` counts in the file at `path`, read on a connection of its own (the store's
+/// thread holds its own).
+fn number(path: &std::path::Path, sql: &str) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Waits for the store's thread to have done `done`, 10 seconds at most (the caller's
+/// assertion then says what is missing).
+fn wait_until(done: impl Fn() -> bool) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while free() > 0 && std::time::Instant::now() < deadline {
+    while !done() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(free(), 0, "the free pages are given back");
 }

@@ -260,18 +260,7 @@ impl<F: FnMut(&mut dyn Session) -> Result<(), StoreError> + Send> QueuedWork for
 }
 
 fn livestate(output: &str) -> ElementPatch {
-    ElementPatch {
-        livestate: Some(LastState {
-            state: "UP".into(),
-            state_id: 0,
-            state_type: "HARD".into(),
-            output: output.into(),
-            long_output: String::new(),
-            perf_data: String::new(),
-            last_check: 1,
-        }),
-        ..ElementPatch::default()
-    }
+    ElementPatch::up(output, 1)
 }
 
 /// The host's output as the file has it (another connection: no cache), and as a session
