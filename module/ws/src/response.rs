@@ -28,11 +28,20 @@ pub struct Envelope {
     #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
     meta: Option<Value>,
     #[serde(rename = "_result", skip_serializing_if = "Option::is_none")]
-    result: Option<Value>,
+    result: Option<Payload>,
     #[serde(rename = "_issues", skip_serializing_if = "Option::is_none")]
     issues: Option<Vec<String>>,
     #[serde(flatten)]
     rest: Map<String, Value>,
+}
+
+/// `_result`: any JSON value, or a batch's answers, each an envelope of its own (serialised
+/// as they are, with no JSON tree built for a hundred items on the way).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+enum Payload {
+    Value(Value),
+    Items(Vec<Envelope>),
 }
 
 impl Envelope {
@@ -72,7 +81,13 @@ impl Envelope {
     }
 
     pub fn result(mut self, result: impl Into<Value>) -> Envelope {
-        self.result = Some(result.into());
+        self.result = Some(Payload::Value(result.into()));
+        self
+    }
+
+    /// `_result`: a batch's answers, one per item.
+    pub fn items(mut self, items: Vec<Envelope>) -> Envelope {
+        self.result = Some(Payload::Items(items));
         self
     }
 
@@ -107,7 +122,11 @@ impl Envelope {
 pub type HttpResponse = Response<Full<Bytes>>;
 
 pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    // Serialising a `Value` cannot fail: its map keys are strings.
+    json_body(status, body)
+}
+
+fn json_body(status: StatusCode, body: &impl Serialize) -> HttpResponse {
+    // Neither a `Value` nor an `Envelope` can fail to serialise: their map keys are strings.
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::new(Full::new(Bytes::from(bytes)));
     *response.status_mut() = status;
@@ -132,15 +151,34 @@ pub fn ok(body: &Value) -> HttpResponse {
     json_response(StatusCode::OK, body)
 }
 
-/// A 200 answer with this envelope.
+/// A 200 answer with this envelope, serialised as it is (no JSON tree on the way).
 pub fn answer(envelope: Envelope) -> HttpResponse {
-    ok(&envelope.into_value())
+    json_body(StatusCode::OK, &envelope)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_batch_of_envelopes_serialises_as_its_json_tree_would() {
+        let batch = || {
+            Envelope::ok().items(vec![
+                Envelope::ok().command("DISABLE_NOTIFICATIONS"),
+                Envelope::err().error("bad").issue("bad").with("x", 1),
+            ])
+        };
+        let direct = serde_json::to_string(&batch()).unwrap();
+        assert_eq!(
+            direct,
+            serde_json::to_string(&batch().into_value()).unwrap()
+        );
+        assert_eq!(
+            direct,
+            r#"{"_status":"OK","_result":[{"_status":"OK","_command":"DISABLE_NOTIFICATIONS"},{"_status":"ERR","_error":"bad","_issues":["bad"],"x":1}]}"#
+        );
+    }
 
     #[test]
     fn the_envelope_keeps_the_originals_key_order_and_leaves_out_what_is_unset() {

@@ -50,22 +50,22 @@ async fn batch(app: &App, items: Vec<Value>) -> Result<HttpResponse, ApiError> {
     for (index, item) in items.iter().enumerate() {
         match command_line(app, item) {
             Ok(line) => {
-                results.push(Envelope::ok().command(line.as_str()).into_value());
+                results.push(Envelope::ok().command(line.as_str()));
                 lines.push(line);
             }
             Err(err) => {
                 let text = err.to_string();
-                results.push(
-                    Envelope::err()
-                        .error(text.as_str())
-                        .issue(text.as_str())
-                        .into_value(),
-                );
+                results.push(Envelope::err().error(text.as_str()).issue(text.as_str()));
                 issues.push((index, text));
             }
         }
     }
     submit(app, lines).await?;
+    if issues.is_empty() {
+        // The common case, and the one a busy agent sends: its answers written as they are.
+        return Ok(answer(Envelope::ok().items(results)));
+    }
+    let results = results.into_iter().map(Envelope::into_value).collect();
     batch_answer(results, issues, ("Command", "Commands"))
 }
 
