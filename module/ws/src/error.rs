@@ -4,13 +4,11 @@
 //! Every error answer is JSON: `{"_status": "ERR", "_issues": [...]}`, plus `_error` with the
 //! same text where the original answered with `_error`, so its clients keep working.
 
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::{header, Response, StatusCode};
-use serde_json::{json, Map, Value};
+use hyper::header::{self, HeaderMap};
+use hyper::StatusCode;
 
 use crate::auth::AuthError;
-use crate::response::{json_response, Envelope};
+use crate::response::{json_body, Envelope, HttpResponse};
 use crate::store::StoreError;
 
 /// Which envelope key the original used for this answer.
@@ -87,7 +85,10 @@ pub enum ApiError {
 
     /// 422: a batch of which some items were refused; `result` lists each item's answer.
     #[error("{}", issues.join(" "))]
-    PartlyRejected { issues: Vec<String>, result: Value },
+    PartlyRejected {
+        issues: Vec<String>,
+        result: Vec<Envelope>,
+    },
 
     /// 503: the commands cannot be taken now; try again after `retry_after` seconds.
     #[error("{message}")]
@@ -98,13 +99,13 @@ pub enum ApiError {
     MissingTarget,
 
     /// 404: the host (or hostgroup) does not exist; `body` is the whole answer.
-    #[error("{}", issues_of(body))]
-    UnknownElement { body: Map<String, Value> },
+    #[error("{}", body.issues_text())]
+    UnknownElement { body: Box<Envelope> },
 
     /// 422: the request was processed but some of it was refused; `body` is the whole answer
     /// (`_result`, `_issues`, `_feedback`).
-    #[error("{}", issues_of(body))]
-    Issues { body: Map<String, Value> },
+    #[error("{}", body.issues_text())]
+    Issues { body: Box<Envelope> },
 
     /// The data store failed: 503 when it cannot be used now (locked, disk full, corrupt
     /// file, backend unreachable), 401 when the backend refused the caller's credentials,
@@ -127,7 +128,7 @@ pub enum ApiError {
 pub struct BatchFailure {
     pub error: crate::store::StoreError,
     pub issues: Vec<String>,
-    pub result: Value,
+    pub result: Vec<Envelope>,
 }
 
 impl From<AuthError> for ApiError {
@@ -156,19 +157,6 @@ impl From<AuthError> for ApiError {
             }
         }
     }
-}
-
-pub fn issues_of(body: &Map<String, Value>) -> String {
-    body.get("_issues")
-        .and_then(Value::as_array)
-        .map(|issues| {
-            issues
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
 }
 
 impl From<crate::store::StoreError> for ApiError {
@@ -266,36 +254,34 @@ impl ApiError {
     }
 
     /// The JSON answer: `_status: ERR`, `_issues` and, where the original had it, `_error`.
-    pub fn body(&self) -> Map<String, Value> {
-        if let ApiError::UnknownElement { body } | ApiError::Issues { body } = self {
-            return body.clone();
-        }
+    fn into_envelope(self) -> Envelope {
         let text = self.to_string();
+        let key = self.key();
         let envelope = Envelope::err();
-        let envelope = match self {
+        match self {
+            ApiError::UnknownElement { body } | ApiError::Issues { body } => *body,
             ApiError::MissingTarget => envelope.result("").issue(text),
-            ApiError::Store { sent, .. } if sent.is_empty() => envelope.error(text.as_str()).issue(text),
-            ApiError::Store { sent, .. } => envelope
-                .error(text.as_str())
-                .result(json!(sent))
-                .issues(vec![
-                    text,
-                    format!(
-                        "The {} command(s) in _result were sent before the failure: sending this request again sends them again.",
-                        sent.len()
-                    ),
-                ]),
-            ApiError::BatchStoreFailure(failure) => envelope
-                .error(text)
-                .result(failure.result.clone())
-                .issues(failure.issues.clone()),
-            ApiError::PartlyRejected { result, issues } => {
-                envelope.result(result.clone()).issues(issues.clone())
+            ApiError::Store { sent, .. } if sent.is_empty() => {
+                envelope.error(text.as_str()).issue(text)
             }
-            _ if self.key() == ErrorKey::Error => envelope.error(text.as_str()).issue(text),
+            ApiError::Store { sent, .. } => {
+                let again = format!(
+                    "The {} command(s) in _result were sent before the failure: sending this request again sends them again.",
+                    sent.len()
+                );
+                envelope
+                    .error(text.as_str())
+                    .lines(sent)
+                    .issues(vec![text, again])
+            }
+            ApiError::BatchStoreFailure(failure) => {
+                let BatchFailure { issues, result, .. } = *failure;
+                envelope.error(text).items(result).issues(issues)
+            }
+            ApiError::PartlyRejected { result, issues } => envelope.items(result).issues(issues),
+            _ if key == ErrorKey::Error => envelope.error(text.as_str()).issue(text),
             _ => envelope.issue(text),
-        };
-        envelope.into_map()
+        }
     }
 
     /// Whether the answer's texts may hold a system error (a file path among them); the
@@ -308,32 +294,30 @@ impl ApiError {
     }
 
     /// The answer, without the absolute paths that system errors carry (the log keeps them).
-    fn public_body(&self) -> Map<String, Value> {
-        let mut body = self.body();
-        if self.may_hold_system_text() {
-            redact_texts(&mut body);
-            if let Some(Value::Array(items)) = body.get_mut("_result") {
-                for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                    redact_texts(item);
-                }
-            }
+    pub fn into_answer(self) -> Envelope {
+        let redact = self.may_hold_system_text();
+        let mut envelope = self.into_envelope();
+        if redact {
+            envelope.redact(&redact_paths);
         }
-        body
+        envelope
     }
 
-    pub fn into_body(self) -> Value {
-        Value::Object(self.public_body())
-    }
-
-    pub fn into_response(self, legacy_status_codes: bool) -> Response<Full<Bytes>> {
-        let body = self.public_body();
+    pub fn into_response(self, legacy_status_codes: bool) -> HttpResponse {
         let status = if legacy_status_codes && self.was_200_in_the_original() {
             StatusCode::OK
         } else {
             self.status()
         };
-        let mut response = json_response(status, &Value::Object(body));
-        let headers = response.headers_mut();
+        let headers = self.headers();
+        let mut response = json_body(status, &self.into_answer());
+        response.headers_mut().extend(headers);
+        response
+    }
+
+    /// The headers this answer has beside its JSON.
+    fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
         match &self {
             ApiError::MethodNotAllowed { allow, .. } => {
                 headers.insert(header::ALLOW, header::HeaderValue::from_static(allow));
@@ -374,21 +358,7 @@ impl ApiError {
             }
             _ => {}
         }
-        response
-    }
-}
-
-/// `_error` and `_issues` of an answer, with `redact_paths` applied.
-fn redact_texts(body: &mut Map<String, Value>) {
-    if let Some(Value::String(text)) = body.get_mut("_error") {
-        *text = redact_paths(text);
-    }
-    if let Some(Value::Array(issues)) = body.get_mut("_issues") {
-        for issue in issues.iter_mut() {
-            if let Value::String(text) = issue {
-                *text = redact_paths(text);
-            }
-        }
+        headers
     }
 }
 
@@ -464,7 +434,7 @@ mod tests {
             ),
             sent: Vec::new(),
         };
-        let body = err.into_body().to_string();
+        let body = serde_json::to_string(&err.into_answer()).unwrap();
         assert!(!body.contains("/srv"), "{body}");
         assert!(body.contains("ws.sqlite: locked"), "{body}");
     }

@@ -17,7 +17,7 @@ pub enum Status {
 
 /// An answer's envelope. The fields are in the order the original's answers had their keys
 /// (which a client comparing bodies as text sees); answer-specific keys follow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Envelope {
     #[serde(rename = "_status")]
     status: Status,
@@ -37,10 +37,11 @@ pub struct Envelope {
 
 /// `_result`: any JSON value, or a batch's answers, each an envelope of its own (serialised
 /// as they are, with no JSON tree built for a hundred items on the way).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 enum Payload {
     Value(Value),
+    Lines(Vec<String>),
     Items(Vec<Envelope>),
 }
 
@@ -85,6 +86,12 @@ impl Envelope {
         self
     }
 
+    /// `_result`: lines of text (what was done, the commands sent), moved in as they are.
+    pub fn lines(mut self, lines: Vec<String>) -> Envelope {
+        self.result = Some(Payload::Lines(lines));
+        self
+    }
+
     /// `_result`: a batch's answers, one per item.
     pub fn items(mut self, items: Vec<Envelope>) -> Envelope {
         self.result = Some(Payload::Items(items));
@@ -106,6 +113,31 @@ impl Envelope {
         self
     }
 
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+
+    /// `_issues` as one text (an error's message, a batch item's line in the summary).
+    pub fn issues_text(&self) -> String {
+        self.issues.as_deref().unwrap_or_default().join(" ")
+    }
+
+    /// `clean` applied to `_error`, `_issues` and those of a batch's answers: what an answer
+    /// must not show (the paths in a system error) taken out in one place.
+    pub fn redact(&mut self, clean: &impl Fn(&str) -> String) {
+        if let Some(error) = &mut self.error {
+            *error = clean(error);
+        }
+        for issue in self.issues.iter_mut().flatten() {
+            *issue = clean(issue);
+        }
+        if let Some(Payload::Items(items)) = &mut self.result {
+            for item in items {
+                item.redact(clean);
+            }
+        }
+    }
+
     pub fn into_map(self) -> Map<String, Value> {
         match serde_json::to_value(self) {
             Ok(Value::Object(map)) => map,
@@ -125,7 +157,8 @@ pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
     json_body(status, body)
 }
 
-fn json_body(status: StatusCode, body: &impl Serialize) -> HttpResponse {
+/// A JSON answer of anything that serialises (an `Envelope`, a `Value`), written once.
+pub fn json_body(status: StatusCode, body: &impl Serialize) -> HttpResponse {
     // Neither a `Value` nor an `Envelope` can fail to serialise: their map keys are strings.
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::new(Full::new(Bytes::from(bytes)));

@@ -179,7 +179,7 @@ impl CoreObjects {
                     refused.join(", ")
                 ));
                 return Err(ApiError::Issues {
-                    body: body.into_map(),
+                    body: Box::new(body),
                 });
             }
             for (key, value) in template {

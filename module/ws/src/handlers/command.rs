@@ -61,11 +61,6 @@ async fn batch(app: &App, items: Vec<Value>) -> Result<HttpResponse, ApiError> {
         }
     }
     submit(app, lines).await?;
-    if issues.is_empty() {
-        // The common case, and the one a busy agent sends: its answers written as they are.
-        return Ok(answer(Envelope::ok().items(results)));
-    }
-    let results = results.into_iter().map(Envelope::into_value).collect();
     batch_answer(results, issues, ("Command", "Commands"))
 }
 
@@ -73,18 +68,18 @@ async fn batch(app: &App, items: Vec<Value>) -> Result<HttpResponse, ApiError> {
 /// consecutive items refused for the same reason are one issue (`Commands 3-9: ...`), so that
 /// a batch of identical mistakes does not give an answer many times its size.
 pub fn batch_answer(
-    results: Vec<Value>,
+    results: Vec<Envelope>,
     issues: Vec<(usize, String)>,
     noun: (&str, &str),
 ) -> Result<HttpResponse, ApiError> {
     if issues.is_empty() {
-        Ok(answer(Envelope::ok().result(results)))
+        Ok(answer(Envelope::ok().items(results)))
     } else {
         let mut results = results;
         shorten_repeats(&mut results, &issues);
         Err(ApiError::PartlyRejected {
             issues: summarise(issues, noun),
-            result: Value::Array(results),
+            result: results,
         })
     }
 }
@@ -92,16 +87,14 @@ pub fn batch_answer(
 /// An item refused for the same reason as the item just before it answers only
 /// `{"_status": "ERR", "_issues": ["Same as item <first of the run>."]}`: its answer then
 /// stays about the size of a small item.
-fn shorten_repeats(results: &mut [Value], issues: &[(usize, String)]) {
+fn shorten_repeats(results: &mut [Envelope], issues: &[(usize, String)]) {
     let mut run_start = 0;
     let mut previous: Option<(usize, &str)> = None;
     for (index, text) in issues {
         match previous {
             Some((p, p_text)) if p + 1 == *index && p_text == text => {
                 if let Some(item) = results.get_mut(*index) {
-                    *item = Envelope::err()
-                        .issue(format!("Same as item {run_start}."))
-                        .into_value();
+                    *item = Envelope::err().issue(format!("Same as item {run_start}."));
                 }
             }
             _ => run_start = *index,
@@ -195,19 +188,14 @@ mod tests {
             .into_iter()
             .map(|(i, t)| (i, t.to_string()))
             .collect();
-        let mut results: Vec<Value> = (0..6).map(|i| json!({"item": i})).collect();
+        let mut results: Vec<Envelope> = (0..6).map(|i| Envelope::err().with("item", i)).collect();
         shorten_repeats(&mut results, &issues);
+        let results: Vec<Value> = results.into_iter().map(Envelope::into_value).collect();
         let same = |n: usize| json!({"_status": "ERR", "_issues": [format!("Same as item {n}.")]});
+        let item = |n: usize| json!({"_status": "ERR", "item": n});
         assert_eq!(
             results,
-            [
-                json!({"item": 0}),
-                same(0),
-                same(0),
-                json!({"item": 3}),
-                json!({"item": 4}),
-                json!({"item": 5}),
-            ]
+            [item(0), same(0), same(0), item(3), item(4), item(5)]
         );
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use hyper::Request;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::app::App;
 use crate::auth::Caller;
@@ -14,7 +14,7 @@ use crate::dispatch::Outcome;
 use crate::error::{ApiError, ErrorKey};
 use crate::handlers::command::refused;
 use crate::hosts::request::{check_name, check_text};
-use crate::response::{ok, HttpResponse};
+use crate::response::{answer, Envelope, HttpResponse};
 use crate::store::model::NewHistory;
 
 fn bad(message: &str) -> ApiError {
@@ -104,12 +104,13 @@ pub async fn post(
             return Err(ApiError::store(error, vec![line]));
         }
     }
-    Ok(ok(&json!({"_status": "OK", "_result": [line]})))
+    Ok(answer(Envelope::ok().lines(vec![line])))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn comment_lines() {

@@ -8,7 +8,7 @@ use hyper::StatusCode;
 use serde_json::{json, Value};
 
 use crate::config::WsConfig;
-use crate::response::{json_response, Envelope, HttpResponse, Status};
+use crate::response::{json_body, Envelope, HttpResponse, Status};
 
 /// Why the gateway is not healthy; none when it is.
 fn problems(status: &DaemonStatus, config: &WsConfig, now: f64) -> Vec<String> {
@@ -69,9 +69,8 @@ pub fn get(status: &DaemonStatus, config: &WsConfig) -> HttpResponse {
         )
         .with("commands_accepted", status.commands_accepted)
         .with("commands_delivered", status.commands_delivered)
-        .with("sink_errors", status.sink_errors)
-        .into_value();
-    json_response(code, &body)
+        .with("sink_errors", status.sink_errors);
+    json_body(code, &body)
 }
 
 #[cfg(test)]

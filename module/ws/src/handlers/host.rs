@@ -11,12 +11,12 @@ use crate::auth::Caller;
 use crate::body::{read_json_batch, Body};
 use crate::core_objects::CoreObjects;
 use crate::dispatch::{Outcome, Stopped};
-use crate::error::{issues_of, ApiError, BatchFailure};
+use crate::error::{ApiError, BatchFailure};
 use crate::handlers::command::{batch_answer, refused};
 use crate::hosts::catalog::CoreCatalog;
 use crate::hosts::request::HostRequest;
 use crate::hosts::update::{update_host, Failure, Outcome as HostOutcome, Status};
-use crate::response::{ok, HttpResponse};
+use crate::response::{answer, Envelope, HttpResponse};
 use crate::store::{self, now, StoreError};
 
 pub async fn update(
@@ -78,9 +78,13 @@ pub async fn update(
     // The caller gets a stop's failure and the commands built before it, which were sent.
     let outcome = kept.map_err(|Stopped { error, partial }| ApiError::store(error, partial))?;
     match outcome.status {
-        Status::Ok => Ok(ok(&Value::Object(outcome.body))),
-        Status::Issues => Err(ApiError::Issues { body: outcome.body }),
-        Status::UnknownHost => Err(ApiError::UnknownElement { body: outcome.body }),
+        Status::Ok => Ok(answer(outcome.body)),
+        Status::Issues => Err(ApiError::Issues {
+            body: Box::new(outcome.body),
+        }),
+        Status::UnknownHost => Err(ApiError::UnknownElement {
+            body: Box::new(outcome.body),
+        }),
     }
 }
 
@@ -104,7 +108,7 @@ async fn batch(
         ));
     }
     // A malformed item is refused alone, with the answer it would have had on its own.
-    let requests: Vec<Result<HostRequest, Value>> = items
+    let requests: Vec<Result<HostRequest, Box<Envelope>>> = items
         .iter()
         .map(|item| {
             let request = HostRequest::parse(item, None)?;
@@ -113,7 +117,9 @@ async fn batch(
             }
             Ok(request)
         })
-        .map(|parsed: Result<HostRequest, ApiError>| parsed.map_err(|err| err.into_body()))
+        .map(|parsed: Result<HostRequest, ApiError>| {
+            parsed.map_err(|err| Box::new(err.into_answer()))
+        })
         .collect();
     let config = Arc::clone(&app.config);
     let objects = app.objects.clone();
@@ -179,18 +185,18 @@ async fn batch(
     let mut results = Vec::with_capacity(outcomes.len());
     let mut issues = Vec::new();
     for (index, outcome) in outcomes.into_iter().enumerate() {
-        match outcome {
-            Ok(outcome) => {
-                if outcome.status != Status::Ok {
-                    issues.push((index, issues_of(&outcome.body)));
-                }
-                results.push(Value::Object(outcome.body));
+        let body = match outcome {
+            Ok(outcome) if outcome.status == Status::Ok => outcome.body,
+            Ok(HostOutcome { body, .. }) => {
+                issues.push((index, body.issues_text()));
+                body
             }
             Err(body) => {
-                issues.push((index, issues_of_value(&body)));
-                results.push(body);
+                issues.push((index, body.issues_text()));
+                *body
             }
-        }
+        };
+        results.push(body);
     }
     batch_answer(results, issues, ("Host", "Hosts"))
 }
@@ -207,7 +213,7 @@ fn kept<T, P>(ended: Outcome<T, P>) -> Result<Result<T, Stopped<P>>, ApiError> {
 }
 
 /// Each item's outcome, or the answer it had on its own when it was malformed.
-type Items = Vec<Result<HostOutcome, Value>>;
+type Items = Vec<Result<HostOutcome, Box<Envelope>>>;
 
 /// A batch stopped at item `outcomes.len()` by a store that kept what came before: those
 /// items keep their answers and their commands were sent, with the failing one's so far;
@@ -226,15 +232,15 @@ fn stopped_batch(
         match outcome {
             Ok(outcome) => {
                 sent.extend(outcome.commands);
-                results.push(Value::Object(outcome.body));
+                results.push(outcome.body);
             }
-            Err(body) => results.push(body),
+            Err(body) => results.push(*body),
         }
     }
     sent.extend(commands);
-    results.push(json!({"_status": "ERR", "_issues": [error.to_string()]}));
+    results.push(Envelope::err().issue(error.to_string()));
     let skipped = format!("Not processed: the store failed on host {index}.");
-    results.extend((index + 1..count).map(|_| json!({"_status": "ERR", "_issues": [skipped]})));
+    results.extend((index + 1..count).map(|_| Envelope::err().issue(skipped.as_str())));
     issues.push(format!("Host {index}: {error}"));
     if !sent.is_empty() {
         issues.push(format!(
@@ -245,7 +251,7 @@ fn stopped_batch(
     ApiError::BatchStoreFailure(Box::new(BatchFailure {
         error,
         issues,
-        result: Value::Array(results),
+        result: results,
     }))
 }
 
@@ -261,10 +267,6 @@ fn mark_objects(objects: Option<&CoreObjects>, outcome: &HostOutcome) {
             objects.mark(host);
         }
     }
-}
-
-fn issues_of_value(body: &Value) -> String {
-    body.as_object().map(issues_of).unwrap_or_default()
 }
 
 /// `GET /host[/<name>]`: the stored host, backend-shaped, with its services.
@@ -290,13 +292,15 @@ pub async fn get(
     })
     .await?;
     if found.is_empty() {
-        let body = json!({"_status": "ERR", "_result": [],
-                          "_issues": [format!("Requested host '{name}' does not exist")]});
         return Err(ApiError::UnknownElement {
-            body: body.as_object().cloned().unwrap_or_default(),
+            body: Box::new(
+                Envelope::err()
+                    .lines(Vec::new())
+                    .issue(format!("Requested host '{name}' does not exist")),
+            ),
         });
     }
-    Ok(ok(&json!({"_status": "OK", "_result": found})))
+    Ok(answer(Envelope::ok().result(found)))
 }
 
 /// `GET /host` without a name: the hosts, paged as `/alignak_logs` (`start`, `count` up to
@@ -313,9 +317,9 @@ async fn list(
             session.host_page(offset, limit)
         })
         .await?;
-    Ok(ok(&json!({
-        "_status": "OK",
-        "_meta": {"page": paging.page, "max_results": paging.count, "total": total},
-        "_result": hosts,
-    })))
+    Ok(answer(
+        Envelope::ok()
+            .meta(json!({"page": paging.page, "max_results": paging.count, "total": total}))
+            .result(hosts),
+    ))
 }

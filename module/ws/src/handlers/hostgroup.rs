@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -44,10 +42,7 @@ pub async fn get(
             None => "No hostgroup is defined".to_string(),
         };
         return Err(ApiError::UnknownElement {
-            body: Envelope::err()
-                .result(Vec::<Value>::new())
-                .issue(issue)
-                .into_map(),
+            body: Box::new(Envelope::err().lines(Vec::new()).issue(issue)),
         });
     }
     Ok(answer(Envelope::ok().result(groups)))

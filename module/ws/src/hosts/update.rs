@@ -6,7 +6,7 @@
 //! lists only lines that are sent; a result held back (backend mode, host just created) is
 //! said to be kept instead.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::catalog::CoreCatalog;
 use super::core_vars;
@@ -15,6 +15,7 @@ use super::feedback::feedback;
 use super::livestate::{self, LivestateIn, Target};
 use super::request::{ElementRequest, HostRequest};
 use crate::config::WsConfig;
+use crate::response::Envelope;
 use crate::store::model::{CheckRecord, Element, ElementPatch, Kind};
 use crate::store::{Session, StoreError};
 
@@ -30,11 +31,19 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub status: Status,
-    pub body: Map<String, Value>,
+    pub body: Envelope,
     pub commands: Vec<String>,
     /// Hosts whose object file must be (re)written (`objects_dir`): marked for the writer
     /// once the session is committed, so that it reads what the request stored.
     pub objects: std::collections::BTreeSet<String>,
+}
+
+#[cfg(test)]
+impl Outcome {
+    /// The answer as JSON, for tests to read its keys.
+    pub fn answer(&self) -> Value {
+        self.body.clone().into_value()
+    }
 }
 
 /// A store failure part-way, and the commands built before it (a store that is not atomic
@@ -449,17 +458,11 @@ fn update(
     }
     session.update(Kind::Host, host.id, &patch)?;
 
-    let mut body = Map::new();
     let with_feedback = config.give_feedback >= 1;
-    let status = if work.issues.is_empty() {
-        Status::Ok
-    } else {
-        Status::Issues
-    };
-    if status == Status::Ok {
-        body.insert("_status".into(), json!("OK"));
+    let (status, body) = if work.issues.is_empty() {
+        let mut body = Envelope::ok();
         if config.give_result {
-            body.insert("_result".into(), strings(&mut work.result));
+            body = body.lines(std::mem::take(&mut work.result));
         }
         if with_feedback {
             let stored = session.host(name)?.unwrap_or(host);
@@ -467,21 +470,22 @@ fn update(
             if !services_feedback.is_empty() {
                 fb.insert("services".into(), Value::Array(services_feedback));
             }
-            body.insert("_feedback".into(), Value::Object(fb));
+            body = body.with("_feedback", fb);
         }
+        (Status::Ok, body)
     } else {
-        body.insert("_status".into(), json!("ERR"));
-        body.insert("_result".into(), strings(&mut work.result));
-        body.insert("_issues".into(), strings(&mut work.issues));
+        let mut body = Envelope::err()
+            .lines(std::mem::take(&mut work.result))
+            .issues(std::mem::take(&mut work.issues));
         if with_feedback && request.services.is_some() {
-            let fb = if services_feedback.is_empty() {
-                json!({})
-            } else {
-                json!({"services": services_feedback})
-            };
-            body.insert("_feedback".into(), fb);
+            let mut fb = Map::new();
+            if !services_feedback.is_empty() {
+                fb.insert("services".into(), Value::Array(services_feedback));
+            }
+            body = body.with("_feedback", fb);
         }
-    }
+        (Status::Issues, body)
+    };
     Ok(Outcome {
         status,
         body,
@@ -490,23 +494,14 @@ fn update(
     })
 }
 
-/// The lines as a JSON array, moved rather than copied (an answer's lines are many in a
-/// batch, and built on the store's thread).
-fn strings(lines: &mut Vec<String>) -> Value {
-    Value::Array(
-        std::mem::take(lines)
-            .into_iter()
-            .map(Value::String)
-            .collect(),
-    )
-}
-
 /// The store refused to create the host: nothing else is done.
 fn creation_failed(work: &mut Work) -> Outcome {
-    let body = json!({"_status": "ERR", "_result": work.result, "_issues": work.issues});
+    let body = Envelope::err()
+        .lines(std::mem::take(&mut work.result))
+        .issues(std::mem::take(&mut work.issues));
     Outcome {
         status: Status::Issues,
-        body: body.as_object().cloned().unwrap_or_default(),
+        body,
         commands: Vec::new(),
         objects: Default::default(),
     }
@@ -518,20 +513,21 @@ fn unknown_host(config: &WsConfig, name: &str, result: Vec<String>) -> Outcome {
     let (status, body) = if config.ignore_unknown_host {
         (
             Status::Ok,
-            json!({"_status": "OK",
-                   "_result": [format!("Requested host '{name}' does not exist")],
-                   "_issues": []}),
+            Envelope::ok()
+                .lines(vec![format!("Requested host '{name}' does not exist")])
+                .issues(Vec::new()),
         )
     } else {
         (
             Status::UnknownHost,
-            json!({"_status": "ERR", "_result": result,
-                   "_issues": [format!("Requested host '{name}' does not exist. Note that host creation is not allowed.")]}),
+            Envelope::err().lines(result).issue(format!(
+                "Requested host '{name}' does not exist. Note that host creation is not allowed."
+            )),
         )
     };
     Outcome {
         status,
-        body: body.as_object().cloned().unwrap_or_default(),
+        body,
         commands: Vec::new(),
         objects: Default::default(),
     }

@@ -106,7 +106,7 @@ fn without_objects_dir_every_result_is_sent_also_for_a_created_host() {
         ]
     );
     // The answer lists exactly what is sent.
-    let result = out.body["_result"].to_string();
+    let result = out.answer()["_result"].to_string();
     for line in &out.commands {
         assert!(result.contains(line.as_str()), "{result}");
     }
@@ -122,7 +122,7 @@ fn a_changed_variable_is_sent_once_in_the_cores_dialect() {
     assert!(again.commands.is_empty(), "{:?}", again.commands);
     let deleted = update(&f, "h", json!({"variables": {"room": "__delete__"}}));
     assert!(deleted.commands.is_empty());
-    assert!(deleted.body["_result"]
+    assert!(deleted.answer()["_result"]
         .to_string()
         .contains("the core cannot delete a custom variable"));
 }
@@ -146,7 +146,7 @@ fn with_objects_dir_what_the_core_lacks_is_held_and_marked_and_the_rest_is_sent(
                "active_checks_enabled": false}),
     );
     assert!(new.commands.is_empty(), "{:?}", new.commands);
-    let result = new.body["_result"].to_string();
+    let result = new.answer()["_result"].to_string();
     assert!(result.contains("Livestate of web01 held"), "{result}");
     assert!(!result.contains("PROCESS_HOST_CHECK_RESULT"), "{result}");
     assert!(new.objects.contains("web01"));
@@ -179,12 +179,14 @@ fn with_objects_dir_variables_follow_what_the_core_has() {
     // It lacks _RACK and the module did not write it: kept here only, said so.
     let lacks = update(&f, "known", json!({"variables": {"rack": "7"}}));
     assert!(lacks.commands.is_empty());
-    assert!(lacks.body["_result"].to_string().contains("kept here only"));
+    assert!(lacks.answer()["_result"]
+        .to_string()
+        .contains("kept here only"));
     assert!(lacks.objects.is_empty());
     // A host the module writes: the variable goes to its file.
     let ours = update(&f, "web01", json!({"variables": {"rack": "7"}}));
     assert!(ours.commands.is_empty());
-    assert!(ours.body["_result"]
+    assert!(ours.answer()["_result"]
         .to_string()
         .contains("written to its object file"));
     assert!(ours.objects.contains("web01"));
@@ -283,7 +285,7 @@ fn run(cases: Vec<Case>) {
         seed(&f, &case.seed);
         let out = update(&f, HOST, case.body.clone());
         assert_eq!(
-            Value::Object(out.body.clone()),
+            out.answer(),
             case.answer,
             "rule: {rule}\nbody: {}",
             case.body
@@ -291,7 +293,7 @@ fn run(cases: Vec<Case>) {
         assert_eq!(out.status, case.status, "rule: {rule}");
         assert_eq!(out.commands, case.commands, "rule: {rule}");
         // SPEC §5: an answer lists exactly the lines sent, each once.
-        if let Some(Value::Array(result)) = out.body.get("_result") {
+        if let Some(Value::Array(result)) = out.answer().get("_result") {
             for line in &out.commands {
                 let listed = result.iter().filter(|r| {
                     r.as_str() == Some(line)
@@ -1297,7 +1299,7 @@ fn a_refused_creation() {
     let out = update_refusing(&f, body.clone(), false);
     let rule = "§5.1 step 2: host creation failed";
     assert_eq!(
-        Value::Object(out.body),
+        out.answer(),
         err(
             &[ALIVE, DOES_NOT_EXIST],
             &["Requested host 'h' creation failed."]
@@ -1312,7 +1314,7 @@ fn a_refused_creation() {
     // answered as if it had existed.
     let out = update_refusing(&f, body, true);
     assert_eq!(
-        Value::Object(out.body),
+        out.answer(),
         ok(&[
             ALIVE,
             "Host h active checks will be disabled.",
@@ -1340,7 +1342,7 @@ fn a_refused_creation() {
     );
     let rule = "§5.2 step 1: service creation failed";
     assert_eq!(
-        Value::Object(out.body),
+        out.answer(),
         json!({"_status": "ERR",
                "_result": [ALIVE, "PROCESS_HOST_CHECK_RESULT;h;0;",
                            "Requested service 'h/s' does not exist.",

@@ -65,7 +65,7 @@ fn service(name: &str) -> (&'static str, Value) {
 
 /// Asserts that the answer's `_result` has each of `lines`.
 fn says(rule: &str, outcome: &Outcome, lines: &[&str]) {
-    let result = strings(outcome.body.get("_result"));
+    let result = strings(outcome.answer().get("_result"));
     for line in lines {
         assert!(
             result.iter().any(|r| r == line),
@@ -101,13 +101,13 @@ fn the_host_algorithm_on_the_backend() {
             },
             Status::UnknownHost,
             |rule, outcome, fake| {
-                assert_eq!(outcome.body["_status"], "ERR", "{rule}");
+                assert_eq!(outcome.answer()["_status"], "ERR", "{rule}");
                 assert_eq!(
-                    strings(outcome.body.get("_issues")),
+                    strings(outcome.answer().get("_issues")),
                     ["Requested host 'h' does not exist. Note that host creation is not allowed."],
                     "{rule}"
                 );
-                assert_eq!(strings(outcome.body.get("_result")), ["h is alive :)"], "{rule}");
+                assert_eq!(strings(outcome.answer().get("_result")), ["h is alive :)"], "{rule}");
                 assert!(outcome.commands.is_empty(), "{rule}: no command queued");
                 assert!(fake.bodies("POST host").is_empty(), "{rule}: nothing created");
             },
@@ -121,9 +121,9 @@ fn the_host_algorithm_on_the_backend() {
             },
             Status::Ok,
             |rule, outcome, _| {
-                assert_eq!(outcome.body["_status"], "OK", "{rule}");
+                assert_eq!(outcome.answer()["_status"], "OK", "{rule}");
                 assert_eq!(
-                    strings(outcome.body.get("_result")),
+                    strings(outcome.answer().get("_result")),
                     ["Requested host 'h' does not exist"],
                     "{rule}: _result replaced, no period"
                 );
@@ -268,7 +268,7 @@ fn the_host_algorithm_on_the_backend() {
                     ],
                     "{rule}"
                 );
-                let result = strings(outcome.body.get("_result"));
+                let result = strings(outcome.answer().get("_result"));
                 for line in &outcome.commands {
                     assert!(result.contains(line), "{rule}: {line} in {result:?}");
                 }
@@ -326,9 +326,9 @@ fn the_host_algorithm_on_the_backend() {
             },
             Status::Issues,
             |rule, outcome, _| {
-                assert_eq!(outcome.body["_status"], "ERR", "{rule}");
+                assert_eq!(outcome.answer()["_status"], "ERR", "{rule}");
                 assert_eq!(
-                    strings(outcome.body.get("_issues")),
+                    strings(outcome.answer().get("_issues")),
                     [
                         "Host state must be UP, DOWN or UNREACHABLE, and not 'BROKEN'.",
                         "Missing state in the livestate."
@@ -347,9 +347,9 @@ fn the_host_algorithm_on_the_backend() {
             },
             Status::Issues,
             |rule, outcome, fake| {
-                assert_eq!(outcome.body["_status"], "ERR", "{rule}");
+                assert_eq!(outcome.answer()["_status"], "ERR", "{rule}");
                 assert_eq!(
-                    strings(outcome.body.get("_issues")),
+                    strings(outcome.answer().get("_issues")),
                     ["Requested service 'h/s' does not exist. Note that service creation is not allowed."],
                     "{rule}"
                 );
@@ -404,7 +404,7 @@ fn the_host_algorithm_on_the_backend() {
             },
             Status::Ok,
             |rule, outcome, _| {
-                assert_eq!(outcome.body.get("_feedback"), Some(&json!({"name": "h"})), "{rule}");
+                assert_eq!(outcome.answer().get("_feedback"), Some(&json!({"name": "h"})), "{rule}");
             },
         ),
         (
@@ -416,7 +416,7 @@ fn the_host_algorithm_on_the_backend() {
             },
             Status::Ok,
             |rule, outcome, _| {
-                assert_eq!(Value::Object(outcome.body.clone()), json!({"_status": "OK"}), "{rule}");
+                assert_eq!(outcome.answer(), json!({"_status": "OK"}), "{rule}");
             },
         ),
     ];
