@@ -84,16 +84,24 @@ use alignak_module_abi::{
 use crate::config::{Notice, WsConfig};
 use crate::startup::WsModule;
 
-/// `mi_option_arena_eager_commit` in mimalloc 3's `mi_option_e` (libmimalloc-sys 0.1.49,
-/// `c_src/mimalloc/v3/include/mimalloc.h`), which the crate names no constant for.
+/// `mi_option_arena_eager_commit` and `mi_option_purge_delay` in mimalloc 3's `mi_option_e`
+/// (libmimalloc-sys 0.1.49, `c_src/mimalloc/v3/include/mimalloc.h`), which the crate names no
+/// constants for.
 const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Arenas committed on demand: committed eagerly, the memory a burst touched stays resident
-/// (42 MiB peak under the batch benchmark, 22 MiB without; the same throughput).
+/// (42 MiB peak under the batch benchmark, 22 MiB without; the same throughput). Freed pages
+/// given back at once rather than 10 ms later: under 32 connections of 100-command batches
+/// the pages freed within those 10 ms were 6 to 12 MiB of the peak (VmHWM 25-39 MiB against
+/// 20-24 MiB), for no measured change in the single-request rates.
 fn tune_allocator() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: sets one of mimalloc's options; any value is valid for it.
-    ONCE.call_once(|| unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) });
+    // SAFETY: sets two of mimalloc's options; any value is valid for them.
+    ONCE.call_once(|| unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    });
 }
 
 #[export_root_module]
