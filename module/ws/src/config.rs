@@ -85,6 +85,10 @@ pub struct WsConfig {
     /// Failed authentications a subject (an address and user, or an address for tokens) may
     /// make before it is blocked, for longer each time.
     pub auth_max_failures: u32,
+    /// How long a password bcrypt accepted is taken again without bcrypt (0: every time).
+    pub auth_cache_timeout_secs: u64,
+    /// Verified passwords remembered at most.
+    pub auth_cache_max_entries: usize,
     /// Never logged: the secret every gateway seals session cookies with (`None`: a random
     /// key of this process).
     pub session_key: Option<String>,
@@ -486,6 +490,8 @@ fn read(r: &mut Reader, alias: &str) -> WsConfig {
         session_timeout_secs: r.number("session_timeout", 3600u64, 1, 365 * DAY),
         token_timeout_secs: r.number("token_timeout", 30 * DAY, 1, 10 * 365 * DAY),
         auth_max_failures: r.number("auth_max_failures", 5u32, 1, 1_000_000),
+        auth_cache_timeout_secs: r.number("auth_cache_timeout", 300u64, 0, DAY),
+        auth_cache_max_entries: r.number("auth_cache_max_entries", 10_000usize, 1, 1_000_000),
         session_key: r.optional_string("session_key"),
         set_timestamp: r.bool("set_timestamp", true),
         validate_commands: r.bool("validate_commands", true),
@@ -676,6 +682,20 @@ mod tests {
         assert_eq!(c.request_timeout_secs, 30);
         assert_eq!(c.session_timeout_secs, 3600);
         assert_eq!(c.token_timeout_secs, 30 * 24 * 3600);
+        assert_eq!(c.auth_max_failures, 5);
+        assert_eq!(c.auth_cache_timeout_secs, 300);
+        assert_eq!(c.auth_cache_max_entries, 10_000);
+        let (c, _) = parse(&[
+            ("auth_cache_timeout", "0"),
+            ("auth_cache_max_entries", "50"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.auth_cache_timeout_secs, c.auth_cache_max_entries),
+            (0, 50)
+        );
+        assert!(parse(&[("auth_cache_max_entries", "0")]).is_err());
+        assert!(parse(&[("auth_cache_timeout", "-1")]).is_err());
         assert_eq!(c.alignak_backend, None);
         assert_eq!(c.log_level, log::LevelFilter::Info);
         assert!(!c.nrdp, "NRDP is off by default");

@@ -118,8 +118,13 @@ impl WsModule {
         let users_file = self.path(&c.users_file);
         let tokens = store::tokens::TokenStore::open(&self.path(&c.embedded_store))
             .map_err(|e| e.to_string())?;
+        let password_cache = auth::htpasswd::VerifiedCache {
+            lifetime: Duration::from_secs(c.auth_cache_timeout_secs),
+            max_entries: c.auth_cache_max_entries,
+        };
         let (auth, created) = Auth::local(
             &users_file,
+            password_cache,
             Arc::new(tokens),
             Duration::from_secs(c.token_timeout_secs),
             Duration::from_secs(c.session_timeout_secs),

@@ -20,13 +20,26 @@ use sha2::{Digest, Sha256};
 use super::hashes::{self, Scheme};
 use super::secret::{new_password, RandomError};
 
-/// How long a verified (user, password) pair is taken without running bcrypt again, as
-/// Apache's `mod_authn_socache` does: a client sending Basic `user:password` on every request
-/// then costs one bcrypt per this period, not one per request.
-const VERIFIED_FOR: Duration = Duration::from_secs(300);
-/// Verified pairs kept at most; beyond, the cache is emptied (only right passwords enter it,
-/// so its size is bounded by the real clients, not by guesses).
-const VERIFIED_MAX: usize = 10_000;
+/// The verified-password cache (`auth_cache_timeout`, `auth_cache_max_entries`), as Apache's
+/// `mod_authn_socache`: a client sending Basic `user:password` on every request then costs one
+/// bcrypt per `lifetime`, not one per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedCache {
+    /// How long a verified pair is taken without running bcrypt again; zero: never cached.
+    pub lifetime: Duration,
+    /// Pairs kept at most; beyond, the expired ones go, then all (only right passwords enter
+    /// it, so its size is bounded by the real clients, not by guesses).
+    pub max_entries: usize,
+}
+
+impl Default for VerifiedCache {
+    fn default() -> Self {
+        VerifiedCache {
+            lifetime: Duration::from_secs(300),
+            max_entries: 10_000,
+        }
+    }
+}
 
 /// The bcrypt cost of the generated admin password. Its 20 random characters resist guessing
 /// by themselves; the cost only has to keep each HTTP Basic check cheap (a few tens of ms).
@@ -99,6 +112,7 @@ pub struct UsersFile {
     loaded: Mutex<Loaded>,
     /// Random per process: the cache's keys are not plain hashes of passwords.
     cache_key: [u8; 32],
+    cache: VerifiedCache,
 }
 
 /// The cache key of a (user, password) pair.
@@ -200,8 +214,15 @@ impl UsersFile {
                 verified: HashMap::new(),
             }),
             cache_key,
+            cache: VerifiedCache::default(),
         };
         Ok((file, created))
+    }
+
+    /// The verified-password cache's bounds (the default: 5 minutes, 10,000 pairs).
+    pub fn with_cache(mut self, cache: VerifiedCache) -> UsersFile {
+        self.cache = cache;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -257,14 +278,14 @@ impl UsersFile {
         drop(self.current());
     }
 
-    /// Whether (`user`, `password`) was verified by bcrypt less than `VERIFIED_FOR` ago and the
+    /// Whether (`user`, `password`) was verified by bcrypt less than the cache's lifetime ago and the
     /// user's line has not changed since. Cheap (a `stat` and a hash): fit for an async worker.
     /// `false` says "not known", not "wrong": then call `verify`.
     pub fn verified_recently(&self, user: &str, password: &str) -> bool {
         let key = pair_key(&self.cache_key, user, password);
         let mut loaded = self.current();
         match loaded.verified.get(&key) {
-            Some((_, at)) if at.elapsed() < VERIFIED_FOR => true,
+            Some((_, at)) if at.elapsed() < self.cache.lifetime => true,
             Some(_) => {
                 loaded.verified.remove(&key);
                 false
@@ -291,12 +312,14 @@ impl UsersFile {
             let mut loaded = self.current();
             // Only if the line bcrypt checked is still the user's: a change during the check
             // must not let the old password in.
-            if loaded.users.get(user) == hash.as_ref() {
-                if loaded.verified.len() >= VERIFIED_MAX {
-                    loaded
-                        .verified
-                        .retain(|_, (_, at)| at.elapsed() < VERIFIED_FOR);
-                    if loaded.verified.len() >= VERIFIED_MAX {
+            if loaded.users.get(user) == hash.as_ref() && !self.cache.lifetime.is_zero() {
+                let VerifiedCache {
+                    lifetime,
+                    max_entries,
+                } = self.cache;
+                if loaded.verified.len() >= max_entries {
+                    loaded.verified.retain(|_, (_, at)| at.elapsed() < lifetime);
+                    if loaded.verified.len() >= max_entries {
                         loaded.verified.clear();
                     }
                 }
@@ -486,5 +509,46 @@ mod tests {
         replace(&path, &bcrypt_line("bob", "builder"));
         assert!(!users.verified_recently("admin", "battery"));
         assert!(!users.verify("admin", "battery"));
+    }
+
+    #[test]
+    fn the_cache_keeps_its_lifetime_and_its_number_of_pairs() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = bcrypt_line("alice", "a") + &bcrypt_line("bob", "b");
+        let path = write(dir.path(), &text);
+        let open = |cache| {
+            UsersFile::open_or_create(&path)
+                .unwrap()
+                .0
+                .with_cache(cache)
+        };
+        // auth_cache_timeout 0: bcrypt on every check, nothing remembered.
+        let users = open(VerifiedCache {
+            lifetime: Duration::ZERO,
+            max_entries: 10,
+        });
+        assert!(users.verify("alice", "a"));
+        assert!(!users.verified_recently("alice", "a"));
+        assert!(users.loaded.lock().unwrap().verified.is_empty());
+        // A pair is taken for its lifetime only.
+        let users = open(VerifiedCache {
+            lifetime: Duration::from_millis(200),
+            max_entries: 10,
+        });
+        assert!(users.verify("alice", "a"));
+        assert!(users.verified_recently("alice", "a"));
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!users.verified_recently("alice", "a"));
+        assert!(users.verify("alice", "a"));
+        // At most max_entries pairs: a full cache of live pairs is emptied for the new one.
+        let users = open(VerifiedCache {
+            lifetime: Duration::from_secs(300),
+            max_entries: 1,
+        });
+        assert!(users.verify("alice", "a"));
+        assert!(users.verify("bob", "b"));
+        assert!(users.verified_recently("bob", "b"));
+        assert!(!users.verified_recently("alice", "a"));
+        assert_eq!(users.loaded.lock().unwrap().verified.len(), 1);
     }
 }

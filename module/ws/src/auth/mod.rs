@@ -25,7 +25,7 @@ use hyper::HeaderMap;
 
 use self::credentials::{CredentialError, CredentialStore, LocalCredentials, TokenKeeper, Verdict};
 use self::headers::Credentials;
-use self::htpasswd::{CreatedAdmin, HtpasswdError, UsersFile};
+use self::htpasswd::{CreatedAdmin, HtpasswdError, UsersFile, VerifiedCache};
 use self::rate_limit::{Admission, Attempt, Policy, RateLimiter};
 use self::sessions::Sessions;
 
@@ -144,12 +144,14 @@ impl Auth {
     /// `tokens` (the embedded store's).
     pub fn local(
         users_file: &Path,
+        password_cache: VerifiedCache,
         tokens: Arc<dyn TokenKeeper>,
         token_timeout: Duration,
         session_timeout: Duration,
         secure_cookies: bool,
     ) -> Result<(Auth, Option<CreatedAdmin>), SetupError> {
         let (users, created) = UsersFile::open_or_create(users_file)?;
+        let users = users.with_cache(password_cache);
         let credentials = LocalCredentials::new(users, tokens, token_timeout)?;
         let auth = Auth::new(Arc::new(credentials), session_timeout, secure_cookies);
         Ok((auth, created))
