@@ -278,8 +278,8 @@ impl UsersFile {
         drop(self.current());
     }
 
-    /// Whether (`user`, `password`) was verified by bcrypt less than the cache's lifetime ago and the
-    /// user's line has not changed since. Cheap (a `stat` and a hash): fit for an async worker.
+    /// Whether (`user`, `password`) was verified by bcrypt less than the cache's lifetime ago
+    /// and the user's line has not changed since. Cheap (a `stat` and a hash): fit for an async worker.
     /// `false` says "not known", not "wrong": then call `verify`.
     pub fn verified_recently(&self, user: &str, password: &str) -> bool {
         let key = pair_key(&self.cache_key, user, password);
