@@ -255,11 +255,15 @@ impl ApiError {
 
     /// The JSON answer: `_status: ERR`, `_issues` and, where the original had it, `_error`.
     fn into_envelope(self) -> Envelope {
-        let text = self.to_string();
-        let key = self.key();
+        // These two carry their whole answer: no text of theirs to build.
+        let error = match self {
+            ApiError::UnknownElement { body } | ApiError::Issues { body } => return *body,
+            error => error,
+        };
+        let text = error.to_string();
+        let key = error.key();
         let envelope = Envelope::err();
-        match self {
-            ApiError::UnknownElement { body } | ApiError::Issues { body } => *body,
+        match error {
             ApiError::MissingTarget => envelope.result("").issue(text),
             ApiError::Store { sent, .. } if sent.is_empty() => {
                 envelope.error(text.as_str()).issue(text)
